@@ -1,0 +1,105 @@
+/**
+ * Typed configuration. Every option has a flag (commander, see cli.ts), an env variable and a
+ * default; OPTIONS below is the single table both the CLI and the README are written from.
+ */
+export type RoutingMode = 'cookie' | 'host' | 'path';
+export const ROUTING_MODES: readonly RoutingMode[] = ['cookie', 'host', 'path'];
+
+export interface Config {
+  apiPort: number;
+  apiHost: string;
+  wakePort: number;
+  wakeHost: string;
+  dataDir: string;
+  /** users file: lines "username,<hash>" where hash is hex sha256 (original) or scrypt$... */
+  usersFile: string;
+  authDisabled: boolean;
+  /** static service token for a home app (value, or read from serviceTokenFile) */
+  serviceToken?: string;
+  tokenTtlSec: number;
+  /** Unique id of this spawner installation; containers without it are never touched. */
+  spawnerId?: string;
+  /** Docker network instances join by default (the spawner's own network). */
+  network: string;
+  allowedNetworks: string[];
+  /** Globs, e.g. "mock-app:*". */
+  allowedImages: string[];
+  pullTimeoutSec: number;
+  cookieName: string;
+  routing: RoutingMode;
+  appsDomain: string;
+  pathPrefix: string;
+  /** Compatibility: the routing cookie value is the bare instance name (no secret). */
+  bareNameCookies: boolean;
+  /** Opt-in: callers may pass traefik.* labels scoped to their own instance. */
+  allowTraefikLabels: boolean;
+  entrypoint: string;
+  defaultPort: number;
+  limits: { memoryMb: number; cpus: number; pids: number };
+  caps: { memoryMb: number; cpus: number; pids: number };
+  maxEnv: number;
+  maxEnvBytes: number;
+  maxLabels: number;
+  maxLabelBytes: number;
+  maxBodyBytes: number;
+  stopTimeoutSec: number;
+  traefikApiUrl: string;
+  /** Where the spawner can send a request through Traefik's public entrypoint (probe 3). */
+  traefikEntrypointUrl: string;
+  probeThroughProxy: boolean;
+  wakeDeadlineSec: number;
+  maxConcurrentStarts: number;
+  healthPath?: string;
+  settleMs: number;
+  homeUrl: string;
+  loopGuardRounds: number;
+  idleTimeoutSec: number;
+  idleCheckSec: number;
+  rescanSec: number;
+  shutdownGraceSec: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const DEFAULTS: Config = {
+  apiPort: 8008,
+  apiHost: '0.0.0.0',
+  wakePort: 8000,
+  wakeHost: '0.0.0.0',
+  dataDir: './data',
+  usersFile: './users.txt',
+  authDisabled: false,
+  tokenTtlSec: 86_400,
+  network: 'spawner',
+  allowedNetworks: [],
+  allowedImages: ['mock-app:*'],
+  pullTimeoutSec: 120,
+  cookieName: 'instance',
+  routing: 'cookie',
+  appsDomain: 'apps.localhost',
+  pathPrefix: 'app',
+  bareNameCookies: false,
+  allowTraefikLabels: false,
+  entrypoint: 'web',
+  defaultPort: 9000,
+  limits: { memoryMb: 256, cpus: 0.5, pids: 256 },
+  caps: { memoryMb: 2048, cpus: 2, pids: 1024 },
+  maxEnv: 64,
+  maxEnvBytes: 16_384,
+  maxLabels: 32,
+  maxLabelBytes: 8_192,
+  maxBodyBytes: 65_536,
+  stopTimeoutSec: 10,
+  traefikApiUrl: 'http://traefik:8080',
+  traefikEntrypointUrl: 'http://traefik:80',
+  probeThroughProxy: true,
+  wakeDeadlineSec: 60,
+  maxConcurrentStarts: 8,
+  settleMs: 500,
+  homeUrl: '/home',
+  loopGuardRounds: 3,
+  idleTimeoutSec: 0,
+  idleCheckSec: 5,
+  rescanSec: 30,
+  shutdownGraceSec: 10,
+  logLevel: 'info',
+};

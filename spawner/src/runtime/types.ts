@@ -1,0 +1,86 @@
+/**
+ * The port to the container engine. Only runtime/docker*.ts imports dockerode; the domain and its
+ * unit tests see this interface (FakeRuntime implements it in memory). Kept free of Docker-only
+ * notions where that costs nothing, so a Swarm backend (services scaled 0<->1) can implement it.
+ */
+export type ContainerState =
+  | 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export type HealthState = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
+export interface ResourceLimits {
+  memoryBytes: number;
+  nanoCpus: number;
+  pids: number;
+}
+
+export interface ContainerSpec {
+  /** Deterministic container name, so a crash between create and insert can be reconciled. */
+  name: string;
+  image: string;
+  network: string;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  limits: ResourceLimits;
+  stopTimeoutSec: number;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  state: ContainerState;
+  health: HealthState;
+  hasHealthcheck: boolean;
+  labels: Record<string, string>;
+  /** IP address per attached network name. */
+  ips: Record<string, string>;
+  startedAt?: string;
+  exitCode?: number;
+}
+
+export type RuntimeEventKind = 'create' | 'start' | 'die' | 'stop' | 'destroy' | 'health';
+
+export interface RuntimeEvent {
+  kind: RuntimeEventKind;
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  health?: HealthState;
+  /** Epoch milliseconds. */
+  time: number;
+}
+
+export interface PullOptions {
+  timeoutMs: number;
+  onProgress?: (line: string) => void;
+}
+
+export interface ContainerRuntime {
+  /** Negotiated engine API version, e.g. "1.41". */
+  apiVersion(): Promise<string>;
+  ping(): Promise<void>;
+  imageExists(ref: string): Promise<boolean>;
+  pullImage(ref: string, opts: PullOptions): Promise<void>;
+  networkExists(name: string): Promise<boolean>;
+  create(spec: ContainerSpec): Promise<string>;
+  /** Idempotent: starting a running container succeeds. */
+  start(id: string): Promise<void>;
+  /** Idempotent: stopping a stopped container succeeds. */
+  stop(id: string, timeoutSec: number): Promise<void>;
+  /** Idempotent: removing a missing container succeeds. */
+  remove(id: string): Promise<void>;
+  /** null when the container does not exist. */
+  inspect(idOrName: string): Promise<ContainerInfo | null>;
+  /** Containers carrying every given label (key=value). */
+  list(labels: Record<string, string>): Promise<ContainerInfo[]>;
+  /**
+   * Streams events of containers carrying the given labels until the signal aborts. Reconnects
+   * with capped backoff; onReconnect is called after every (re)connection so the caller can rescan.
+   */
+  watch(
+    labels: Record<string, string>,
+    onEvent: (e: RuntimeEvent) => void,
+    opts: { signal: AbortSignal; onReconnect?: () => void; onError?: (err: unknown) => void },
+  ): void;
+}
