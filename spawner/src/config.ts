@@ -20,6 +20,9 @@ export interface Config {
   /** Unique id of this spawner installation; containers without it are never touched. */
   spawnerId?: string;
   /** Docker network instances join by default (the spawner's own network). */
+  /** Container names are `${containerPrefix}${name}`: deterministic (crash recovery) and never
+   *  equal to a compose service alias such as `spawner` (Docker DNS would then resolve both). */
+  containerPrefix: string;
   network: string;
   allowedNetworks: string[];
   /** Globs, e.g. "mock-app:*". */
@@ -69,6 +72,7 @@ export const DEFAULTS: Config = {
   usersFile: './users.txt',
   authDisabled: false,
   tokenTtlSec: 86_400,
+  containerPrefix: 'spawner-',
   network: 'spawner',
   allowedNetworks: [],
   allowedImages: ['mock-app:*'],

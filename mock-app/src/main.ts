@@ -1,0 +1,94 @@
+/**
+ * Entry point: reads env, waits out STARTUP_DELAY (a slow boot: nothing listens meanwhile), serves
+ * the mock app, and exits 0 when idle or on SIGTERM/SIGINT, so a stopped container is "clean".
+ */
+import { createServer, type Server } from 'node:http';
+import { createMockApp } from './app.js';
+import { formatMs, parseDuration } from './duration.js';
+
+type Level = 'info' | 'warn' | 'error';
+
+/** One JSON object per line on stdout: easy to grep in `docker logs` and to parse in tests. */
+function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
+  console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }));
+}
+
+/** Unset or empty means the default; a bad value is loud but not fatal (the default is used). */
+function durationEnv(name: string, fallbackMs: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallbackMs;
+  try {
+    return parseDuration(raw);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    log('warn', `${name}: ${reason}; using default ${formatMs(fallbackMs)}`, {
+      variable: name,
+      value: raw,
+    });
+    return fallbackMs;
+  }
+}
+
+function portEnv(fallback: number): number {
+  const raw = process.env.PORT;
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const port = Number(raw);
+  if (Number.isInteger(port) && port > 0 && port < 65536) return port;
+  log('warn', `PORT: invalid value; expected an integer 1-65535; using default ${fallback}`, {
+    variable: 'PORT',
+    value: raw,
+  });
+  return fallback;
+}
+
+const port = portEnv(9000);
+const idleMs = durationEnv('IDLE', 60_000);
+const startupDelayMs = durationEnv('STARTUP_DELAY', 0);
+const statusDelayMs = durationEnv('STATUS_DELAY', 0);
+
+let server: Server | undefined;
+let exiting = false;
+
+function shutdown(reason: string): void {
+  if (exiting) return;
+  exiting = true;
+  log('info', 'shutting down', { reason });
+  // Containers are stopped with a short grace period: never hang on a stuck socket.
+  setTimeout(() => process.exit(0), 2_000).unref();
+  if (!server?.listening) process.exit(0);
+  server.close(() => process.exit(0));
+  // close() alone waits for keep-alive sockets and open /events streams; drop them now.
+  server.closeAllConnections();
+}
+
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+
+log('info', 'starting', {
+  port,
+  idle: idleMs > 0 ? formatMs(idleMs) : 'disabled',
+  startupDelay: formatMs(startupDelayMs),
+  statusDelay: formatMs(statusDelayMs),
+  pid: process.pid,
+});
+
+if (startupDelayMs > 0) await new Promise((r) => setTimeout(r, startupDelayMs));
+
+if (!exiting) {
+  // The idle window starts when we listen, not at process start, so STARTUP_DELAY doesn't eat it.
+  const app = createMockApp({
+    idleMs,
+    statusDelayMs,
+    connstr: process.env.CONNSTR ?? null,
+    onIdle: () => {
+      log('info', 'idle shutdown', { idleSeconds: idleMs / 1000 });
+      shutdown('idle');
+    },
+  });
+  server = createServer(app.handler);
+  server.on('error', (err) => {
+    log('error', 'server error', { error: err.message });
+    process.exit(1);
+  });
+  server.listen(port, () => log('info', 'listening', { port }));
+}

@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/*.sh. Sourced, never executed.
+# Callers set `set -euo pipefail` themselves and define LOG_TAG before sourcing.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="$REPO_ROOT/.build"
+WORKSPACES=(spawner mock-app mock-home)
+
+# Debian's engine only has the legacy builder; the v28 CLI would otherwise ask for buildx.
+export DOCKER_BUILDKIT=0
+
+log() { printf '[%s] %s\n' "${LOG_TAG:-spawner}" "$*" >&2; }
+die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-spawner}" "$*" >&2; exit 1; }
+
+now_ms() { local ns; ns="$(date +%s%N)"; echo "$((ns / 1000000))"; }
+fmt_ms() { printf '%d.%01ds' "$(($1 / 1000))" "$((($1 % 1000) / 100))"; }
+
+# `timed LABEL CMD...`: runs CMD, logs how long it took, keeps a summary in TIMINGS.
+TIMINGS=()
+timed() {
+  local label="$1" start rc=0
+  shift
+  start="$(now_ms)"
+  "$@" || rc=$?
+  local took=$(($(now_ms) - start))
+  TIMINGS+=("$(printf '%-28s %8s%s' "$label" "$(fmt_ms "$took")" "$([ "$rc" -eq 0 ] || echo "  (FAILED rc=$rc)")")")
+  log "$label: $(fmt_ms "$took")"
+  return "$rc"
+}
+print_timings() {
+  local line
+  log "timings:"
+  for line in "${TIMINGS[@]}"; do printf '    %s\n' "$line" >&2; done
+}
+
+# ---------------------------------------------------------------- versions
+# shellcheck source=scripts/versions.env
+. "$REPO_ROOT/scripts/versions.env"
+TRAEFIK_DEFAULT_IMAGE="traefik:v${TRAEFIK_VERSION}"
+TRAEFIK_IMAGE="${TRAEFIK_IMAGE:-$TRAEFIK_DEFAULT_IMAGE}"
+NODE_IMAGE="${NODE_IMAGE:-$DEFAULT_NODE_IMAGE}"
+SPAWNER_IMAGE="${SPAWNER_IMAGE:-$DEFAULT_SPAWNER_IMAGE}"
+MOCK_APP_IMAGE="${MOCK_APP_IMAGE:-$DEFAULT_MOCK_APP_IMAGE}"
+MOCK_HOME_IMAGE="${MOCK_HOME_IMAGE:-$DEFAULT_MOCK_HOME_IMAGE}"
+export TRAEFIK_IMAGE NODE_IMAGE SPAWNER_IMAGE MOCK_APP_IMAGE MOCK_HOME_IMAGE
+
+# image tag for a workspace package
+app_image() {
+  case "$1" in
+    spawner) echo "$SPAWNER_IMAGE" ;;
+    mock-app) echo "$MOCK_APP_IMAGE" ;;
+    mock-home) echo "$MOCK_HOME_IMAGE" ;;
+    *) die "unknown package '$1' (allowed: ${WORKSPACES[*]})" ;;
+  esac
+}
+
+# ---------------------------------------------------------------- system packages
+is_debian() { [ -r /etc/debian_version ]; }
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+APT_UPDATED=0
+# apt_install PKG...: installs the packages that are missing (Debian + root only).
+apt_install() {
+  local missing=() p
+  for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  is_debian || die "need ${missing[*]} but this is not Debian: install them yourself"
+  is_root || die "need ${missing[*]}: run as root or 'sudo apt-get install -y ${missing[*]}'"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    log "apt-get update"
+    apt-get update -qq || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  log "apt-get install ${missing[*]}"
+  apt-get install -y -qq "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+}
+
+# need_cmd CMD [DEBIAN_PACKAGE]: makes CMD available, installing the package when allowed.
+need_cmd() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  apt_install "${2:-$1}"
+  command -v "$1" >/dev/null 2>&1 || die "'$1' still missing after installing ${2:-$1}"
+}
+
+# ---------------------------------------------------------------- npm
+npm_q() { npm --no-audit --no-fund --loglevel=error "$@"; }
+
+# npm ci when node_modules is missing or older than package-lock.json. npm (ci and install)
+# writes node_modules/.package-lock.json last, so its mtime marks the last complete install.
+npm_ci_if_needed() {
+  local hidden="$REPO_ROOT/node_modules/.package-lock.json"
+  if [ -f "$hidden" ] && [ ! "$REPO_ROOT/package-lock.json" -nt "$hidden" ]; then
+    log "node_modules up to date with package-lock.json: skipping npm ci"
+    return 0
+  fi
+  need_cmd npm
+  log "npm ci (node_modules missing or older than package-lock.json)"
+  (cd "$REPO_ROOT" && npm_q ci) || die "npm ci failed"
+}
+
+# npm run build when a package has no dist/ or a build input changed since the last build.
+build_if_needed() {
+  local stamp="$BUILD_DIR/build.stamp" p reason=""
+  for p in "${WORKSPACES[@]}"; do
+    [ -d "$REPO_ROOT/$p/dist" ] || { reason="$p/dist missing"; break; }
+  done
+  if [ -z "$reason" ]; then
+    if [ ! -f "$stamp" ]; then
+      reason="no previous build stamp"
+    elif [ "$REPO_ROOT/node_modules/.package-lock.json" -nt "$stamp" ]; then
+      reason="dependencies reinstalled"
+    else
+      local changed
+      changed="$(cd "$REPO_ROOT" && { find tsconfig.base.json package.json \
+        "${WORKSPACES[@]/%//src}" "${WORKSPACES[@]/%//tsconfig.json}" "${WORKSPACES[@]/%//package.json}" \
+        -newer "$stamp" -print -quit 2>/dev/null || true; })"
+      [ -n "$changed" ] && reason="$changed changed"
+    fi
+  fi
+  if [ -z "$reason" ]; then
+    log "dist/ up to date: skipping npm run build"
+    return 0
+  fi
+  log "npm run build ($reason)"
+  mkdir -p "$BUILD_DIR"
+  local marker="$BUILD_DIR/build.stamp.new"
+  touch "$marker" # taken before compiling so edits made during the build trigger the next one
+  (cd "$REPO_ROOT" && npm run --silent build) || { rm -f "$marker"; die "npm run build failed"; }
+  mv -f "$marker" "$stamp"
+}

@@ -1,0 +1,98 @@
+/**
+ * The private deploy API (port 8008). Compatible with clients of the original Go spawner
+ * (POST /login, /deploy CRUD, `token:` header) and strict everywhere else: every rejection is
+ * problem+json with a stable code, and validation happens before any Docker call.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Config } from '../config.js';
+import type { AuthService } from '../auth/service.js';
+import type { InstanceService } from '../instances/service.js';
+import type { EventLog } from '../store/events.js';
+import type { SpawnerMetrics } from '../metrics.js';
+import { isSpawnerError, SpawnerError } from '../errors.js';
+import { problemMiddleware } from './problem.js';
+import { validateDeploy, validateName } from './validate.js';
+import { openApiDocument } from './openapi.js';
+
+export interface ApiDeps {
+  cfg: Config;
+  auth: AuthService;
+  service: InstanceService;
+  events: EventLog;
+  metrics: SpawnerMetrics;
+  isClosing: () => boolean;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void> | void;
+const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => {
+  Promise.resolve(h(req, res)).catch(next);
+};
+
+export function createApiApp(d: ApiDeps) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: d.cfg.maxBodyBytes, strict: false, type: () => true }));
+
+  app.get('/healthz', (_req, res) => {
+    res.status(d.isClosing() ? 503 : 200).json({ status: d.isClosing() ? 'shutting_down' : 'ok' });
+  });
+  app.get('/metrics', (_req, res) => { res.type('text/plain; version=0.0.4').send(d.metrics.registry.render()); });
+  app.get('/openapi.json', (_req, res) => { res.json(openApiDocument()); });
+
+  app.post('/login', wrap(async (req, res) => {
+    const body = (req.body ?? {}) as { username?: unknown; password?: unknown };
+    try {
+      const token = await d.auth.login(body.username as string, body.password as string, req.socket.remoteAddress ?? '');
+      res.json({ token });
+    } catch (err) {
+      // The original answered exactly this; its clients test for it.
+      if (isSpawnerError(err) && err.code === 'login_invalid') {
+        res.status(401).json({ message: 'login invalid' });
+        return;
+      }
+      throw err;
+    }
+  }));
+
+  app.use('/deploy', (req, _res, next) => {
+    d.auth.authenticate({ token: req.headers.token, authorization: req.headers.authorization });
+    next();
+  });
+
+  app.post('/deploy', wrap(async (req, res) => {
+    if (d.isClosing()) throw new SpawnerError('shutting_down', 'the spawner is shutting down', undefined, 5);
+    const spec = validateDeploy(req.body, d.cfg, { defaultNetwork: d.cfg.network });
+    const result = await d.service.deploy(spec);
+    res.status(200).json({ ...result.view, cookie: result.cookie });
+  }));
+  app.get('/deploy', wrap(async (_req, res) => {
+    res.json({ instances: await d.service.list() });
+  }));
+  app.get('/deploy/:nameOrId', wrap(async (req, res) => {
+    res.json(await d.service.get(param(req)));
+  }));
+  app.get('/deploy/:nameOrId/events', wrap((req, res) => {
+    const rec = d.service.resolve(param(req));
+    res.json({ events: d.events.list({ instance: rec.name, limit: 200 }) });
+  }));
+  const start = wrap(async (req, res) => { res.json(await d.service.start(param(req))); });
+  app.put('/deploy/:nameOrId', start);
+  app.post('/deploy/:nameOrId/start', start);
+  app.post('/deploy/:nameOrId/stop', wrap(async (req, res) => {
+    res.json(await d.service.stop(param(req), 'api'));
+  }));
+  app.delete('/deploy/:nameOrId', wrap(async (req, res) => {
+    const view = await d.service.get(param(req));
+    await d.service.remove(view.name);
+    res.json({ id: view.id, name: view.name, status: 'removed' });
+  }));
+
+  app.use((_req, _res, next) => next(new SpawnerError('not_found', 'no such route')));
+  app.use(problemMiddleware);
+  return app;
+}
+
+/** Path ids are names or container ids; anything else (../, %2e%2e, unicode) is refused early. */
+function param(req: Request): string {
+  return validateName(req.params.nameOrId, 'nameOrId');
+}

@@ -1,0 +1,65 @@
+/** OpenAPI 3.1 description of the deploy API; api/openapi.test.ts checks it matches the routes. */
+const problem = { $ref: '#/components/responses/Problem' };
+const auth = [{ tokenHeader: [] }, { bearer: [] }];
+const nameParam = {
+  name: 'nameOrId', in: 'path', required: true,
+  schema: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|[a-f0-9]{12,64})$' },
+};
+const instance = { $ref: '#/components/schemas/Instance' };
+const ok = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+
+export function openApiDocument() {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Spawner deploy API', version: '0.1.0', description: 'Private API (port 8008) to create and manage per-user containers.' },
+    paths: {
+      '/login': { post: {
+        summary: 'Exchange username/password for a token',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } } } } },
+        responses: { 200: ok({ type: 'object', properties: { token: { type: 'string' } } }), 401: ok({ type: 'object', properties: { message: { const: 'login invalid' } } }, 'login invalid'), 429: problem },
+      } },
+      '/deploy': {
+        get: { summary: 'List instances', security: auth, responses: { 200: ok({ type: 'object', properties: { instances: { type: 'array', items: instance } } }), 401: problem } },
+        post: { summary: 'Create and start an instance', security: auth,
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/DeployRequest' } } } },
+          responses: { 200: ok({ allOf: [instance, { type: 'object', properties: { cookie: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'string' } } } } }] }), 400: problem, 401: problem, 409: problem, 413: problem, 422: problem } },
+      },
+      '/deploy/{nameOrId}': {
+        parameters: [nameParam],
+        get: { summary: 'One instance', security: auth, responses: { 200: ok(instance), 404: problem } },
+        put: { summary: 'Start an instance (original API)', security: auth, responses: { 200: ok(instance), 404: problem } },
+        delete: { summary: 'Stop and remove an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } },
+      },
+      '/deploy/{nameOrId}/start': { parameters: [nameParam], post: { summary: 'Start an instance', security: auth, responses: { 200: ok(instance), 404: problem } } },
+      '/deploy/{nameOrId}/stop': { parameters: [nameParam], post: { summary: 'Stop an instance (keeps it)', security: auth, responses: { 200: ok(instance), 404: problem } } },
+      '/deploy/{nameOrId}/events': { parameters: [nameParam], get: { summary: 'Lifecycle events of an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } } },
+      '/healthz': { get: { summary: 'Liveness', responses: { 200: ok({ type: 'object' }), 503: ok({ type: 'object' }, 'shutting down') } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: ok({ type: 'object' }) } } },
+    },
+    components: {
+      securitySchemes: {
+        tokenHeader: { type: 'apiKey', in: 'header', name: 'token' },
+        bearer: { type: 'http', scheme: 'bearer' },
+      },
+      responses: {
+        Problem: { description: 'RFC 9457 problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      },
+      schemas: {
+        Problem: { type: 'object', required: ['type', 'title', 'status', 'code'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, field: { type: 'string' } } },
+        DeployRequest: { type: 'object', required: ['name', 'image'], additionalProperties: false, properties: {
+          name: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }, image: { type: 'string' }, network: { type: 'string' },
+          labels: { type: 'object', additionalProperties: { type: 'string' } }, envs: { type: 'object', additionalProperties: { type: 'string' } },
+          port: { type: 'integer', minimum: 1, maximum: 65535 }, routing: { enum: ['cookie', 'host', 'path'] }, public: { type: 'boolean' },
+          idleTimeout: { type: 'integer', minimum: 0 }, healthCheck: { type: 'string', format: 'uri' },
+          limits: { type: 'object', properties: { memoryMb: { type: 'number' }, cpus: { type: 'number' }, pids: { type: 'integer' } } },
+        } },
+        Instance: { type: 'object', required: ['id', 'name', 'image', 'status', 'labels'], properties: {
+          id: { type: ['string', 'null'] }, name: { type: 'string' }, image: { type: 'string' }, status: { type: 'string' }, health: { type: 'string' },
+          labels: { type: 'object', additionalProperties: { type: 'string' } }, network: { type: 'string' }, port: { type: 'integer' },
+          routing: { type: 'string' }, public: { type: 'boolean' }, createdAt: { type: 'string' }, lastWakeAt: { type: ['string', 'null'] }, lastActivityAt: { type: ['string', 'null'] },
+        } },
+      },
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/** Everything the instances domain needs from the outside, injected (clock included). */
+import type { Config } from '../config.js';
+import type { ContainerRuntime } from '../runtime/types.js';
+import type { InstanceStore } from '../store/instances.js';
+import type { EventLog } from '../store/events.js';
+import type { Logger } from '../log.js';
+import type { SpawnerMetrics } from '../metrics.js';
+import type { InstanceRecord } from './types.js';
+
+export interface InstanceDeps {
+  cfg: Config;
+  runtime: ContainerRuntime;
+  instances: InstanceStore;
+  events: EventLog;
+  spawnerId: string;
+  log: Logger;
+  metrics: SpawnerMetrics;
+  now: () => number;
+}
+
+export function containerName(cfg: Config, name: string): string {
+  return `${cfg.containerPrefix}${name}`;
+}
+
+/** Public view of an instance: never the routing secret, its hash, or the Traefik rule labels. */
+export interface InstanceView {
+  id: string | null;
+  name: string;
+  image: string;
+  status: string;
+  health: string;
+  labels: Record<string, string>;
+  network: string;
+  port: number;
+  routing: string;
+  public: boolean;
+  createdAt: string;
+  lastWakeAt: string | null;
+  lastActivityAt: string | null;
+}
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export function toView(rec: InstanceRecord, status: string, health: string): InstanceView {
+  return {
+    id: rec.containerId,
+    name: rec.name,
+    image: rec.image,
+    status,
+    health,
+    labels: rec.labels,
+    network: rec.network,
+    port: rec.port,
+    routing: rec.routing,
+    public: rec.public,
+    createdAt: new Date(rec.createdAt).toISOString(),
+    lastWakeAt: iso(rec.lastWakeAt),
+    lastActivityAt: iso(rec.lastActivityAt),
+  };
+}

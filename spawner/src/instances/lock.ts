@@ -1,0 +1,27 @@
+/**
+ * One lock per instance name: deploy, start, stop, remove and the body of a wake for the same
+ * instance run one at a time, so a wake that arrives during an idle stop waits for the stop and
+ * then starts the container again instead of failing.
+ */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => { release = r; });
+    const tail = prev.then(() => mine);
+    this.tails.set(key, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+
+  isLocked(key: string): boolean {
+    return this.tails.has(key);
+  }
+}

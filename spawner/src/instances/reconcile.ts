@@ -1,0 +1,57 @@
+/**
+ * Keeps the store true to Docker: events as they come, plus a full rescan at start-up, after every
+ * event-stream reconnection and periodically. Only containers carrying this spawner's id label are
+ * ever looked at or touched, whatever their name.
+ */
+import { errorMessage } from '../log.js';
+import { LABEL, ownershipLabels } from '../traefik/labels.js';
+import type { RuntimeEvent } from '../runtime/types.js';
+import { containerName, type InstanceDeps } from './deps.js';
+import type { InstanceService } from './service.js';
+
+export class Reconciler {
+  constructor(private readonly d: InstanceDeps, private readonly service: InstanceService) {}
+
+  /** Events from the engine: record what happened behind our back. */
+  onEvent(ev: RuntimeEvent): void {
+    if (ev.kind !== 'start' && ev.kind !== 'die' && ev.kind !== 'destroy') return;
+    const rec = this.d.instances.getByContainerId(ev.id);
+    if (!rec) return;
+    if (this.service.expected.delete(ev.id)) return; // we caused it
+    const kind = ev.kind === 'start' ? 'external_start' : ev.kind === 'die' ? 'external_stop' : 'external_remove';
+    this.d.events.append({ instance: rec.name, kind, reason: 'external' }, this.d.now());
+    if (kind === 'external_stop') this.d.metrics.stops.inc({ reason: 'external' });
+  }
+
+  /**
+   * Repairs what a crash can leave: a row without a container id (crash between insert and
+   * create: adopt the container if it exists, else drop the row) and an owned container without a
+   * row (crash between remove and delete: remove it).
+   */
+  async rescan(): Promise<void> {
+    const owned = await this.d.runtime.list(ownershipLabels(this.d.spawnerId));
+    const rows = this.d.instances.list();
+    const byName = new Map(rows.map((r) => [r.name, r]));
+    for (const rec of rows) {
+      if (rec.containerId || this.service.locks.isLocked(rec.name)) continue;
+      await this.service.locks.run(rec.name, async () => {
+        const c = owned.find((o) => o.name === containerName(this.d.cfg, rec.name) && o.labels[LABEL.instance] === rec.name);
+        if (c) {
+          this.d.instances.setContainerId(rec.name, c.id);
+          this.d.events.append({ instance: rec.name, kind: 'adopted', detail: { containerId: c.id } }, this.d.now());
+        } else if (!this.d.instances.get(rec.name)?.containerId) {
+          this.d.instances.delete(rec.name);
+          this.d.events.append({ instance: rec.name, kind: 'cleaned', reason: 'no container after crash' }, this.d.now());
+        }
+      });
+    }
+    for (const c of owned) {
+      const name = c.labels[LABEL.instance] ?? '';
+      const rec = byName.get(name);
+      if (rec?.containerId === c.id || (rec && !rec.containerId) || this.service.locks.isLocked(name)) continue;
+      if (!rec && this.d.instances.get(name)) continue; // a deploy inserted it after our snapshot
+      await this.d.runtime.remove(c.id).catch((err) => this.d.log.warn('cleanup failed', { id: c.id, error: errorMessage(err) }));
+      this.d.events.append({ instance: name || c.name, kind: 'cleaned', reason: 'container without row' }, this.d.now());
+    }
+  }
+}

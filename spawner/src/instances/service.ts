@@ -1,0 +1,215 @@
+/**
+ * The instances domain: deploy, list, start, stop, remove. Order of a deploy is chosen for crash
+ * safety: row first (it holds the only copy of the secret's hash), then the container under a
+ * deterministic name, then the id. Any failure undoes what was done, so a rejected deploy leaves
+ * no container and no row; a crash in between is repaired by reconcile.ts.
+ */
+import { SpawnerError } from '../errors.js';
+import { errorMessage } from '../log.js';
+import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
+import type { ContainerInfo } from '../runtime/types.js';
+import { containerName, toView, type InstanceDeps, type InstanceView } from './deps.js';
+import { KeyedLock } from './lock.js';
+import { hashSecret, newSecret, routeValue } from './routing.js';
+import type { DeploySpec, InstanceRecord, StopReason } from './types.js';
+
+export interface DeployResult {
+  view: InstanceView;
+  cookie: { name: string; value: string };
+}
+
+const HEX_ID = /^[a-f0-9]{12,64}$/;
+
+export class InstanceService {
+  readonly locks = new KeyedLock();
+  /** Container ids whose next start/stop event we caused (so reconcile does not call it external). */
+  readonly expected = new Set<string>();
+  private closing = false;
+
+  constructor(private readonly d: InstanceDeps) {}
+
+  close(): void {
+    this.closing = true;
+  }
+
+  private guard(): void {
+    if (this.closing) throw new SpawnerError('shutting_down', 'the spawner is shutting down', undefined, 5);
+  }
+
+  /** Name or (prefix of a) container id → record. Unknown → not_found. */
+  resolve(nameOrId: string): InstanceRecord {
+    const byName = this.d.instances.get(nameOrId);
+    if (byName) return byName;
+    if (HEX_ID.test(nameOrId)) {
+      const rec = this.d.instances.list().find((r) => r.containerId?.startsWith(nameOrId));
+      if (rec) return rec;
+    }
+    throw new SpawnerError('not_found', `no instance named ${nameOrId}`, 'nameOrId');
+  }
+
+  async deploy(spec: DeploySpec): Promise<DeployResult> {
+    this.guard();
+    return this.locks.run(spec.name, async () => {
+      if (this.d.instances.get(spec.name)) {
+        throw new SpawnerError('conflict', `instance ${spec.name} already exists`, 'name');
+      }
+      if (!(await this.d.runtime.networkExists(spec.network))) {
+        throw new SpawnerError('network_not_allowed', `network ${spec.network} does not exist`, 'network');
+      }
+      await this.ensureImage(spec.image);
+      const secret = this.d.cfg.bareNameCookies || spec.public ? null : newSecret();
+      const value = routeValue(spec.name, secret);
+      const rec = this.newRecord(spec, secret);
+      const labels = this.labelsFor(spec, value);
+      this.d.instances.insert(rec);
+      const id = await this.createAndStart(spec, labels);
+      this.d.events.append({ instance: spec.name, kind: 'deployed', detail: { image: spec.image } }, this.d.now());
+      this.d.metrics.deploys.inc({ result: 'ok' });
+      const info = await this.d.runtime.inspect(id);
+      return {
+        view: toView({ ...rec, containerId: id }, info?.state ?? 'unknown', info?.health ?? 'none'),
+        cookie: { name: this.d.cfg.cookieName, value },
+      };
+    });
+  }
+
+  private newRecord(spec: DeploySpec, secret: string | null): InstanceRecord {
+    return {
+      name: spec.name, containerId: null, image: spec.image, network: spec.network, port: spec.port,
+      routing: spec.routing, public: spec.public, secretHash: secret ? hashSecret(secret) : null,
+      healthCheck: spec.healthCheck ?? null, idleTimeoutSec: spec.idleTimeoutSec ?? null,
+      labels: spec.labels, createdAt: this.d.now(), lastWakeAt: null, lastActivityAt: null,
+    };
+  }
+
+  private labelsFor(spec: DeploySpec, value: string): Record<string, string> {
+    const c = this.d.cfg;
+    return instanceLabels({
+      name: spec.name, port: spec.port, routing: spec.routing, public: spec.public, routeValue: value,
+      cookieName: c.cookieName, appsDomain: c.appsDomain, pathPrefix: c.pathPrefix,
+      entrypoint: c.entrypoint, network: spec.network, spawnerId: this.d.spawnerId,
+      healthCheck: spec.healthCheck, userLabels: spec.labels, traefikLabels: spec.traefikLabels,
+    });
+  }
+
+  /** Create + start; on any failure remove the container and the row (nothing half-created). */
+  private async createAndStart(spec: DeploySpec, labels: Record<string, string>): Promise<string> {
+    let id: string | undefined;
+    try {
+      id = await this.d.runtime.create({
+        name: containerName(this.d.cfg, spec.name), image: spec.image, network: spec.network,
+        labels, env: spec.env, stopTimeoutSec: this.d.cfg.stopTimeoutSec,
+        limits: {
+          memoryBytes: spec.limits.memoryMb * 1024 * 1024,
+          nanoCpus: Math.round(spec.limits.cpus * 1e9),
+          pids: spec.limits.pids,
+        },
+      });
+      this.d.instances.setContainerId(spec.name, id);
+      this.expected.add(id);
+      await this.d.runtime.start(id);
+      return id;
+    } catch (err) {
+      if (id) await this.d.runtime.remove(id).catch(() => undefined);
+      this.d.instances.delete(spec.name);
+      this.d.metrics.deploys.inc({ result: 'error' });
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 409) {
+        throw new SpawnerError('conflict', `a container named ${containerName(this.d.cfg, spec.name)} already exists`, 'name');
+      }
+      this.d.log.error('deploy failed', { instance: spec.name, error: errorMessage(err) });
+      throw err instanceof SpawnerError ? err : new SpawnerError('runtime_unavailable', 'the container could not be created or started');
+    }
+  }
+
+  private async ensureImage(image: string): Promise<void> {
+    if (await this.d.runtime.imageExists(image)) return;
+    this.d.log.info('pulling image', { image });
+    try {
+      await this.d.runtime.pullImage(image, {
+        timeoutMs: this.d.cfg.pullTimeoutSec * 1000,
+        onProgress: (line) => this.d.log.debug('pull progress', { image, line }),
+      });
+    } catch (err) {
+      this.d.log.warn('image pull failed', { image, error: errorMessage(err) });
+      throw new SpawnerError('image_unavailable', `image ${image} is not present and could not be pulled`, 'image');
+    }
+  }
+
+  async list(): Promise<InstanceView[]> {
+    const containers = await this.d.runtime.list(ownershipLabels(this.d.spawnerId));
+    const byId = new Map(containers.map((c) => [c.id, c]));
+    return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? byId.get(rec.containerId) : undefined));
+  }
+
+  async get(nameOrId: string): Promise<InstanceView> {
+    const rec = this.resolve(nameOrId);
+    const info = rec.containerId ? await this.owned(rec.containerId) : null;
+    return viewOf(rec, info ?? undefined);
+  }
+
+  /** Inspect, but only containers that carry this spawner's labels are ours to see or touch. */
+  async owned(id: string): Promise<ContainerInfo | null> {
+    const info = await this.d.runtime.inspect(id);
+    const own = ownershipLabels(this.d.spawnerId);
+    return info && Object.entries(own).every(([k, v]) => info.labels[k] === v) ? info : null;
+  }
+
+  async start(nameOrId: string): Promise<InstanceView> {
+    this.guard();
+    const rec = this.resolve(nameOrId);
+    return this.locks.run(rec.name, async () => {
+      const info = await this.requireContainer(rec);
+      if (info.state !== 'running') {
+        this.expected.add(info.id);
+        await this.d.runtime.start(info.id);
+        this.d.events.append({ instance: rec.name, kind: 'started', reason: 'api' }, this.d.now());
+      }
+      return this.get(rec.name);
+    });
+  }
+
+  async stop(nameOrId: string, reason: StopReason = 'api'): Promise<InstanceView> {
+    const rec = this.resolve(nameOrId);
+    return this.locks.run(rec.name, async () => {
+      await this.stopLocked(rec, reason);
+      return this.get(rec.name);
+    });
+  }
+
+  /** Caller holds the instance lock. */
+  async stopLocked(rec: InstanceRecord, reason: StopReason): Promise<void> {
+    const info = await this.requireContainer(rec);
+    if (info.state !== 'running' && info.state !== 'restarting') return;
+    this.expected.add(info.id);
+    await this.d.runtime.stop(info.id, this.d.cfg.stopTimeoutSec);
+    this.d.events.append({ instance: rec.name, kind: 'stopped', reason }, this.d.now());
+    this.d.metrics.stops.inc({ reason });
+  }
+
+  async remove(nameOrId: string): Promise<void> {
+    const rec = this.resolve(nameOrId);
+    await this.locks.run(rec.name, async () => {
+      const info = rec.containerId ? await this.owned(rec.containerId) : null;
+      if (info) {
+        this.expected.add(info.id);
+        await this.d.runtime.remove(info.id);
+        this.d.metrics.stops.inc({ reason: 'deleted' });
+      }
+      this.d.instances.delete(rec.name);
+      this.d.events.append({ instance: rec.name, kind: 'removed', reason: 'deleted' }, this.d.now());
+    });
+  }
+
+  async requireContainer(rec: InstanceRecord): Promise<ContainerInfo> {
+    const info = rec.containerId ? await this.owned(rec.containerId) : null;
+    if (!info) {
+      throw new SpawnerError('not_found', `the container of instance ${rec.name} is gone (removed outside the spawner); delete and redeploy it`, 'nameOrId');
+    }
+    return info;
+  }
+}
+
+function viewOf(rec: InstanceRecord, info: ContainerInfo | undefined): InstanceView {
+  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', info?.health ?? 'none');
+}

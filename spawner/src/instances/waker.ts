@@ -1,0 +1,105 @@
+/**
+ * Single-flight wake. Concurrent requests for one instance share one promise; the flight is
+ * forgotten when it settles, so a failure reaches the waiters of that flight once and the next
+ * request starts afresh. The body runs under the instance lock, so a wake that arrives during an
+ * idle stop waits for the stop and then starts the container again.
+ */
+import { SpawnerError } from '../errors.js';
+import { errorMessage } from '../log.js';
+import { waitReady, type GateDeps, type GateTimings } from '../readiness/gate.js';
+import type { ThroughProxyRequest } from '../readiness/probes.js';
+import type { InstanceDeps } from './deps.js';
+import type { InstanceService } from './service.js';
+import type { InstanceRecord } from './types.js';
+
+export interface WakeOutcome {
+  /** True when this wake started the container (false: it was already running). */
+  started: boolean;
+  timings: GateTimings & { start: number; total: number };
+}
+
+export class Waker {
+  private readonly flights = new Map<string, Promise<WakeOutcome>>();
+  private starting = 0;
+
+  constructor(
+    private readonly d: InstanceDeps,
+    private readonly service: InstanceService,
+    private readonly gate: GateDeps,
+  ) {}
+
+  inFlight(name: string): boolean {
+    return this.flights.has(name);
+  }
+
+  wake(rec: InstanceRecord, throughProxy?: ThroughProxyRequest): Promise<WakeOutcome> {
+    const joined = this.flights.get(rec.name);
+    if (joined) return joined;
+    // Admission control: new flights beyond the cap are refused before any Docker call.
+    if (this.starting >= this.d.cfg.maxConcurrentStarts) {
+      this.d.metrics.wakes.inc({ result: 'over_capacity' });
+      return Promise.reject(new SpawnerError('over_capacity', 'too many instances are starting; retry shortly', undefined, 2));
+    }
+    this.starting++;
+    const flight = this.run(rec, throughProxy).finally(() => {
+      this.starting--;
+      this.flights.delete(rec.name);
+    });
+    this.flights.set(rec.name, flight);
+    return flight;
+  }
+
+  private run(rec: InstanceRecord, throughProxy?: ThroughProxyRequest): Promise<WakeOutcome> {
+    return this.service.locks.run(rec.name, async () => {
+      const t0 = this.d.now();
+      const deadline = AbortSignal.timeout(this.d.cfg.wakeDeadlineSec * 1000);
+      const info = await this.service.requireContainer(rec);
+      const started = info.state !== 'running';
+      try {
+        if (started) {
+          this.service.expected.add(info.id);
+          await this.d.runtime.start(info.id);
+        }
+        const tStart = this.d.now() - t0;
+        const gate = await waitReady(this.gate, { record: rec, containerId: info.id, throughProxy }, deadline);
+        const outcome = { started, timings: { ...gate, start: tStart, total: this.d.now() - t0 } };
+        this.recordSuccess(rec, outcome);
+        return outcome;
+      } catch (err) {
+        throw await this.fail(rec, info.id, started, err, deadline.aborted);
+      }
+    });
+  }
+
+  private recordSuccess(rec: InstanceRecord, o: WakeOutcome): void {
+    const now = this.d.now();
+    this.d.instances.touchWake(rec.name, now);
+    this.d.events.append({ instance: rec.name, kind: 'wake', detail: { started: o.started, ...o.timings } }, now);
+    this.d.metrics.wakes.inc({ result: 'ok' });
+    for (const [phase, ms] of Object.entries(o.timings)) {
+      this.d.metrics.wakePhase.observe({ phase }, ms / 1000);
+    }
+    this.d.log.info('wake', { instance: rec.name, result: 'ok', ...o });
+  }
+
+  /**
+   * A failed wake stops the container only if this wake started it: a container that was already
+   * running was serving someone, and stopping it (as the original spawner did) would hurt them.
+   */
+  private async fail(rec: InstanceRecord, id: string, started: boolean, err: unknown, timedOut: boolean) {
+    const reason = timedOut ? 'deadline' : errorMessage(err);
+    this.d.log.warn('wake', { instance: rec.name, result: 'failed', reason, started });
+    this.d.metrics.wakes.inc({ result: timedOut ? 'timeout' : 'error' });
+    if (started) {
+      await this.d.runtime.stop(id, this.d.cfg.stopTimeoutSec).catch(() => undefined);
+      this.d.metrics.stops.inc({ reason: 'failed_wake' });
+    }
+    this.d.events.append({ instance: rec.name, kind: 'wake_failed', reason, detail: { stopped: started } }, this.d.now());
+    if (timedOut) {
+      return new SpawnerError('wake_timeout', `instance ${rec.name} did not become ready within ${this.d.cfg.wakeDeadlineSec} s`, undefined, 5);
+    }
+    return err instanceof SpawnerError && err.code !== 'internal'
+      ? err
+      : new SpawnerError('wake_failed', `instance ${rec.name} could not be started`, undefined, 5);
+  }
+}

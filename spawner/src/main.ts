@@ -1,0 +1,107 @@
+/** Wiring only: build every part from the config, start both listeners, stop cleanly on SIGTERM. */
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { Config } from './config.js';
+import { createLogger, errorMessage, type Logger } from './log.js';
+import { createMetrics, Gauge } from './metrics.js';
+import { openDatabase, getOrCreateSpawnerId } from './store/db.js';
+import { InstanceStore } from './store/instances.js';
+import { EventLog } from './store/events.js';
+import { TokenStore } from './store/tokens.js';
+import { AuthService } from './auth/service.js';
+import { LoginRateLimiter } from './auth/rate-limit.js';
+import { loadUsersFile, UsersFileMissingError } from './auth/users.js';
+import { DockerRuntime } from './runtime/docker.js';
+import type { ContainerRuntime } from './runtime/types.js';
+import { TraefikApi } from './traefik/api.js';
+import { ownershipLabels } from './traefik/labels.js';
+import { HealthWatcher } from './readiness/health.js';
+import { InstanceService } from './instances/service.js';
+import { Waker } from './instances/waker.js';
+import { Reconciler } from './instances/reconcile.js';
+import { createApiApp } from './api/app.js';
+import { createWakeApp } from './wake/app.js';
+
+export interface Running {
+  spawnerId: string;
+  apiServer: Server;
+  wakeServer: Server;
+  shutdown(): Promise<void>;
+}
+
+function loadUsers(cfg: Config, log: Logger): Map<string, string> | null {
+  if (cfg.authDisabled) {
+    log.warn('AUTHENTICATION IS DISABLED: anyone who can reach the deploy API can create and delete containers');
+    return null;
+  }
+  try {
+    return loadUsersFile(cfg.usersFile);
+  } catch (err) {
+    if (err instanceof UsersFileMissingError) {
+      throw new Error(`users file ${cfg.usersFile} not found: create it (lines "username,<hash>", see \`spawner hash-password\`), set SPAWNER_USERS_FILE, or set SPAWNER_AUTH_DISABLED=true for development`);
+    }
+    throw err;
+  }
+}
+
+export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new DockerRuntime()): Promise<Running> {
+  const log = createLogger(cfg.logLevel);
+  const users = loadUsers(cfg, log);
+  const db = openDatabase(join(cfg.dataDir, 'spawner.db'));
+  const spawnerId = getOrCreateSpawnerId(db, cfg.spawnerId);
+  const instances = new InstanceStore(db);
+  const events = new EventLog(db);
+  const metrics = createMetrics();
+  const now = () => Date.now();
+  const auth = new AuthService({
+    users, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), serviceToken: cfg.serviceToken, tokenTtlSec: cfg.tokenTtlSec,
+  });
+  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now };
+  const service = new InstanceService(deps);
+  const health = new HealthWatcher(runtime);
+  const waker = new Waker(deps, service, { cfg, runtime, health, traefik: new TraefikApi(cfg.traefikApiUrl), now });
+  const reconciler = new Reconciler(deps, service);
+  metrics.registry.add(new Gauge('spawner_instances', 'Registered instances', () => [[{}, instances.count()]]));
+
+  await runtime.ping().catch((err) => log.warn('docker engine not answering yet', { error: errorMessage(err) }));
+  const rescan = () => reconciler.rescan().catch((err) => log.warn('rescan failed', { error: errorMessage(err) }));
+  const watchAbort = new AbortController();
+  runtime.watch(ownershipLabels(spawnerId), (ev) => {
+    health.onEvent(ev);
+    reconciler.onEvent(ev);
+  }, {
+    signal: watchAbort.signal,
+    onReconnect: () => { void rescan(); },
+    onError: (err) => log.warn('docker event stream interrupted; reconnecting', { error: errorMessage(err) }),
+  });
+  await rescan();
+  const rescanTimer = setInterval(() => { void rescan(); }, cfg.rescanSec * 1000);
+  rescanTimer.unref();
+
+  let closing = false;
+  const isClosing = () => closing;
+  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing }).listen(cfg.apiPort, cfg.apiHost);
+  const probeNonce = randomBytes(16).toString('hex');
+  const wakeServer = createWakeApp({ cfg, instances, waker, probeNonce, isClosing }).listen(cfg.wakePort, cfg.wakeHost);
+  await Promise.all([once(apiServer, 'listening'), once(wakeServer, 'listening')]);
+  log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, auth: users ? 'enabled' : 'disabled' });
+
+  const shutdown = async () => {
+    if (closing) return;
+    closing = true;
+    service.close();
+    log.info('shutting down', { graceSec: cfg.shutdownGraceSec });
+    clearInterval(rescanTimer);
+    const closed = Promise.all([apiServer, wakeServer].map((s) => new Promise((r) => s.close(r))));
+    const grace = new Promise((r) => setTimeout(r, cfg.shutdownGraceSec * 1000).unref());
+    await Promise.race([closed, grace]);
+    apiServer.closeAllConnections();
+    wakeServer.closeAllConnections();
+    watchAbort.abort();
+    db.close();
+    log.info('stopped');
+  };
+  return { spawnerId, apiServer, wakeServer, shutdown };
+}

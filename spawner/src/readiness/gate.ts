@@ -1,0 +1,98 @@
+/**
+ * The readiness gate: a woken instance is "ready" only when (1) the app answers, (2) Traefik has
+ * its route with a server at the container's current address, and (3) optionally, a request
+ * through Traefik's entrypoint reaches the app and not our catch-all. Peers that stop after (1)
+ * hand out Bad Gateways; this gate is what makes the redirect land.
+ */
+import type { Config } from '../config.js';
+import type { ContainerRuntime } from '../runtime/types.js';
+import type { TraefikApi } from '../traefik/api.js';
+import type { InstanceRecord } from '../instances/types.js';
+import { routerName } from '../traefik/labels.js';
+import { SpawnerError } from '../errors.js';
+import { HealthWatcher } from './health.js';
+import { httpReady, reachesApp, tcpReady, type ThroughProxyRequest } from './probes.js';
+import { retryUntil } from './retry.js';
+
+export interface GateDeps {
+  cfg: Config;
+  runtime: ContainerRuntime;
+  health: HealthWatcher;
+  traefik: TraefikApi;
+  now: () => number;
+}
+
+export interface GateTimings {
+  health: number;
+  route: number;
+  probe: number;
+}
+
+export interface GateTarget {
+  record: InstanceRecord;
+  containerId: string;
+  /** How to reach this instance through Traefik (the client's own routing value); omit to skip step 3. */
+  throughProxy?: ThroughProxyRequest;
+}
+
+const PROBE_TIMEOUT_MS = 1_000;
+
+export async function waitReady(deps: GateDeps, t: GateTarget, signal: AbortSignal): Promise<GateTimings> {
+  const t0 = deps.now();
+  const ip = await appUp(deps, t, signal);
+  const t1 = deps.now();
+  await routePresent(deps, t.record, ip, signal);
+  const t2 = deps.now();
+  if (deps.cfg.probeThroughProxy && t.throughProxy) {
+    const req = t.throughProxy;
+    await retryUntil(async () => ((await reachesApp(req, PROBE_TIMEOUT_MS)) ? true : undefined), { signal });
+  }
+  return { health: t1 - t0, route: t2 - t1, probe: deps.now() - t2 };
+}
+
+/** Step 1; returns the container's address on the instance network. */
+async function appUp(deps: GateDeps, t: GateTarget, signal: AbortSignal): Promise<string> {
+  const info = await deps.runtime.inspect(t.containerId);
+  if (!info || info.state !== 'running') {
+    throw new SpawnerError('wake_failed', `container is ${info?.state ?? 'gone'}`);
+  }
+  const ip = info.ips[t.record.network];
+  if (!ip) throw new SpawnerError('wake_failed', `container has no address on network ${t.record.network}`);
+  if (info.hasHealthcheck) {
+    await deps.health.waitHealthy(t.containerId, signal);
+    return ip;
+  }
+  const url = probeUrl(t.record, ip, deps.cfg.healthPath);
+  const ok = url
+    ? () => httpReady(url, PROBE_TIMEOUT_MS)
+    : () => tcpReady(ip, t.record.port, PROBE_TIMEOUT_MS);
+  await retryUntil(async () => ((await ok()) ? true : undefined), { signal });
+  return ip;
+}
+
+/**
+ * The `health-check` URL keeps the original's meaning (what to probe) but is always aimed at the
+ * instance's own container address: only its port and path are used, so a deploy request cannot
+ * make the spawner probe arbitrary hosts (SSRF).
+ */
+export function probeUrl(rec: InstanceRecord, ip: string, healthPath?: string): string | undefined {
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  if (rec.healthCheck) {
+    const u = new URL(rec.healthCheck);
+    const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+    return `${u.protocol}//${host}:${port}${u.pathname}${u.search}`;
+  }
+  return healthPath ? `http://${host}:${rec.port}${healthPath}` : undefined;
+}
+
+/** Step 2: Traefik's API shows the router enabled and a server at the current address. */
+async function routePresent(deps: GateDeps, rec: InstanceRecord, ip: string, signal: AbortSignal) {
+  const name = routerName(rec.name);
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  const want = `http://${host}:${rec.port}`;
+  await retryUntil(async () => {
+    const [router, service] = await Promise.all([deps.traefik.router(name), deps.traefik.service(name)]);
+    if (router?.status !== 'enabled' || !service) return undefined;
+    return service.serverUrls.includes(want) ? true : undefined;
+  }, { signal });
+}

@@ -1,0 +1,92 @@
+/** Pure mapping between Docker Engine API shapes and the runtime port's types. */
+import type { ContainerInfo, ContainerState, HealthState, RuntimeEvent, RuntimeEventKind } from './types.js';
+
+export function labelFilters(labels: Record<string, string>): string[] {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+}
+
+/** Compares dotted API versions numerically ("1.41" < "1.44" < "1.100"). */
+export function versionAtLeast(version: string, min: string): boolean {
+  const a = version.split('.').map(Number);
+  const b = min.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    if (x !== y) return x > y;
+  }
+  return true;
+}
+
+const STATES: readonly ContainerState[] = [
+  'created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead',
+];
+
+interface InspectLike {
+  Id: string;
+  Name?: string;
+  Config?: { Image?: string; Labels?: Record<string, string> | null; Healthcheck?: { Test?: string[] } };
+  State?: { Status?: string; Health?: { Status?: string }; StartedAt?: string; ExitCode?: number };
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
+}
+
+export function toContainerInfo(raw: InspectLike): ContainerInfo {
+  const status = raw.State?.Status ?? 'dead';
+  const test = raw.Config?.Healthcheck?.Test;
+  const ips: Record<string, string> = {};
+  for (const [net, ep] of Object.entries(raw.NetworkSettings?.Networks ?? {})) {
+    if (ep.IPAddress) ips[net] = ep.IPAddress;
+  }
+  return {
+    id: raw.Id,
+    name: (raw.Name ?? '').replace(/^\//, ''),
+    image: raw.Config?.Image ?? '',
+    state: (STATES as readonly string[]).includes(status) ? (status as ContainerState) : 'dead',
+    health: toHealth(raw.State?.Health?.Status),
+    hasHealthcheck: Array.isArray(test) && test.length > 0 && test[0] !== 'NONE',
+    labels: raw.Config?.Labels ?? {},
+    ips,
+    startedAt: raw.State?.StartedAt,
+    exitCode: raw.State?.ExitCode,
+  };
+}
+
+function toHealth(s: string | undefined): HealthState {
+  return s === 'starting' || s === 'healthy' || s === 'unhealthy' ? s : 'none';
+}
+
+interface EventLike {
+  Type?: string;
+  Action?: string;
+  id?: string;
+  time?: number;
+  timeNano?: number;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+const KINDS: Record<string, RuntimeEventKind> = {
+  create: 'create', start: 'start', die: 'die', stop: 'stop', destroy: 'destroy',
+};
+
+/** One line of the /events stream → RuntimeEvent, or null for actions we do not track. */
+export function toRuntimeEvent(line: string): RuntimeEvent | null {
+  let ev: EventLike;
+  try {
+    ev = JSON.parse(line) as EventLike;
+  } catch {
+    return null;
+  }
+  if (ev.Type !== 'container' || !ev.Action) return null;
+  const attrs = { ...(ev.Actor?.Attributes ?? {}) };
+  const id = ev.Actor?.ID ?? ev.id ?? '';
+  const name = attrs.name ?? '';
+  delete attrs.name;
+  delete attrs.image;
+  delete attrs.exitCode;
+  const time = ev.timeNano ? Math.floor(ev.timeNano / 1e6) : (ev.time ?? 0) * 1000;
+  if (ev.Action.startsWith('health_status')) {
+    const health = toHealth(ev.Action.split(':')[1]?.trim());
+    return { kind: 'health', id, name, labels: attrs, health, time };
+  }
+  const kind = KINDS[ev.Action];
+  return kind ? { kind, id, name, labels: attrs, time } : null;
+}

@@ -1,0 +1,188 @@
+/**
+ * DockerRuntime: the only module that imports dockerode. Requests go to unversioned API paths, so
+ * the daemon answers in its own (highest) version; we read that version once to decide which
+ * newer create options (health StartInterval, API >= 1.44) may be sent.
+ */
+import Docker from 'dockerode';
+import type {
+  ContainerInfo, ContainerRuntime, ContainerSpec, PullOptions, RuntimeEvent,
+} from './types.js';
+import { toContainerInfo, toRuntimeEvent, labelFilters, versionAtLeast } from './docker-mapping.js';
+import { watchWithBackoff } from './watch.js';
+
+/** Docker's health StartInterval: probe fast while the container is starting. */
+const FAST_START_INTERVAL_NS = 100_000_000; // 100 ms
+
+function statusOf(err: unknown): number | undefined {
+  return typeof err === 'object' && err !== null && 'statusCode' in err
+    ? (err as { statusCode?: number }).statusCode
+    : undefined;
+}
+
+export class DockerRuntime implements ContainerRuntime {
+  private readonly docker: Docker;
+  private version?: Promise<string>;
+
+  constructor(docker?: Docker) {
+    this.docker = docker ?? new Docker();
+  }
+
+  apiVersion(): Promise<string> {
+    this.version ??= this.docker.version().then((v) => String(v.ApiVersion));
+    return this.version;
+  }
+
+  async ping(): Promise<void> {
+    await this.docker.ping();
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  async pullImage(ref: string, opts: PullOptions): Promise<void> {
+    const stream = (await this.docker.pull(ref)) as NodeJS.ReadableStream & { destroy?: () => void };
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stream.destroy?.();
+        reject(new Error(`pull of ${ref} exceeded ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs);
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => {
+          clearTimeout(timer);
+          if (err) reject(err);
+          else resolve();
+        },
+        (ev: { status?: string; progress?: string; id?: string; error?: string }) => {
+          if (ev.error) return;
+          opts.onProgress?.([ev.id, ev.status, ev.progress].filter(Boolean).join(' '));
+        },
+      );
+    });
+  }
+
+  async networkExists(name: string): Promise<boolean> {
+    try {
+      await this.docker.getNetwork(name).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const healthcheck = await this.fastHealthcheck(spec.image);
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      Labels: spec.labels,
+      StopTimeout: spec.stopTimeoutSec,
+      ...(healthcheck ? { Healthcheck: healthcheck } : {}),
+      HostConfig: {
+        // Hardened by construction: nothing here is taken from the request except validated limits.
+        NetworkMode: spec.network,
+        Privileged: false,
+        SecurityOpt: ['no-new-privileges'],
+        CapDrop: ['NET_RAW', 'SYS_CHROOT', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP'],
+        Memory: spec.limits.memoryBytes,
+        MemorySwap: spec.limits.memoryBytes,
+        NanoCpus: spec.limits.nanoCpus,
+        PidsLimit: spec.limits.pids,
+        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+        Binds: [],
+        PublishAllPorts: false,
+      },
+      NetworkingConfig: { EndpointsConfig: { [spec.network]: {} } },
+    });
+    return container.id;
+  }
+
+  /**
+   * When the daemon supports health StartInterval, copy the image's HEALTHCHECK and add a fast
+   * start interval so "healthy" arrives ~100 ms after the app is up instead of one full interval.
+   */
+  private async fastHealthcheck(image: string): Promise<Record<string, unknown> | undefined> {
+    if (!versionAtLeast(await this.apiVersion(), '1.44')) return undefined;
+    const info = await this.docker.getImage(image).inspect();
+    const hc = info.Config?.Healthcheck as Record<string, unknown> | undefined;
+    const test = hc?.Test as string[] | undefined;
+    if (!hc || !test || test[0] === 'NONE') return undefined;
+    return { ...hc, StartInterval: FAST_START_INTERVAL_NS };
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      if (statusOf(err) !== 304) throw err; // 304: already running
+    }
+  }
+
+  async stop(id: string, timeoutSec: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutSec });
+    } catch (err) {
+      const s = statusOf(err);
+      if (s !== 304 && s !== 404) throw err; // already stopped / already gone
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      const s = statusOf(err);
+      if (s !== 404 && s !== 409) throw err; // gone, or removal already in progress
+    }
+  }
+
+  async inspect(idOrName: string): Promise<ContainerInfo | null> {
+    try {
+      return toContainerInfo(await this.docker.getContainer(idOrName).inspect());
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async list(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    const summaries = await this.docker.listContainers({
+      all: true,
+      filters: { label: labelFilters(labels) },
+    });
+    const infos = await Promise.all(summaries.map((s) => this.inspect(s.Id)));
+    return infos.filter((i): i is ContainerInfo => i !== null);
+  }
+
+  watch(
+    labels: Record<string, string>,
+    onEvent: (e: RuntimeEvent) => void,
+    opts: { signal: AbortSignal; onReconnect?: () => void; onError?: (err: unknown) => void },
+  ): void {
+    watchWithBackoff({
+      connect: async (signal) => {
+        const stream = (await this.docker.getEvents({
+          filters: { type: ['container'], label: labelFilters(labels) },
+          abortSignal: signal,
+        } as Docker.GetEventsOptions)) as NodeJS.ReadableStream;
+        return stream;
+      },
+      onLine: (raw) => {
+        const ev = toRuntimeEvent(raw);
+        if (ev) onEvent(ev);
+      },
+      signal: opts.signal,
+      onReconnect: opts.onReconnect,
+      onError: opts.onError,
+    });
+  }
+}

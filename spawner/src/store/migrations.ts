@@ -1,0 +1,67 @@
+/**
+ * Schema history. Append new steps at the end; never edit a step that has shipped, because
+ * `PRAGMA user_version` records how many steps a database file has already run.
+ *
+ * Times are integer milliseconds since the epoch. Tables are STRICT so a wrong type fails loudly
+ * instead of being silently coerced.
+ */
+export interface Migration {
+  /** Human-readable, shown in the error if a step fails. */
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE instances (
+        name             TEXT PRIMARY KEY,
+        -- UNIQUE: one container backs at most one instance (NULLs are allowed many times).
+        container_id     TEXT UNIQUE,
+        image            TEXT NOT NULL,
+        network          TEXT NOT NULL,
+        port             INTEGER NOT NULL,
+        routing          TEXT NOT NULL CHECK (routing IN ('cookie', 'host', 'path')),
+        public           INTEGER NOT NULL CHECK (public IN (0, 1)),
+        secret_hash      TEXT,
+        health_check     TEXT,
+        idle_timeout_sec INTEGER,
+        labels           TEXT NOT NULL DEFAULT '{}',
+        created_at       INTEGER NOT NULL,
+        last_wake_at     INTEGER,
+        last_activity_at INTEGER
+      ) STRICT;
+
+      -- No foreign key to instances on purpose: history must outlive the instance row.
+      CREATE TABLE events (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        at       INTEGER NOT NULL,
+        instance TEXT NOT NULL,
+        kind     TEXT NOT NULL,
+        reason   TEXT,
+        detail   TEXT
+      ) STRICT;
+      CREATE INDEX events_by_instance ON events (instance, id);
+
+      -- Append-only is enforced by the database, not just by the absence of an API.
+      CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+      CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+      -- Only sha256(token) is stored: a leaked database file does not log anyone in.
+      CREATE TABLE tokens (
+        hash       TEXT PRIMARY KEY,
+        username   TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+    `,
+  },
+];

@@ -1,0 +1,155 @@
+/**
+ * The single source of every container label key the spawner writes or reads. Pure functions
+ * only; no other module spells a `traefik.` or `spawner.` key (they import from here).
+ */
+import type { RoutingMode } from '../config.js';
+import { isOwnScopedName, routerName, stripMiddlewareName } from './names.js';
+import {
+  assertSafe, cookieRule, hostRule, instancePath, pathRule,
+} from './rules.js';
+
+export {
+  INSTANCE_NAME_RE, WAKE_ROUTER, HOME_ROUTER, routerName, stripMiddlewareName, isOwnScopedName,
+} from './names.js';
+export { cookieRuleRegex, cookieRule } from './rules.js';
+
+/** Ownership marker kept from the original Go spawner. */
+export const ORIGIN_LABEL = 'origin';
+export const ORIGIN_VALUE = 'spawner';
+
+/** The spawner's own namespace. Containers without our `spawner.id` are never touched. */
+export const LABEL = {
+  id: 'spawner.id',
+  instance: 'spawner.instance',
+  port: 'spawner.port',
+  routing: 'spawner.routing',
+  public: 'spawner.public',
+  healthCheck: 'spawner.health-check',
+} as const;
+/** Shorthands for readers of container labels (reconcile, wake). */
+export const INSTANCE_LABEL = LABEL.instance;
+export const SPAWNER_ID_LABEL = LABEL.id;
+
+const TRAEFIK = 'traefik';
+export type TraefikSection = 'routers' | 'services' | 'middlewares';
+const SECTIONS: readonly string[] = ['routers', 'services', 'middlewares'];
+
+/** Label filter for listing our containers. */
+export function ownershipLabels(spawnerId: string): Record<string, string> {
+  return { [ORIGIN_LABEL]: ORIGIN_VALUE, [LABEL.id]: assertSafe('spawnerId', spawnerId) };
+}
+
+/** True for any key Traefik would read, in any letter case (Traefik matches keys loosely). */
+export function isTraefikKey(key: string): boolean {
+  const k = key.toLowerCase();
+  return k === TRAEFIK || k.startsWith(`${TRAEFIK}.`);
+}
+
+/** True for keys only the spawner may set: `origin` and `spawner.*`, in any letter case. */
+export function isSpawnerKey(key: string): boolean {
+  const k = key.toLowerCase();
+  return k === ORIGIN_LABEL || k === 'spawner' || k.startsWith('spawner.');
+}
+
+export interface TraefikKeyParts { section: TraefikSection; object: string; attr: string[] }
+
+/**
+ * Splits `traefik.http.<section>.<object>.<attr...>`; null for anything else, including keys
+ * that are not all lowercase (Traefik would read `Rule` as `rule`; exact case keeps checks exact).
+ */
+export function parseTraefikHttpKey(key: string): TraefikKeyParts | null {
+  if (key !== key.toLowerCase()) return null;
+  const [root, http, section, object, ...attr] = key.split('.');
+  if (root !== TRAEFIK || http !== 'http' || !section || !SECTIONS.includes(section)) return null;
+  if (!object || attr.length === 0 || attr.some((s) => s === '')) return null;
+  return { section: section as TraefikSection, object, attr };
+}
+
+export function traefikKey(section: TraefikSection, object: string, attr: string): string {
+  return `${TRAEFIK}.http.${section}.${object}.${attr}`;
+}
+
+export interface InstanceLabelSpec {
+  name: string;
+  port: number;
+  routing: RoutingMode;
+  public: boolean;
+  /** The routing cookie value: `${name}.${secret}`, or the bare name (compat / public). */
+  routeValue: string;
+  cookieName: string;
+  appsDomain: string;
+  pathPrefix: string;
+  entrypoint: string;
+  network: string;
+  spawnerId: string;
+  healthCheck?: string;
+  userLabels: Record<string, string>;
+  /** Opt-in, already policy-checked by api/label-policy.ts; re-checked for scope here. */
+  traefikLabels: Record<string, string>;
+}
+
+/**
+ * The router rule. Public instances skip the secret: host/path modes need no cookie at all, and
+ * cookie mode (which has nothing else to match on) uses the bare name as the cookie value, so
+ * anyone who knows the name can reach a public instance, exactly as "public" means.
+ */
+function rule(s: InstanceLabelSpec): string {
+  const cookie = cookieRule(s.cookieName, s.public ? s.name : s.routeValue);
+  switch (s.routing) {
+    case 'cookie': return cookie;
+    case 'host': return s.public ? hostRule(s.name, s.appsDomain) : `${hostRule(s.name, s.appsDomain)} && ${cookie}`;
+    case 'path': return s.public ? pathRule(s.name, s.pathPrefix) : `${pathRule(s.name, s.pathPrefix)} && ${cookie}`;
+  }
+}
+
+/** Defence in depth for inputs that api/validate.ts already checked. */
+function assertSpec(s: InstanceLabelSpec): void {
+  assertSafe('name', s.name);
+  for (const f of ['cookieName', 'entrypoint', 'network', 'spawnerId', 'routeValue'] as const) assertSafe(f, s[f]);
+  if (s.routeValue !== s.name && !s.routeValue.startsWith(`${s.name}.`)) throw new Error('routeValue must belong to the instance');
+  if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65_535) throw new Error('port out of range');
+  if (s.healthCheck !== undefined && /[\u0000-\u0020`"'\\\u007f]/.test(s.healthCheck)) throw new Error('unsafe healthCheck');
+  for (const k of Object.keys(s.userLabels)) {
+    if (isTraefikKey(k) || isSpawnerKey(k)) throw new Error(`reserved key in userLabels: ${k.slice(0, 80)}`);
+  }
+  for (const [k, v] of Object.entries(s.traefikLabels)) {
+    const p = parseTraefikHttpKey(k);
+    if (!p || !isOwnScopedName(s.name, p.object) || p.attr.includes('rule') || p.attr.includes('priority')) {
+      throw new Error(`traefik label outside the instance's scope: ${k.slice(0, 80)}`);
+    }
+    if (/[`\u0000-\u001f\u007f]/.test(v)) throw new Error('unsafe traefik label value');
+  }
+}
+
+/** The whole label map of an instance's container. */
+export function instanceLabels(s: InstanceLabelSpec): Record<string, string> {
+  assertSpec(s);
+  const r = routerName(s.name);
+  const generated: Record<string, string> = {
+    [`${TRAEFIK}.enable`]: 'true',
+    [`${TRAEFIK}.docker.network`]: s.network,
+    [traefikKey('routers', r, 'rule')]: rule(s),
+    [traefikKey('routers', r, 'entrypoints')]: s.entrypoint,
+    [traefikKey('routers', r, 'service')]: r,
+    [traefikKey('services', r, 'loadbalancer.server.port')]: String(s.port),
+  };
+  // Our strip middleware must run first; opt-in middlewares are appended, never replace it.
+  const mwKey = traefikKey('routers', r, 'middlewares');
+  const middlewares = s.routing === 'path' ? [stripMiddlewareName(s.name)] : [];
+  if (s.traefikLabels[mwKey]) middlewares.push(s.traefikLabels[mwKey]);
+  if (s.routing === 'path') {
+    generated[traefikKey('middlewares', stripMiddlewareName(s.name), 'stripprefix.prefixes')] = instancePath(s.name, s.pathPrefix);
+  }
+  if (middlewares.length > 0) generated[mwKey] = middlewares.join(',');
+  const ours: Record<string, string> = {
+    [ORIGIN_LABEL]: ORIGIN_VALUE,
+    [LABEL.id]: s.spawnerId,
+    [LABEL.instance]: s.name,
+    [LABEL.port]: String(s.port),
+    [LABEL.routing]: s.routing,
+    [LABEL.public]: String(s.public),
+  };
+  if (s.healthCheck !== undefined) ours[LABEL.healthCheck] = s.healthCheck;
+  // Later spreads win: nothing from the caller can override what we generate.
+  return { ...s.userLabels, ...s.traefikLabels, ...generated, ...ours };
+}

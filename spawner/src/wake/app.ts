@@ -1,0 +1,117 @@
+/**
+ * The public wake listener (port 8000), behind Traefik's lowest-priority catch-all router.
+ * Everything that reaches it is hostile until identify() says otherwise.
+ */
+import express, { type Request, type Response } from 'express';
+import cookieParser from 'cookie-parser';
+import type { Config } from '../config.js';
+import type { InstanceStore } from '../store/instances.js';
+import type { Waker, WakeOutcome } from '../instances/waker.js';
+import { isSpawnerError, SpawnerError } from '../errors.js';
+import { toProblem } from '../api/problem.js';
+import { WAKE_MARKER_HEADER } from '../readiness/probes.js';
+import { identify, type Identified } from './identify.js';
+import { isBrowserNavigation, isPrefetch, safeTarget } from './target.js';
+import { errorPage, STREAM_PATH, waitingPage } from './page.js';
+import { loopRound, setLoopCookie } from './loop-guard.js';
+import { streamWake } from './stream.js';
+import { probeRequest } from './probe-request.js';
+
+export interface WakeAppDeps {
+  cfg: Config;
+  instances: InstanceStore;
+  waker: Waker;
+  /** Random per process: a probe through Traefik that falls through to us is answered at once. */
+  probeNonce: string;
+  isClosing: () => boolean;
+}
+
+export function createWakeApp(d: WakeAppDeps) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(cookieParser());
+  app.use((req, res, next) => {
+    res.setHeader(WAKE_MARKER_HEADER, '1');
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  app.get('/.spawner/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get(STREAM_PATH, (req, res) => {
+    const who = identify(d.cfg, d.instances, reqInfo(req));
+    if (!who) return void sendProblem(res, new SpawnerError('unauthorized', 'no instance for this request'));
+    streamWake(res, d.waker.wake(who.rec, probeRequest(d, req, who)));
+  });
+  app.all('/{*rest}', (req, res) => { void handle(d, req, res); });
+  return app;
+}
+
+async function handle(d: WakeAppDeps, req: Request, res: Response): Promise<void> {
+  if (req.headers['x-spawner-probe'] === d.probeNonce) {
+    res.status(503).setHeader('Retry-After', '1').end();
+    return;
+  }
+  const browser = isBrowserNavigation(req.method, req.headers.accept);
+  const who = identify(d.cfg, d.instances, reqInfo(req));
+  if (!who) return refuse(d, req, res, browser);
+  if (req.method === 'HEAD' || isPrefetch(req.headers)) {
+    res.status(503).setHeader('Retry-After', '2').end(); // never wake for these
+    return;
+  }
+  if (d.isClosing()) return sendProblem(res, new SpawnerError('shutting_down', 'the spawner is shutting down', undefined, 5));
+  const target = safeTarget(req.originalUrl);
+  const round = loopRound(req, who.rec.name, d.waker.inFlight(who.rec.name));
+  if (round > d.cfg.loopGuardRounds) {
+    return sendError(res, browser, new SpawnerError('route_loop', 'the app is awake but the proxy keeps sending you back here; try again in a minute'));
+  }
+  const wake = d.waker.wake(who.rec, probeRequest(d, req, who));
+  if (browser) {
+    wake.catch(() => undefined); // the page's event stream reports the outcome
+    res.status(200).type('html').send(waitingPage(target, 2));
+    return;
+  }
+  try {
+    const outcome = await wake;
+    if (round > 0) await new Promise((r) => setTimeout(r, 250 * round)); // proxy lag: back off
+    setLoopCookie(req, res, who.rec.name, round + 1);
+    res.setHeader('Server-Timing', serverTiming(outcome));
+    res.redirect(307, target);
+  } catch (err) {
+    sendError(res, false, err);
+  }
+}
+
+function refuse(d: WakeAppDeps, req: Request, res: Response, browser: boolean): void {
+  if (browser) {
+    res.redirect(302, d.cfg.homeUrl);
+    return;
+  }
+  sendProblem(res, new SpawnerError('unauthorized', 'no instance for this request'));
+}
+
+function sendError(res: Response, browser: boolean, err: unknown): void {
+  if (browser && isSpawnerError(err)) {
+    res.status(err.status).type('html').send(errorPage('Your app could not be reached', err.message));
+    return;
+  }
+  sendProblem(res, err);
+}
+
+function sendProblem(res: Response, err: unknown): void {
+  const p = toProblem(err);
+  if (isSpawnerError(err) && err.retryAfter !== undefined) res.setHeader('Retry-After', String(err.retryAfter));
+  res.status(p.status).type('application/problem+json').send(JSON.stringify(p.body));
+}
+
+function reqInfo(req: Request) {
+  return { host: req.headers.host, path: req.path, cookies: (req.cookies ?? {}) as Record<string, unknown> };
+}
+
+export function serverTiming(o: WakeOutcome): string {
+  const t = o.timings;
+  return [['start', t.start], ['health', t.health], ['route', t.route], ['probe', t.probe], ['total', t.total]]
+    .map(([k, v]) => `${k};dur=${v}`)
+    .join(', ');
+}
+
+export type { Identified };

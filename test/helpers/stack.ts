@@ -1,0 +1,194 @@
+/**
+ * A throw-away stack per test file on the real Docker engine: a network, Traefik (Docker provider,
+ * exposedByDefault=false, constrained to this run's spawner id, throttle lowered) and the spawner
+ * container with the Docker socket. Ports are published on 127.0.0.1 only. Every container,
+ * network and volume carries RUN_LABEL=<runId>; teardown removes them by label, and also every
+ * instance container of this run's spawner id, even when the test failed.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { IMAGES } from './docker-env.js';
+import { pollUntil } from './poll.js';
+
+export const RUN_LABEL = 'spawner-test.run';
+export const docker = new Docker();
+
+export interface Stack {
+  runId: string;
+  spawnerId: string;
+  network: string;
+  /** Traefik's public entrypoint on 127.0.0.1. */
+  web: string;
+  /** Traefik's API on 127.0.0.1. */
+  traefikApi: string;
+  /** The deploy API on 127.0.0.1. */
+  api: string;
+  /** The wake listener published directly (for tests that bypass Traefik). */
+  wake: string;
+  user: { username: string; password: string };
+  serviceToken: string;
+  spawner: Docker.Container;
+  traefik: Docker.Container;
+  /** Restart the spawner container (same data volume). */
+  restartSpawner(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  /** Extra Traefik flags. */
+  traefikArgs?: string[];
+}
+
+function hostPort(info: Docker.ContainerInspectInfo, port: string): number {
+  const b = info.NetworkSettings.Ports[port]?.[0];
+  if (!b) throw new Error(`port ${port} not published`);
+  return Number(b.HostPort);
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const runId = `e2e${randomBytes(4).toString('hex')}`;
+  const spawnerId = createHash('sha256').update(runId).digest('hex').slice(0, 32);
+  const labels = { [RUN_LABEL]: runId };
+  const network = `spawner-${runId}`;
+  const dir = mkdtempSync(join(tmpdir(), `spawner-${runId}-`));
+  const user = { username: 'alice', password: randomBytes(8).toString('hex') };
+  const usersFile = join(dir, 'users.txt');
+  // The original spawner's format: username,<hex sha256 of the password>.
+  writeFileSync(usersFile, `${user.username},${createHash('sha256').update(user.password).digest('hex')}\n`, { mode: 0o644 });
+  const serviceToken = randomBytes(24).toString('hex');
+  const teardown = () => teardownRun(runId, spawnerId).finally(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    await docker.createNetwork({ Name: network, Labels: labels, CheckDuplicate: true });
+    await docker.createVolume({ Name: `${network}-data`, Labels: labels });
+    const traefik = await docker.createContainer({
+      name: `${network}-traefik`,
+      Image: IMAGES.traefik,
+      Labels: labels,
+      Cmd: [
+        '--entrypoints.web.address=:80',
+        '--api.insecure=true',
+        '--ping=true',
+        '--metrics.prometheus=true',
+        '--metrics.prometheus.addServicesLabels=true',
+        '--metrics.prometheus.addRoutersLabels=true',
+        '--providers.docker=true',
+        '--providers.docker.exposedByDefault=false',
+        `--providers.docker.network=${network}`,
+        `--providers.docker.constraints=Label(\`spawner.id\`,\`${spawnerId}\`)`,
+        '--providers.providersThrottleDuration=100ms',
+        '--log.level=INFO',
+        ...(opts.traefikArgs ?? []),
+      ],
+      ExposedPorts: { '80/tcp': {}, '8080/tcp': {} },
+      HostConfig: {
+        NetworkMode: network,
+        Binds: ['/var/run/docker.sock:/var/run/docker.sock:ro'],
+        PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      },
+      NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ['traefik'] } } },
+    });
+    await traefik.start();
+    const spawner = await docker.createContainer({
+      name: `${network}-spawner`,
+      Image: IMAGES.spawner,
+      Labels: {
+        ...labels,
+        // The catch-all: lowest priority, so any instance router wins while it exists.
+        'spawner.id': spawnerId,
+        'traefik.enable': 'true',
+        'traefik.docker.network': network,
+        'traefik.http.routers.spawner-wake.rule': 'PathPrefix(`/`)',
+        'traefik.http.routers.spawner-wake.priority': '1',
+        'traefik.http.routers.spawner-wake.entrypoints': 'web',
+        'traefik.http.routers.spawner-wake.service': 'spawner-wake',
+        'traefik.http.services.spawner-wake.loadbalancer.server.port': '8000',
+      },
+      Env: Object.entries({
+        SPAWNER_USERS_FILE: '/etc/spawner/users.txt',
+        SPAWNER_SERVICE_TOKEN: serviceToken,
+        SPAWNER_DATA_DIR: '/data',
+        SPAWNER_NETWORK: network,
+        SPAWNER_SPAWNER_ID: spawnerId,
+        SPAWNER_CONTAINER_PREFIX: `${runId}-`,
+        SPAWNER_ALLOWED_IMAGES: 'mock-app:*',
+        SPAWNER_TRAEFIK_API_URL: 'http://traefik:8080',
+        SPAWNER_TRAEFIK_ENTRYPOINT_URL: 'http://traefik:80',
+        SPAWNER_LOG_LEVEL: 'debug',
+        ...opts.env,
+      }).map(([k, v]) => `${k}=${v}`),
+      ExposedPorts: { '8008/tcp': {}, '8000/tcp': {} },
+      HostConfig: {
+        NetworkMode: network,
+        Binds: ['/var/run/docker.sock:/var/run/docker.sock', `${usersFile}:/etc/spawner/users.txt:ro`, `${network}-data:/data`],
+        PortBindings: { '8008/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '8000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      },
+    });
+    await spawner.start();
+    const ti = await traefik.inspect();
+    const stack: Stack = {
+      runId, spawnerId, network, user, serviceToken, spawner, traefik,
+      web: `http://127.0.0.1:${hostPort(ti, '80/tcp')}`,
+      traefikApi: `http://127.0.0.1:${hostPort(ti, '8080/tcp')}`,
+      api: '', wake: '',
+      restartSpawner: async (signal = 'SIGTERM') => {
+        if (signal === 'SIGKILL') await spawner.kill({ signal });
+        else await spawner.stop({ t: 10 });
+        await spawner.start();
+        await publishSpawner(stack);
+      },
+      teardown,
+    };
+    await publishSpawner(stack);
+    await pollUntil('traefik ping', async () => ((await fetch(`${stack.traefikApi}/ping`)).ok ? true : undefined));
+    return stack;
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+}
+
+/** Host ports change when a container restarts; re-read them and wait for /healthz. */
+async function publishSpawner(stack: Stack): Promise<void> {
+  const si = await stack.spawner.inspect();
+  stack.api = `http://127.0.0.1:${hostPort(si, '8008/tcp')}`;
+  stack.wake = `http://127.0.0.1:${hostPort(si, '8000/tcp')}`;
+  await pollUntil('spawner healthz', async () => ((await fetch(`${stack.api}/healthz`)).ok ? true : undefined), { timeoutMs: 30_000 });
+}
+
+export async function teardownRun(runId: string, spawnerId: string): Promise<void> {
+  const byLabel = async (label: string) => docker.listContainers({ all: true, filters: { label: [label] } });
+  const containers = [...(await byLabel(`spawner.id=${spawnerId}`)), ...(await byLabel(`${RUN_LABEL}=${runId}`))];
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+  const nets = await docker.listNetworks({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
+  await Promise.all(nets.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+  const vols = await docker.listVolumes({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
+  await Promise.all((vols.Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
+}
+
+/** Log in with the original API and return the token. */
+export async function login(stack: Stack): Promise<string> {
+  const res = await fetch(`${stack.api}/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(stack.user),
+  });
+  if (!res.ok) throw new Error(`login failed: ${res.status}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+export async function api(stack: Stack, token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${stack.api}${path}`, {
+    method,
+    headers: { token, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
+
+export async function spawnerLogs(stack: Stack): Promise<string> {
+  const buf = (await stack.spawner.logs({ stdout: true, stderr: true, tail: 200 })) as unknown as Buffer;
+  return buf.toString('utf8');
+}
