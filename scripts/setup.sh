@@ -33,6 +33,7 @@ check_node() {
 START="$(now_ms)"
 timed "node present" check_node
 timed "docker engine + tools" "$REPO_ROOT/scripts/ensure-docker.sh" ${ENSURE_ARGS[@]+"${ENSURE_ARGS[@]}"}
+take_build_lock # after ensure-docker: a dockerd started there must not inherit the lock
 timed "npm ci (when needed)" npm_ci_if_needed
 timed "build (when needed)" build_if_needed
 timed "images" "$REPO_ROOT/scripts/images.sh"

@@ -58,10 +58,11 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const auth = new AuthService({
     users, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), serviceToken: cfg.serviceToken, tokenTtlSec: cfg.tokenTtlSec,
   });
-  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now };
+  const traefik = new TraefikApi(cfg.traefikApiUrl);
+  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik };
   const service = new InstanceService(deps);
   const health = new HealthWatcher(runtime);
-  const waker = new Waker(deps, service, { cfg, runtime, health, traefik: new TraefikApi(cfg.traefikApiUrl), now });
+  const waker = new Waker(deps, service, { cfg, runtime, health, traefik, now });
   const reconciler = new Reconciler(deps, service);
   metrics.registry.add(new Gauge('spawner_instances', 'Registered instances', () => [[{}, instances.count()]]));
 

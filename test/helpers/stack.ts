@@ -69,7 +69,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       Image: IMAGES.traefik,
       Labels: labels,
       Cmd: [
+        // No phone-home: test traffic stays on this machine.
+        '--global.checkNewVersion=false',
+        '--global.sendAnonymousUsage=false',
         '--entrypoints.web.address=:80',
+        // A request that races a stop must fail fast, not dial a dead address for 30 s.
+        '--serversTransport.forwardingTimeouts.dialTimeout=2s',
         '--api.insecure=true',
         '--ping=true',
         '--metrics.prometheus=true',
@@ -143,7 +148,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       teardown,
     };
     await publishSpawner(stack);
-    await pollUntil('traefik ping', async () => ((await fetch(`${stack.traefikApi}/ping`)).ok ? true : undefined));
+    await pollUntil('traefik ping', async () => ((await fetch(`${stack.traefikApi}/ping`, { signal: AbortSignal.timeout(2_000) })).ok ? true : undefined));
     return stack;
   } catch (err) {
     await teardown();
@@ -156,7 +161,7 @@ async function publishSpawner(stack: Stack): Promise<void> {
   const si = await stack.spawner.inspect();
   stack.api = `http://127.0.0.1:${hostPort(si, '8008/tcp')}`;
   stack.wake = `http://127.0.0.1:${hostPort(si, '8000/tcp')}`;
-  await pollUntil('spawner healthz', async () => ((await fetch(`${stack.api}/healthz`)).ok ? true : undefined), { timeoutMs: 30_000 });
+  await pollUntil('spawner healthz', async () => ((await fetch(`${stack.api}/healthz`, { signal: AbortSignal.timeout(2_000) })).ok ? true : undefined), { timeoutMs: 30_000 });
 }
 
 export async function teardownRun(runId: string, spawnerId: string): Promise<void> {
@@ -173,6 +178,7 @@ export async function teardownRun(runId: string, spawnerId: string): Promise<voi
 export async function login(stack: Stack): Promise<string> {
   const res = await fetch(`${stack.api}/login`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(stack.user),
+    signal: AbortSignal.timeout(10_000),
   });
   if (!res.ok) throw new Error(`login failed: ${res.status}`);
   return ((await res.json()) as { token: string }).token;
@@ -183,6 +189,7 @@ export async function api(stack: Stack, token: string, method: string, path: str
     method,
     headers: { token, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(120_000),
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, any>) : {} };

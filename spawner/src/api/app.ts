@@ -88,6 +88,10 @@ export function createApiApp(d: ApiDeps) {
   }));
 
   app.use((_req, _res, next) => next(new SpawnerError('not_found', 'no such route')));
+  // The router decodes :nameOrId before param() sees it; a bad %-escape is the caller's fault, not a 500.
+  app.use((err: unknown, _req: Request, _res: Response, next: NextFunction) => {
+    next(err instanceof URIError ? new SpawnerError('invalid_field', 'the path is not valid percent-encoding', 'nameOrId') : err);
+  });
   app.use(problemMiddleware);
   return app;
 }

@@ -6,7 +6,8 @@ import { SpawnerError, type ErrorCode } from '../errors.js';
 import { INSTANCE_NAME_RE } from '../traefik/labels.js';
 
 export function fail(code: ErrorCode, field: string, message: string): never {
-  throw new SpawnerError(code, message, clip(field));
+  // Valid keys are at most 128 characters, so a valid field path is never clipped.
+  throw new SpawnerError(code, message, clip(field, 160));
 }
 
 /** Clips user-controlled text (keys) before it goes into a message or field path. */

@@ -6,6 +6,7 @@ import type { EventLog } from '../store/events.js';
 import type { Logger } from '../log.js';
 import type { SpawnerMetrics } from '../metrics.js';
 import type { InstanceRecord } from './types.js';
+import type { TraefikApi } from '../traefik/api.js';
 
 export interface InstanceDeps {
   cfg: Config;
@@ -16,6 +17,8 @@ export interface InstanceDeps {
   log: Logger;
   metrics: SpawnerMetrics;
   now: () => number;
+  /** Optional so unit tests of pure domain logic need no Traefik. */
+  traefik?: TraefikApi;
 }
 
 export function containerName(cfg: Config, name: string): string {

@@ -10,6 +10,7 @@ import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
 import { containerName, toView, type InstanceDeps, type InstanceView } from './deps.js';
 import { KeyedLock } from './lock.js';
+import { waitRouteGone } from '../readiness/gate.js';
 import { hashSecret, newSecret, routeValue } from './routing.js';
 import type { DeploySpec, InstanceRecord, StopReason } from './types.js';
 
@@ -19,6 +20,8 @@ export interface DeployResult {
 }
 
 const HEX_ID = /^[a-f0-9]{12,64}$/;
+/** Traefik drops a stopped container's router within its provider throttle; bound the wait. */
+const ROUTE_GONE_MS = 5_000;
 
 export class InstanceService {
   readonly locks = new KeyedLock();
@@ -185,6 +188,9 @@ export class InstanceService {
     await this.d.runtime.stop(info.id, this.d.cfg.stopTimeoutSec);
     this.d.events.append({ instance: rec.name, kind: 'stopped', reason }, this.d.now());
     this.d.metrics.stops.inc({ reason });
+    if (this.d.traefik && !(await waitRouteGone(this.d.traefik, rec.name, AbortSignal.timeout(ROUTE_GONE_MS)))) {
+      this.d.log.warn('traefik still routes to a stopped instance', { instance: rec.name });
+    }
   }
 
   async remove(nameOrId: string): Promise<void> {

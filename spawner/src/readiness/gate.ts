@@ -96,3 +96,24 @@ async function routePresent(deps: GateDeps, rec: InstanceRecord, ip: string, sig
     return service.serverUrls.includes(want) ? true : undefined;
   }, { signal });
 }
+
+/**
+ * After a stop, wait (bounded) until Traefik no longer routes to the instance, so a request sent
+ * after `stop` returns falls through to the wake listener instead of dialling a dead address.
+ * If Traefik's API cannot be read we do not block: it is not knowable, and the stop itself is done.
+ */
+export async function waitRouteGone(traefik: TraefikApi, name: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    await retryUntil(async () => {
+      try {
+        const router = await traefik.router(routerName(name));
+        return router ? undefined : true;
+      } catch {
+        return true;
+      }
+    }, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}

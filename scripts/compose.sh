@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# docker compose for the demo stack, whichever flavour this machine has.
+#
+#   scripts/compose.sh <compose args...>     e.g. up -d | ps | logs -f spawner | down -v
+#
+# Runs `docker compose` (v2 plugin) when it works, else `docker-compose` (v1, 1.29 tested), with
+# `-f compose/docker-compose.yml -p spawner-demo`. Override: COMPOSE_CMD="docker-compose",
+# SPAWNER_COMPOSE_PROJECT=name (a second stack also needs its own SPAWNER_NETWORK, SPAWNER_ID and
+# ports). Delete instances before `down -v` (scripts/demo.sh --down does both): the network
+# cannot be removed while instance containers are still attached to it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+FILE="$ROOT/compose/docker-compose.yml"
+PROJECT="${SPAWNER_COMPOSE_PROJECT:-spawner-demo}"
+
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
+
+if [ -n "${COMPOSE_CMD:-}" ]; then
+  read -r -a CMD <<<"$COMPOSE_CMD"
+elif docker compose version >/dev/null 2>&1; then
+  CMD=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+  CMD=(docker-compose)
+else
+  echo "[compose] ERROR: neither 'docker compose' (v2 plugin) nor 'docker-compose' works here;" \
+    "install one (Debian: apt-get install docker-compose)" >&2
+  exit 1
+fi
+
+exec "${CMD[@]}" -f "$FILE" -p "$PROJECT" "$@"
