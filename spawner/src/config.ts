@@ -53,7 +53,6 @@ export interface Config {
   wakeDeadlineSec: number;
   maxConcurrentStarts: number;
   healthPath?: string;
-  settleMs: number;
   homeUrl: string;
   loopGuardRounds: number;
   idleTimeoutSec: number;
@@ -98,7 +97,6 @@ export const DEFAULTS: Config = {
   probeThroughProxy: true,
   wakeDeadlineSec: 60,
   maxConcurrentStarts: 8,
-  settleMs: 500,
   homeUrl: '/home',
   loopGuardRounds: 3,
   idleTimeoutSec: 0,

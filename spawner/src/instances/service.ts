@@ -31,6 +31,21 @@ export class InstanceService {
 
   constructor(private readonly d: InstanceDeps) {}
 
+  /**
+   * Runs an engine call whose start/stop/destroy event we cause, so reconcile does not record it
+   * as external. A failed call emits no event: forget the expectation, or it would hide the next
+   * real external change of that container.
+   */
+  async ours<T>(id: string, op: () => Promise<T>): Promise<T> {
+    this.expected.add(id);
+    try {
+      return await op();
+    } catch (err) {
+      this.expected.delete(id);
+      throw err;
+    }
+  }
+
   close(): void {
     this.closing = true;
   }
@@ -109,8 +124,8 @@ export class InstanceService {
         },
       });
       this.d.instances.setContainerId(spec.name, id);
-      this.expected.add(id);
-      await this.d.runtime.start(id);
+      const created = id;
+      await this.ours(created, () => this.d.runtime.start(created));
       return id;
     } catch (err) {
       if (id) await this.d.runtime.remove(id).catch(() => undefined);
@@ -164,8 +179,7 @@ export class InstanceService {
     return this.locks.run(rec.name, async () => {
       const info = await this.requireContainer(rec);
       if (info.state !== 'running') {
-        this.expected.add(info.id);
-        await this.d.runtime.start(info.id);
+        await this.ours(info.id, () => this.d.runtime.start(info.id));
         this.d.events.append({ instance: rec.name, kind: 'started', reason: 'api' }, this.d.now());
       }
       return this.get(rec.name);
@@ -184,8 +198,7 @@ export class InstanceService {
   async stopLocked(rec: InstanceRecord, reason: StopReason): Promise<void> {
     const info = await this.requireContainer(rec);
     if (info.state !== 'running' && info.state !== 'restarting') return;
-    this.expected.add(info.id);
-    await this.d.runtime.stop(info.id, this.d.cfg.stopTimeoutSec);
+    await this.ours(info.id, () => this.d.runtime.stop(info.id, this.d.cfg.stopTimeoutSec));
     this.d.events.append({ instance: rec.name, kind: 'stopped', reason }, this.d.now());
     this.d.metrics.stops.inc({ reason });
     if (this.d.traefik && !(await waitRouteGone(this.d.traefik, rec.name, AbortSignal.timeout(ROUTE_GONE_MS)))) {
@@ -198,8 +211,7 @@ export class InstanceService {
     await this.locks.run(rec.name, async () => {
       const info = rec.containerId ? await this.owned(rec.containerId) : null;
       if (info) {
-        this.expected.add(info.id);
-        await this.d.runtime.remove(info.id);
+        await this.ours(info.id, () => this.d.runtime.remove(info.id));
         this.d.metrics.stops.inc({ reason: 'deleted' });
       }
       this.d.instances.delete(rec.name);

@@ -57,8 +57,7 @@ export class Waker {
       const started = info.state !== 'running';
       try {
         if (started) {
-          this.service.expected.add(info.id);
-          await this.d.runtime.start(info.id);
+          await this.service.ours(info.id, () => this.d.runtime.start(info.id));
         }
         const tStart = this.d.now() - t0;
         const gate = await waitReady(this.gate, { record: rec, containerId: info.id, throughProxy }, deadline);
@@ -91,7 +90,7 @@ export class Waker {
     this.d.log.warn('wake', { instance: rec.name, result: 'failed', reason, started });
     this.d.metrics.wakes.inc({ result: timedOut ? 'timeout' : 'error' });
     if (started) {
-      await this.d.runtime.stop(id, this.d.cfg.stopTimeoutSec).catch(() => undefined);
+      await this.service.ours(id, () => this.d.runtime.stop(id, this.d.cfg.stopTimeoutSec)).catch(() => undefined);
       this.d.metrics.stops.inc({ reason: 'failed_wake' });
     }
     this.d.events.append({ instance: rec.name, kind: 'wake_failed', reason, detail: { stopped: started } }, this.d.now());

@@ -42,7 +42,9 @@ export function createWakeApp(d: WakeAppDeps) {
     if (!who) return void sendProblem(res, new SpawnerError('unauthorized', 'no instance for this request'));
     streamWake(res, d.waker.wake(who.rec, probeRequest(d, req, who)));
   });
-  app.all('/{*rest}', (req, res) => { void handle(d, req, res); });
+  // Not app.all('/{*rest}'): that decodes a param we never use, and a bad %-escape (GET /%) then
+  // reached express's default error page (a stack trace unless NODE_ENV=production).
+  app.use((req, res) => { void handle(d, req, res); });
   return app;
 }
 

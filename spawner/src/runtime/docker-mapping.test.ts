@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { labelFilters, toContainerInfo, toRuntimeEvent, versionAtLeast } from './docker-mapping.js';
+
+const ID = 'c'.repeat(64);
+
+describe('toContainerInfo', () => {
+  it('maps a full inspect answer', () => {
+    const info = toContainerInfo({
+      Id: ID,
+      Name: '/spawner-alice',
+      Config: {
+        Image: 'mock-app:latest',
+        Labels: { origin: 'spawner', 'spawner.id': 'x' },
+        Healthcheck: { Test: ['CMD', 'wget', '-q', 'http://localhost:9000/'] },
+      },
+      State: { Status: 'running', Health: { Status: 'starting' }, StartedAt: '2024-01-01T00:00:00Z', ExitCode: 0 },
+      NetworkSettings: { Networks: { spawner: { IPAddress: '172.18.0.5' }, other: { IPAddress: '' } } },
+    });
+    expect(info).toEqual({
+      id: ID,
+      name: 'spawner-alice',
+      image: 'mock-app:latest',
+      state: 'running',
+      health: 'starting',
+      hasHealthcheck: true,
+      labels: { origin: 'spawner', 'spawner.id': 'x' },
+      ips: { spawner: '172.18.0.5' },
+      startedAt: '2024-01-01T00:00:00Z',
+      exitCode: 0,
+    });
+  });
+
+  it('fills defaults for a sparse answer', () => {
+    const info = toContainerInfo({ Id: ID });
+    expect(info).toMatchObject({
+      id: ID, name: '', image: '', state: 'dead', health: 'none', hasHealthcheck: false, labels: {}, ips: {},
+    });
+  });
+
+  it('null labels become {}', () => {
+    expect(toContainerInfo({ Id: ID, Config: { Labels: null } }).labels).toEqual({});
+  });
+
+  it.each(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'])('keeps state %s', (s) => {
+    expect(toContainerInfo({ Id: ID, State: { Status: s } }).state).toBe(s);
+  });
+
+  it('an unknown state is treated as dead', () => {
+    expect(toContainerInfo({ Id: ID, State: { Status: 'zombie' } }).state).toBe('dead');
+  });
+
+  it.each([
+    [undefined, 'none'], ['healthy', 'healthy'], ['unhealthy', 'unhealthy'], ['starting', 'starting'], ['weird', 'none'],
+  ])('health %s → %s', (raw, expected) => {
+    expect(toContainerInfo({ Id: ID, State: { Health: raw === undefined ? undefined : { Status: raw } } }).health).toBe(expected);
+  });
+
+  it.each([
+    [undefined, false],
+    [[], false],
+    [['NONE'], false],
+    [['CMD-SHELL', 'true'], true],
+  ])('Healthcheck.Test %j → hasHealthcheck %s', (test, expected) => {
+    expect(toContainerInfo({ Id: ID, Config: { Healthcheck: test === undefined ? {} : { Test: test } } }).hasHealthcheck).toBe(expected);
+  });
+});
+
+describe('toRuntimeEvent', () => {
+  const line = (o: Record<string, unknown>) => JSON.stringify(o);
+  const base = {
+    Type: 'container', id: ID, time: 1_700_000_000,
+    Actor: { ID, Attributes: { name: 'spawner-alice', image: 'mock-app:latest', exitCode: '0', origin: 'spawner', 'spawner.id': 'x' } },
+  };
+
+  it.each(['create', 'start', 'die', 'stop', 'destroy'])('maps %s', (action) => {
+    expect(toRuntimeEvent(line({ ...base, Action: action }))).toEqual({
+      kind: action, id: ID, name: 'spawner-alice', labels: { origin: 'spawner', 'spawner.id': 'x' }, time: 1_700_000_000_000,
+    });
+  });
+
+  it('maps "health_status: healthy" to a health event', () => {
+    expect(toRuntimeEvent(line({ ...base, Action: 'health_status: healthy' }))).toEqual({
+      kind: 'health', id: ID, name: 'spawner-alice', labels: { origin: 'spawner', 'spawner.id': 'x' },
+      health: 'healthy', time: 1_700_000_000_000,
+    });
+  });
+
+  it.each([
+    ['health_status: unhealthy', 'unhealthy'],
+    ['health_status: starting', 'starting'],
+    ['health_status:healthy', 'healthy'],
+    ['health_status', 'none'],
+  ])('%s → health %s', (action, health) => {
+    expect(toRuntimeEvent(line({ ...base, Action: action }))?.health).toBe(health);
+  });
+
+  it('prefers timeNano (ms precision) over time', () => {
+    expect(toRuntimeEvent(line({ ...base, Action: 'start', timeNano: 1_700_000_000_123_456_789 }))?.time).toBe(1_700_000_000_123);
+  });
+
+  it('takes the id from Actor.ID, else from id', () => {
+    expect(toRuntimeEvent(line({ Type: 'container', Action: 'start', id: 'legacy', time: 1 }))?.id).toBe('legacy');
+  });
+
+  it('does not let the caller-controlled attributes name/image/exitCode pose as labels', () => {
+    const ev = toRuntimeEvent(line({ ...base, Action: 'die' }));
+    expect(ev?.labels).not.toHaveProperty('name');
+    expect(ev?.labels).not.toHaveProperty('image');
+    expect(ev?.labels).not.toHaveProperty('exitCode');
+  });
+
+  it.each([
+    ['not JSON', 'not json'],
+    ['empty', ''],
+    ['network event', line({ Type: 'network', Action: 'connect', Actor: { ID } })],
+    ['image event', line({ Type: 'image', Action: 'pull', Actor: { ID } })],
+    ['untracked action', line({ ...base, Action: 'exec_start: sh' })],
+    ['kill', line({ ...base, Action: 'kill' })],
+    ['no action', line({ Type: 'container', Actor: { ID } })],
+  ])('%s → null', (_d, raw) => {
+    expect(toRuntimeEvent(raw)).toBeNull();
+  });
+});
+
+describe('versionAtLeast', () => {
+  it.each([
+    ['1.41', '1.44', false],
+    ['1.44', '1.44', true],
+    ['1.45', '1.44', true],
+    ['1.100', '1.44', true],
+    ['1.9', '1.10', false],
+    ['2.0', '1.44', true],
+    ['1.44.1', '1.44', true],
+    ['1.44', '1.44.1', false],
+    ['1', '1.0', true],
+  ])('%s ≥ %s is %s', (v, min, expected) => {
+    expect(versionAtLeast(v, min)).toBe(expected);
+  });
+});
+
+describe('labelFilters', () => {
+  it('turns a label map into key=value filters', () => {
+    expect(labelFilters({ origin: 'spawner', 'spawner.id': 'x' })).toEqual(['origin=spawner', 'spawner.id=x']);
+  });
+});
