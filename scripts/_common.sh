@@ -2,12 +2,17 @@
 # Shared helpers for scripts/*.sh. Sourced, never executed.
 # Callers set `set -euo pipefail` themselves and define LOG_TAG before sourcing.
 
+shopt -s inherit_errexit # `set -e` also inside $(...)
+
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="$REPO_ROOT/.build"
 WORKSPACES=(spawner mock-app mock-home)
 
 # Debian's engine only has the legacy builder; the v28 CLI would otherwise ask for buildx.
 export DOCKER_BUILDKIT=0
+
+# usage SCRIPT: prints the script's leading comment block (after the shebang).
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"; }
 
 log() { printf '[%s] %s\n' "${LOG_TAG:-spawner}" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-spawner}" "$*" >&2; exit 1; }
@@ -16,16 +21,17 @@ now_ms() { local ns; ns="$(date +%s%N)"; echo "$((ns / 1000000))"; }
 fmt_ms() { printf '%d.%01ds' "$(($1 / 1000))" "$((($1 % 1000) / 100))"; }
 
 # `timed LABEL CMD...`: runs CMD, logs how long it took, keeps a summary in TIMINGS.
+# CMD runs outside any `||`/`if` so that `set -e` stays in force inside it: a failure ends
+# the script there.
 TIMINGS=()
 timed() {
-  local label="$1" start rc=0
+  local label="$1" start took
   shift
   start="$(now_ms)"
-  "$@" || rc=$?
-  local took=$(($(now_ms) - start))
-  TIMINGS+=("$(printf '%-28s %8s%s' "$label" "$(fmt_ms "$took")" "$([ "$rc" -eq 0 ] || echo "  (FAILED rc=$rc)")")")
+  "$@"
+  took=$(($(now_ms) - start))
+  TIMINGS+=("$(printf '%-28s %8s' "$label" "$(fmt_ms "$took")")")
   log "$label: $(fmt_ms "$took")"
-  return "$rc"
 }
 print_timings() {
   local line

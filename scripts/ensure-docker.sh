@@ -15,16 +15,17 @@ LOG_TAG=ensure-docker
 # shellcheck source=scripts/_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
+# dockerd, runc and iptables live in sbin directories, which a non-login root shell may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/spawner-dockerd.log}"
+DOCKERD_PID=""
 DOCKER_WAIT_SECONDS="${DOCKER_WAIT_SECONDS:-60}"
 WANT_BROWSER=0
-
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 for arg in "$@"; do
   case "$arg" in
     --browser) WANT_BROWSER=1 ;;
-    -h | --help) usage; exit 0 ;;
+    -h | --help) usage "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument '$arg' (allowed: --browser, --help)" ;;
   esac
 done
@@ -53,12 +54,18 @@ start_dockerd() {
   # setsid: own session, so the daemon outlives this script and its caller's process group.
   # 9>&-: never hand a caller's build lock (scripts/_common.sh) to the daemon.
   setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
+  DOCKERD_PID=$!
   disown || true
 }
 
 wait_for_engine() {
   local deadline=$((SECONDS + DOCKER_WAIT_SECONDS))
   until engine_answers; do
+    if [ -n "$DOCKERD_PID" ] && ! kill -0 "$DOCKERD_PID" 2>/dev/null; then
+      log "last lines of $DOCKERD_LOG:"
+      tail -n 20 "$DOCKERD_LOG" >&2 2>/dev/null || true
+      die "dockerd exited during start-up (see $DOCKERD_LOG)"
+    fi
     if [ "$SECONDS" -ge "$deadline" ]; then
       log "last lines of $DOCKERD_LOG:"
       tail -n 20 "$DOCKERD_LOG" >&2 2>/dev/null || true
@@ -73,7 +80,10 @@ ensure_engine() {
     log "Docker engine answers ($(docker version --format 'server {{.Server.Version}}, API {{.Server.APIVersion}}' 2>/dev/null || echo '?'))"
     return 0
   fi
-  default_socket || die "DOCKER_HOST=$DOCKER_HOST does not answer 'docker info'; not starting a local engine for a remote DOCKER_HOST"
+  default_socket || die "DOCKER_HOST=$DOCKER_HOST does not answer 'docker info' (an engine is only started here for the default socket /var/run/docker.sock)"
+  if [ -S /var/run/docker.sock ] && ! is_root && ! [ -w /var/run/docker.sock ]; then
+    die "no permission on /var/run/docker.sock: add this user to the docker group (then log in again) or run as root"
+  fi
   if ! is_debian || ! is_root; then
     die "no Docker engine answers on /var/run/docker.sock. Start one (or set DOCKER_HOST); this script only installs/starts Debian's docker.io when run as root on Debian"
   fi

@@ -14,7 +14,8 @@
 #          <pkg>/Dockerfile.prebuilt. Force either with APP_BUILD_MODE=dockerfile|prebuilt.
 #
 # Each built image carries the label io.spawner.inputs=<sha256 of its inputs>; an image whose
-# label matches is not rebuilt. Versions and default tags: scripts/versions.env.
+# label matches is not rebuilt (--force: rebuild stand-ins and app images anyway; images that
+# came from a registry are never replaced). Versions and default tags: scripts/versions.env.
 # Other knobs: PULL_TIMEOUT (seconds, default 20), NO_PULL=1 (never try the registry).
 # Writes only under .build/ in the repository.
 set -euo pipefail
@@ -38,7 +39,7 @@ for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
     traefik | node | apps) TARGETS+=("$arg") ;;
-    -h | --help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) usage "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument '$arg' (allowed: --force, traefik, node, apps)" ;;
   esac
 done
@@ -86,10 +87,6 @@ docker_build() {
 }
 
 sha256_of_stdin() { sha256sum | cut -c1-64; }
-# Deterministic hash of a directory tree: names, modes, symlinks and contents.
-tree_hash() {
-  tar -C "$1" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - . | sha256_of_stdin
-}
 
 # ---------------------------------------------------------------- traefik
 is_static() {
@@ -162,17 +159,17 @@ EOF
 }
 
 ensure_traefik() {
-  if image_exists "$TRAEFIK_IMAGE" && [ "$FORCE" = 0 ]; then
+  if image_exists "$TRAEFIK_IMAGE"; then
     if [ -z "$(image_label "$TRAEFIK_IMAGE" "$LABEL_STANDIN")" ]; then
-      log "$TRAEFIK_IMAGE present (registry image)"
+      log "$TRAEFIK_IMAGE present (registry image)" # never replaced, not even with --force
       return 0
     fi
-    if [ "$(image_label "$TRAEFIK_IMAGE" "$LABEL_INPUTS")" = "$(traefik_standin_inputs)" ]; then
+    if [ "$FORCE" = 0 ] && [ "$(image_label "$TRAEFIK_IMAGE" "$LABEL_INPUTS")" = "$(traefik_standin_inputs)" ]; then
       log "$TRAEFIK_IMAGE present (local stand-in, up to date)"
       return 0
     fi
-    log "$TRAEFIK_IMAGE stand-in was made by an older recipe: rebuilding"
-  elif [ "$FORCE" = 0 ] && try_pull "$TRAEFIK_IMAGE"; then
+    log "$TRAEFIK_IMAGE stand-in: rebuilding ($([ "$FORCE" = 1 ] && echo '--force' || echo 'older recipe'))"
+  elif try_pull "$TRAEFIK_IMAGE"; then
     return 0
   fi
   [ "$TRAEFIK_IMAGE" = "$TRAEFIK_DEFAULT_IMAGE" ] ||
@@ -206,7 +203,7 @@ node_standin_inputs() {
     echo "rev=$NODE_RECIPE_REV"
     # shellcheck disable=SC2046
     stat -L -c '%n %s %Y' "$(command -v node)" $(host_node_libs) /etc/ssl/certs/ca-certificates.crt \
-      ${npm_dir:+"$npm_dir/package.json"} $(busybox_path || true) 2>/dev/null
+      ${npm_dir:+"$npm_dir/package.json"} $(busybox_path || true) 2>/dev/null || true
   } | sha256_of_stdin
 }
 
@@ -289,19 +286,19 @@ build_node_standin() {
 }
 
 ensure_node() {
-  if image_exists "$NODE_IMAGE" && [ "$FORCE" = 0 ]; then
+  if image_exists "$NODE_IMAGE"; then
     if [ -z "$(image_label "$NODE_IMAGE" "$LABEL_STANDIN")" ]; then
       NODE_SOURCE=registry
-      log "$NODE_IMAGE present (registry image)"
+      log "$NODE_IMAGE present (registry image)" # never replaced, not even with --force
       return 0
     fi
     NODE_SOURCE=standin
-    if [ "$(image_label "$NODE_IMAGE" "$LABEL_INPUTS")" = "$(node_standin_inputs)" ]; then
+    if [ "$FORCE" = 0 ] && [ "$(image_label "$NODE_IMAGE" "$LABEL_INPUTS")" = "$(node_standin_inputs)" ]; then
       log "$NODE_IMAGE present (local stand-in, up to date)"
       return 0
     fi
-    log "$NODE_IMAGE stand-in is out of date with this machine's node: rebuilding"
-  elif [ "$FORCE" = 0 ] && try_pull "$NODE_IMAGE"; then
+    log "$NODE_IMAGE stand-in: rebuilding ($([ "$FORCE" = 1 ] && echo '--force' || echo "this machine's node or the recipe changed"))"
+  elif try_pull "$NODE_IMAGE"; then
     NODE_SOURCE=registry
     return 0
   fi
@@ -322,51 +319,67 @@ check_native_addon() {
 }
 
 # ---------------------------------------------------------------- apps
-# Copies <pkg>'s dist/, package.json and exactly its installed production dependency tree
-# into $1, keeping the paths relative to the repository root (node_modules/... and
-# <pkg>/node_modules/...), so Node resolves modules in the image as it does here.
-stage_pkg() {
-  local pkg="$1" out="$2" list abs rel paths=()
-  [ -d "$REPO_ROOT/$pkg/dist" ] || die "$pkg/dist missing: run npm run build"
+# Writes $BUILD_DIR/cache/npm-ls-<pkg>: a key line, then the paths (relative to the repository)
+# of <pkg>'s installed production dependencies, one a line. npm ls takes about a second, so
+# its answer is kept until npm rewrites node_modules.
+refresh_dep_cache() {
+  local pkg="$1" cache key list abs rel
+  cache="$BUILD_DIR/cache/npm-ls-$pkg"
+  key="$(cd "$REPO_ROOT" && { stat -c '%n %s %Y' package-lock.json node_modules/.package-lock.json \
+    "$pkg/package.json" 2>/dev/null || true; } | sha256_of_stdin)"
+  if [ -f "$cache" ] && [ "$(head -n 1 "$cache")" = "$key" ]; then return 0; fi
   list="$(cd "$REPO_ROOT" && npm ls --omit=dev --all --parseable -w "$pkg" 2>"$BUILD_DIR/logs/npm-ls-$pkg.log")" ||
     { cat "$BUILD_DIR/logs/npm-ls-$pkg.log" >&2; die "npm ls for $pkg failed: node_modules does not match the lock file (run npm ci)"; }
-  while IFS= read -r abs; do
-    if [ -z "$abs" ] || [ "$abs" = "$REPO_ROOT" ]; then continue; fi
-    rel="${abs#"$REPO_ROOT"/}"
-    if [ -L "$abs" ]; then # workspace link
-      [ "$(readlink -f "$abs")" = "$REPO_ROOT/$pkg" ] && continue
-      die "$pkg depends on workspace $rel: staging workspace dependencies is not supported"
-    fi
-    case "$rel" in
-      node_modules/* | "$pkg"/node_modules/*) paths+=("$rel") ;;
-      *) die "unexpected dependency path $abs for $pkg" ;;
-    esac
-  done <<<"$list"
+  mkdir -p "$BUILD_DIR/cache"
+  {
+    echo "$key"
+    while IFS= read -r abs; do
+      if [ -z "$abs" ] || [ "$abs" = "$REPO_ROOT" ]; then continue; fi
+      rel="${abs#"$REPO_ROOT"/}"
+      if [ -L "$abs" ]; then # workspace link
+        [ "$(readlink -f "$abs")" = "$REPO_ROOT/$pkg" ] && continue
+        die "$pkg depends on workspace $rel: staging workspace dependencies is not supported"
+      fi
+      case "$rel" in
+        node_modules/* | "$pkg"/node_modules/*) echo "$rel" ;;
+        *) die "unexpected dependency path $abs for $pkg" ;;
+      esac
+    done <<<"$list"
+  } >"$cache.tmp"
+  mv -f "$cache.tmp" "$cache"
+}
 
-  rm -rf "$out"
-  mkdir -p "$out/$pkg"
+# What goes into <pkg>'s image: package.json, dist/ and exactly its production dependency tree
+# (each listed package without its nested node_modules: those are listed on their own).
+# NUL-separated, sorted, relative to the repository, so Node resolves modules in the image
+# exactly as it does here.
+pkg_file_list() {
+  local pkg="$1" paths=()
+  [ -d "$REPO_ROOT/$pkg/dist" ] || die "$pkg/dist missing: run npm run build"
+  refresh_dep_cache "$pkg"
+  mapfile -t paths < <(tail -n +2 "$BUILD_DIR/cache/npm-ls-$pkg")
   (
     cd "$REPO_ROOT"
-    {
-      printf '%s\0' "$pkg/package.json"
-      find "$pkg/dist" ! -name '*.tsbuildinfo' -print0
-      # each listed package without its nested node_modules (those are listed on their own)
-      [ "${#paths[@]}" -eq 0 ] || find "${paths[@]}" -name node_modules -prune -o -print0
-    } | tar --null --no-recursion -T - -cf -
-  ) | tar -C "$out" -xf - || die "staging $pkg into $out failed"
+    printf '%s\0' "$pkg/package.json"
+    find "$pkg/dist" ! -name '*.tsbuildinfo' -print0
+    [ "${#paths[@]}" -eq 0 ] || find "${paths[@]}" -name node_modules -prune -o -print0
+  ) | LC_ALL=C sort -z
 }
+
+# tar of the listed files (names, modes, symlinks, contents; no times or owners)
+tar_of_list() { tar -C "$REPO_ROOT" --null --no-recursion -T "$1" --mtime=@0 --owner=0 --group=0 --numeric-owner -cf -; }
 
 dockerfile_for() { # pkg mode
   if [ "$2" = prebuilt ]; then echo "$REPO_ROOT/$1/Dockerfile.prebuilt"; else echo "$REPO_ROOT/$1/Dockerfile"; fi
 }
 
-app_inputs_hash() { # pkg mode context base_id
-  local pkg="$1" mode="$2" ctx="$3" base="$4"
+app_inputs_hash() { # pkg mode base_id [file list]
+  local pkg="$1" mode="$2" base="$3" list="${4:-}"
   {
     echo "rev=$APP_RECIPE_REV mode=$mode base=$base"
     sha256sum "$(dockerfile_for "$pkg" "$mode")" | cut -c1-64
     if [ "$mode" = prebuilt ]; then
-      tree_hash "$ctx"
+      tar_of_list "$list" | sha256_of_stdin
     else
       (cd "$REPO_ROOT" && tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - \
         --exclude=node_modules --exclude=dist --exclude='*.tsbuildinfo' \
@@ -377,27 +390,30 @@ app_inputs_hash() { # pkg mode context base_id
 }
 
 build_app() { # pkg mode
-  local pkg="$1" mode="$2" tag ctx base hash old dockerfile
+  local pkg="$1" mode="$2" tag ctx="$REPO_ROOT" base hash old dockerfile list=""
   tag="$(app_image "$pkg")"
   dockerfile="$(dockerfile_for "$pkg" "$mode")"
   base="$(image_id "$NODE_IMAGE")" || die "$NODE_IMAGE missing"
-  ctx="$REPO_ROOT"
   if [ "$mode" = prebuilt ]; then
-    ctx="$BUILD_DIR/$pkg"
-    stage_pkg "$pkg" "$ctx.tmp"
-    rm -rf "$ctx"
-    mv "$ctx.tmp" "$ctx"
+    list="$BUILD_DIR/cache/files-$pkg"
+    mkdir -p "$BUILD_DIR/cache"
+    pkg_file_list "$pkg" >"$list"
   fi
-  hash="$(app_inputs_hash "$pkg" "$mode" "$ctx" "$base")"
+  hash="$(app_inputs_hash "$pkg" "$mode" "$base" "$list")"
   if [ "$FORCE" = 0 ] && [ "$(image_label "$tag" "$LABEL_INPUTS")" = "$hash" ]; then
     log "$tag up to date"
     return 0
   fi
+  if [ "$mode" = prebuilt ]; then # stage the context .build/<pkg>/
+    ctx="$BUILD_DIR/$pkg"
+    rm -rf "$ctx.tmp" && mkdir -p "$ctx.tmp"
+    tar_of_list "$list" | tar -C "$ctx.tmp" -xf - || die "staging $pkg into $ctx failed"
+    rm -rf "$ctx" && mv "$ctx.tmp" "$ctx"
+  fi
   old="$(image_id "$tag" || true)"
   log "building $tag ($mode: ${dockerfile#"$REPO_ROOT"/}, context ${ctx#"$REPO_ROOT"/})"
-  local start
+  local start extra=()
   start="$(now_ms)"
-  local extra=()
   # The stand-in carries this machine's CA bundle, which includes the CA of a TLS-intercepting
   # proxy where there is one: hand it to npm inside the build.
   if [ "$mode" = dockerfile ] && [ -n "$(image_label "$NODE_IMAGE" "$LABEL_STANDIN")" ]; then

@@ -16,7 +16,7 @@ ENSURE_ARGS=()
 for arg in "$@"; do
   case "$arg" in
     --browser) ENSURE_ARGS+=(--browser) ;;
-    -h | --help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) usage "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument '$arg' (allowed: --browser, --help)" ;;
   esac
 done
