@@ -68,13 +68,15 @@ fi
 random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
 # ------------------------------------------------------------------ teardown
+# The token reaches curl through a pipe, not argv (`ps` shows argv to every user).
+auth_header() { printf 'authorization: Bearer %s\n' "$1"; }
 down() {
   local token="" names=() name
   [ -r "$TOKEN_FILE" ] && token="$(tr -d '[:space:]' <"$TOKEN_FILE")"
   if [ -n "$token" ] && curl -fsS --max-time 5 "$SPAWNER_API/healthz" >/dev/null 2>&1; then
-    mapfile -t names < <(curl -fsS --max-time 30 -H "authorization: Bearer $token" "$SPAWNER_API/deploy" | jq -r '.instances[].name')
+    mapfile -t names < <(curl -fsS --max-time 30 -H @<(auth_header "$token") "$SPAWNER_API/deploy" | jq -r '.instances[].name')
     for name in ${names[@]+"${names[@]}"}; do
-      if curl -fsS --max-time 60 -o /dev/null -X DELETE -H "authorization: Bearer $token" "$SPAWNER_API/deploy/$name"; then
+      if curl -fsS --max-time 60 -o /dev/null -X DELETE -H @<(auth_header "$token") "$SPAWNER_API/deploy/$name"; then
         log "deleted instance $name"
       else
         log "could not delete instance $name through the API"
@@ -157,7 +159,7 @@ stack_up() {
   # Secrets are read at start-up: new ones need fresh containers.
   if [ "$CREDS_CHANGED" = 1 ] && [ -n "$running" ]; then
     log "credentials changed: recreating spawner and home"
-    "$COMPOSE" up -d --force-recreate spawner home
+    "$COMPOSE" up -d --force-recreate --no-deps spawner home
   fi
 }
 

@@ -21,6 +21,7 @@ import { HealthWatcher } from './readiness/health.js';
 import { InstanceService } from './instances/service.js';
 import { Waker } from './instances/waker.js';
 import { Reconciler } from './instances/reconcile.js';
+import { IdleReaper } from './reaper/reaper.js';
 import { createApiApp } from './api/app.js';
 import { createWakeApp } from './wake/app.js';
 
@@ -80,11 +81,13 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   await rescan();
   const rescanTimer = setInterval(() => { void rescan(); }, cfg.rescanSec * 1000);
   rescanTimer.unref();
+  const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now });
+  reaper.start();
 
   let closing = false;
   const isClosing = () => closing;
-  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing }).listen(cfg.apiPort, cfg.apiHost);
   const probeNonce = randomBytes(16).toString('hex');
+  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce }).listen(cfg.apiPort, cfg.apiHost);
   const wakeServer = createWakeApp({ cfg, instances, waker, probeNonce, isClosing }).listen(cfg.wakePort, cfg.wakeHost);
   await Promise.all([once(apiServer, 'listening'), once(wakeServer, 'listening')]);
   log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, auth: users ? 'enabled' : 'disabled' });
@@ -95,9 +98,15 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     service.close();
     log.info('shutting down', { graceSec: cfg.shutdownGraceSec });
     clearInterval(rescanTimer);
+    const t0 = Date.now();
     const closed = Promise.all([apiServer, wakeServer].map((s) => new Promise((r) => s.close(r))));
-    const grace = new Promise((r) => setTimeout(r, cfg.shutdownGraceSec * 1000).unref());
-    await Promise.race([closed, grace]);
+    // In-flight wakes, API calls and an idle stop finish within the grace period; what is left is
+    // cut off (the container stays as it is: the next start's rescan and the reaper take it over).
+    const drained = Promise.all([closed, reaper.stop(), service.idle()]).then(() => true);
+    const grace = new Promise<boolean>((r) => setTimeout(() => r(false), cfg.shutdownGraceSec * 1000).unref());
+    const finished = await Promise.race([drained, grace]);
+    if (finished) log.info('in-flight work finished', { ms: Date.now() - t0 });
+    else log.warn('shutdown grace period over; cutting off in-flight work', { graceSec: cfg.shutdownGraceSec });
     apiServer.closeAllConnections();
     wakeServer.closeAllConnections();
     watchAbort.abort();

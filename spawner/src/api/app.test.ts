@@ -17,6 +17,9 @@ import { InstanceStore } from '../store/instances.js';
 import { TokenStore } from '../store/tokens.js';
 import { createApiApp } from './app.js';
 import { openApiDocument } from './openapi.js';
+import { SpawnerError } from '../errors.js';
+import type { InstanceRecord } from '../instances/types.js';
+import type { ThroughProxyRequest } from '../readiness/probes.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const SERVICE_TOKEN = 'home-app-service-token-0123456789';
@@ -39,7 +42,17 @@ function harness(over: Partial<Config> = {}) {
     users: new Map([['alice', sha256('correct horse')]]), // the original's unsalted sha256 format
     tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), serviceToken: SERVICE_TOKEN, tokenTtlSec: 3600,
   });
-  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false });
+  // A stub of the single-flight waker: records what ?wait=true asked it, succeeds unless told not to.
+  const wakes: { name: string; probe: ThroughProxyRequest | undefined }[] = [];
+  let wakeError: SpawnerError | null = null;
+  const waker = {
+    wake: async (rec: InstanceRecord, probe?: ThroughProxyRequest) => {
+      wakes.push({ name: rec.name, probe });
+      if (wakeError) throw wakeError;
+      return { started: false, timings: { start: 0, health: 0, route: 0, probe: 0, total: 0 } };
+    },
+  };
+  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1' });
   let server: Server;
   let port = 0;
   let token = '';
@@ -62,7 +75,8 @@ function harness(over: Partial<Config> = {}) {
   }
 
   return {
-    cfg, runtime, instances, events, service, app, send,
+    cfg, runtime, instances, events, service, app, send, wakes,
+    failWakesWith(err: SpawnerError | null) { wakeError = err; },
     get token() { return token; },
     async start() {
       server = app.listen(0, '127.0.0.1');
@@ -375,6 +389,41 @@ describe('deploy API over HTTP', () => {
   });
 });
 
+describe('POST /deploy?wait=true', () => {
+  let h: H;
+  beforeAll(async () => { h = harness(); await h.start(); });
+  afterAll(async () => { await h.stop(); });
+
+  it('waits for the same readiness gate as a wake, probing through Traefik with the new cookie', async () => {
+    const r = await h.send('POST', '/deploy?wait=true', { body: deployBody('w1') });
+    expect(r.status).toBe(200);
+    const body = r.json();
+    expect(body.ready).toBe(true);
+    expect(body.readyError).toBeUndefined();
+    expect(h.wakes).toHaveLength(1);
+    expect(h.wakes[0]?.name).toBe('w1');
+    expect(h.wakes[0]?.probe?.headers.cookie).toBe(`instance=${body.cookie.value}`);
+    expect(h.wakes[0]?.probe?.headers['x-spawner-probe']).toBe('nonce-1');
+  });
+
+  it('without wait nothing waits', async () => {
+    const before = h.wakes.length;
+    const r = await h.send('POST', '/deploy', { body: deployBody('w2') });
+    expect(r.status).toBe(200);
+    expect(r.json().ready).toBeUndefined();
+    expect(h.wakes).toHaveLength(before);
+  });
+
+  it('a failed readiness keeps the instance and says why', async () => {
+    h.failWakesWith(new SpawnerError('wake_timeout', 'too slow'));
+    const r = await h.send('POST', '/deploy?wait=1', { body: deployBody('w3') });
+    h.failWakesWith(null);
+    expect(r.status).toBe(200);
+    expect(r.json()).toMatchObject({ name: 'w3', ready: false, readyError: 'wake_timeout' });
+    expect(h.instances.get('w3')).toBeDefined();
+  });
+});
+
 describe('deploy API while shutting down', () => {
   it('POST /deploy → 503 shutting_down; healthz says so', async () => {
     const db = openDatabase(':memory:');
@@ -386,7 +435,7 @@ describe('deploy API while shutting down', () => {
       metrics: createMetrics(), now: () => 0,
     };
     const auth = new AuthService({ users: null, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), tokenTtlSec: 60 });
-    const app = createApiApp({ cfg, auth, service: new InstanceService(deps), events: deps.events, metrics: deps.metrics, isClosing: () => true });
+    const app = createApiApp({ cfg, auth, service: new InstanceService(deps), events: deps.events, metrics: deps.metrics, isClosing: () => true, waker: { wake: () => Promise.reject(new Error('unused')) }, probeNonce: 'n' });
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

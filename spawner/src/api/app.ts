@@ -13,6 +13,8 @@ import { isSpawnerError, SpawnerError } from '../errors.js';
 import { problemMiddleware } from './problem.js';
 import { validateDeploy, validateName } from './validate.js';
 import { openApiDocument } from './openapi.js';
+import type { Waker } from '../instances/waker.js';
+import { throughProxyRequest } from '../readiness/through-proxy.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -21,6 +23,9 @@ export interface ApiDeps {
   events: EventLog;
   metrics: SpawnerMetrics;
   isClosing: () => boolean;
+  /** For `POST /deploy?wait=true`: the same single-flight wake and readiness gate as port 8000. */
+  waker: Pick<Waker, 'wake'>;
+  probeNonce: string;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -63,7 +68,19 @@ export function createApiApp(d: ApiDeps) {
     if (d.isClosing()) throw new SpawnerError('shutting_down', 'the spawner is shutting down', undefined, 5);
     const spec = validateDeploy(req.body, d.cfg, { defaultNetwork: d.cfg.network });
     const result = await d.service.deploy(spec);
-    res.status(200).json({ ...result.view, cookie: result.cookie });
+    if (!isTrue(req.query.wait)) {
+      res.status(200).json({ ...result.view, cookie: result.cookie });
+      return;
+    }
+    // The instance exists either way; `ready` tells whether it became reachable through Traefik.
+    const rec = d.service.resolve(spec.name);
+    const probe = throughProxyRequest(d.cfg, rec, result.cookie.value, d.probeNonce);
+    const ready = await d.waker.wake(rec, probe).then(() => null, (err: unknown) => err);
+    const view = await d.service.get(spec.name);
+    res.status(200).json({
+      ...view, cookie: result.cookie, ready: ready === null,
+      ...(ready === null ? {} : { readyError: isSpawnerError(ready) ? ready.code : 'internal' }),
+    });
   }));
   app.get('/deploy', wrap(async (_req, res) => {
     res.json({ instances: await d.service.list() });
@@ -95,6 +112,8 @@ export function createApiApp(d: ApiDeps) {
   app.use(problemMiddleware);
   return app;
 }
+
+const isTrue = (v: unknown) => v === 'true' || v === '1';
 
 /** Path ids are names or container ids; anything else (../, %2e%2e, unicode) is refused early. */
 function param(req: Request): string {

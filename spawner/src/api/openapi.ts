@@ -21,6 +21,7 @@ export function openApiDocument() {
       '/deploy': {
         get: { summary: 'List instances', security: auth, responses: { 200: ok({ type: 'object', properties: { instances: { type: 'array', items: instance } } }), 401: problem } },
         post: { summary: 'Create and start an instance', security: auth,
+          parameters: [{ name: 'wait', in: 'query', required: false, schema: { enum: ['true', '1'] }, description: 'answer only once the instance is reachable through Traefik (adds `ready`, and `readyError` on failure)' }],
           requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/DeployRequest' } } } },
           responses: { 200: ok({ allOf: [instance, { type: 'object', properties: { cookie: { type: 'object', properties: { name: { type: 'string' }, value: { type: 'string' } } } } }] }), 400: problem, 401: problem, 409: problem, 413: problem, 422: problem } },
       },

@@ -24,7 +24,7 @@ const HEX_ID = /^[a-f0-9]{12,64}$/;
 const ROUTE_GONE_MS = 5_000;
 
 export class InstanceService {
-  readonly locks = new KeyedLock();
+  readonly locks = new DrainableLock();
   /** Container ids whose next start/stop event we caused (so reconcile does not call it external). */
   readonly expected = new Set<string>();
   private closing = false;
@@ -48,6 +48,11 @@ export class InstanceService {
 
   close(): void {
     this.closing = true;
+  }
+
+  /** Resolves when no instance work (deploy, start, stop, remove, wake, idle stop) runs or waits. */
+  idle(): Promise<void> {
+    return this.locks.idle();
   }
 
   private guard(): void {
@@ -228,6 +233,27 @@ export class InstanceService {
   }
 }
 
+/** KeyedLock that also knows when nothing holds or waits for any key (shutdown drains it). */
+class DrainableLock extends KeyedLock {
+  private active = 0;
+  private waiters: (() => void)[] = [];
+
+  override async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      return await super.run(key, fn);
+    } finally {
+      if (--this.active === 0) for (const w of this.waiters.splice(0)) w();
+    }
+  }
+
+  idle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((r) => { this.waiters.push(r); });
+  }
+}
+
 function viewOf(rec: InstanceRecord, info: ContainerInfo | undefined): InstanceView {
-  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', info?.health ?? 'none');
+  // Docker keeps the last health of a stopped container; it says nothing about a stopped one.
+  const health = info?.state === 'running' ? info.health : 'none';
+  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health);
 }

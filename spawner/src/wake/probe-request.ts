@@ -1,15 +1,10 @@
-/** Builds the request the readiness gate sends through Traefik "as this client" (step 3). */
+/** The wake listener's step-3 probe: through Traefik with this client's own routing value. */
 import type { Request } from 'express';
 import type { ThroughProxyRequest } from '../readiness/probes.js';
+import { throughProxyRequest } from '../readiness/through-proxy.js';
 import type { Identified } from './identify.js';
 import type { WakeAppDeps } from './app.js';
 
 export function probeRequest(d: WakeAppDeps, req: Request, who: Identified): ThroughProxyRequest | undefined {
-  const { cfg } = d;
-  if (!who.value && !who.rec.public) return undefined;
-  const path = who.rec.routing === 'path' ? `/${cfg.pathPrefix}/${who.rec.name}/` : '/';
-  const host = who.rec.routing === 'host' ? `${who.rec.name}.${cfg.appsDomain}` : (req.headers.host ?? 'localhost');
-  const headers: Record<string, string> = { host, 'x-spawner-probe': d.probeNonce, accept: '*/*' };
-  if (who.value) headers.cookie = `${cfg.cookieName}=${who.value}`;
-  return { url: new URL(path, cfg.traefikEntrypointUrl).toString(), headers };
+  return throughProxyRequest(d.cfg, who.rec, who.value, d.probeNonce, req.headers.host);
 }
