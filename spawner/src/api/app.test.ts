@@ -6,16 +6,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../auth/service.js';
 import { LoginRateLimiter } from '../auth/rate-limit.js';
 import { DEFAULTS, type Config } from '../config.js';
-import type { InstanceDeps } from '../instances/deps.js';
 import { InstanceService } from '../instances/service.js';
-import { silentLogger } from '../log.js';
-import { createMetrics } from '../metrics.js';
-import { FakeRuntime } from '../runtime/fake.js';
-import { openDatabase, type Database } from '../store/db.js';
-import { EventLog } from '../store/events.js';
-import { InstanceStore } from '../store/instances.js';
 import { TokenStore } from '../store/tokens.js';
 import { createApiApp } from './app.js';
+import { memoryDeps } from '../testing/fixtures.js';
 import { openApiDocument } from './openapi.js';
 import { SpawnerError } from '../errors.js';
 import type { InstanceRecord } from '../instances/types.js';
@@ -27,16 +21,8 @@ const SERVICE_TOKEN = 'home-app-service-token-0123456789';
 interface Res { status: number; headers: IncomingHttpHeaders; body: string; json: () => any }
 
 function harness(over: Partial<Config> = {}) {
-  const db: Database = openDatabase(':memory:');
-  const cfg: Config = { ...structuredClone(DEFAULTS), ...over };
-  const runtime = new FakeRuntime();
-  runtime.images.add('mock-app:latest');
-  const instances = new InstanceStore(db);
-  const events = new EventLog(db);
-  const metrics = createMetrics();
-  const deps: InstanceDeps = {
-    cfg, runtime, instances, events, spawnerId: 'sp-test', log: silentLogger, metrics, now: () => Date.now(),
-  };
+  const deps = memoryDeps({ cfg: over });
+  const { db, cfg, runtime, instances, events, metrics } = deps;
   const service = new InstanceService(deps);
   const auth = new AuthService({
     users: new Map([['alice', sha256('correct horse')]]), // the original's unsalted sha256 format
@@ -426,14 +412,8 @@ describe('POST /deploy?wait=true', () => {
 
 describe('deploy API while shutting down', () => {
   it('POST /deploy → 503 shutting_down; healthz says so', async () => {
-    const db = openDatabase(':memory:');
-    const cfg: Config = { ...structuredClone(DEFAULTS), authDisabled: true };
-    const runtime = new FakeRuntime();
-    runtime.images.add('mock-app:latest');
-    const deps: InstanceDeps = {
-      cfg, runtime, instances: new InstanceStore(db), events: new EventLog(db), spawnerId: 'sp', log: silentLogger,
-      metrics: createMetrics(), now: () => 0,
-    };
+    const deps = memoryDeps({ cfg: { authDisabled: true }, spawnerId: 'sp', now: () => 0 });
+    const { db, cfg, runtime } = deps;
     const auth = new AuthService({ users: null, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), tokenTtlSec: 60 });
     const app = createApiApp({ cfg, auth, service: new InstanceService(deps), events: deps.events, metrics: deps.metrics, isClosing: () => true, waker: { wake: () => Promise.reject(new Error('unused')) }, probeNonce: 'n' });
     const server = app.listen(0, '127.0.0.1');

@@ -1,13 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULTS, type Config } from '../config.js';
-import { silentLogger } from '../log.js';
-import { createMetrics } from '../metrics.js';
-import { FakeRuntime } from '../runtime/fake.js';
+import { type Config } from '../config.js';
 import type { ContainerSpec } from '../runtime/types.js';
-import { openDatabase, type Database } from '../store/db.js';
-import { EventLog } from '../store/events.js';
-import { InstanceStore } from '../store/instances.js';
-import type { InstanceDeps } from './deps.js';
+import { type Database } from '../store/db.js';
+import { memoryDeps } from '../testing/fixtures.js';
 import { Reconciler } from './reconcile.js';
 import { InstanceService } from './service.js';
 import type { DeploySpec, InstanceRecord } from './types.js';
@@ -21,15 +16,9 @@ afterEach(() => {
 });
 
 function harness(over: Partial<Config> = {}) {
-  const db = openDatabase(':memory:');
+  const deps = memoryDeps({ cfg: over, spawnerId: ID, now: () => 42 });
+  const { db, cfg, runtime, instances, events, metrics } = deps;
   dbs.push(db);
-  const cfg: Config = { ...structuredClone(DEFAULTS), ...over };
-  const runtime = new FakeRuntime();
-  runtime.images.add('mock-app:latest');
-  const instances = new InstanceStore(db);
-  const events = new EventLog(db);
-  const metrics = createMetrics();
-  const deps: InstanceDeps = { cfg, runtime, instances, events, spawnerId: ID, log: silentLogger, metrics, now: () => 42 };
   const service = new InstanceService(deps);
   const reconciler = new Reconciler(deps, service);
   return { cfg, runtime, instances, events, metrics, service, reconciler };

@@ -2,15 +2,11 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULTS, type Config } from '../config.js';
 import { SpawnerError } from '../errors.js';
-import { silentLogger } from '../log.js';
-import { createMetrics } from '../metrics.js';
 import { FakeRuntime } from '../runtime/fake.js';
 import type { ContainerSpec } from '../runtime/types.js';
-import { openDatabase, type Database } from '../store/db.js';
-import { EventLog } from '../store/events.js';
-import { InstanceStore } from '../store/instances.js';
-import type { InstanceDeps } from './deps.js';
+import { type Database } from '../store/db.js';
 import { InstanceService } from './service.js';
+import { memoryDeps, rejection } from '../testing/fixtures.js';
 import type { DeploySpec } from './types.js';
 
 const SPAWNER_ID = 'sp-test';
@@ -24,18 +20,10 @@ afterEach(() => {
 });
 
 function harness(over: Partial<Config> = {}) {
-  const db = openDatabase(':memory:');
-  dbs.push(db);
-  const cfg: Config = { ...structuredClone(DEFAULTS), ...over };
-  const runtime = new FakeRuntime();
-  runtime.images.add(IMAGE);
-  const instances = new InstanceStore(db);
-  const events = new EventLog(db);
-  const metrics = createMetrics();
   const clock = { t: 1_700_000_000_000 };
-  const deps: InstanceDeps = {
-    cfg, runtime, instances, events, spawnerId: SPAWNER_ID, log: silentLogger, metrics, now: () => clock.t,
-  };
+  const deps = memoryDeps({ cfg: over, spawnerId: SPAWNER_ID, now: () => clock.t, images: [IMAGE] });
+  const { db, cfg, runtime, instances, events, metrics } = deps;
+  dbs.push(db);
   const service = new InstanceService(deps);
   return { db, cfg, runtime, instances, events, metrics, clock, deps, service };
 }
@@ -46,16 +34,6 @@ function spec(name: string, over: Partial<DeploySpec> = {}): DeploySpec {
     labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 },
     ...over,
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<SpawnerError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SpawnerError);
-    return e as SpawnerError;
-  }
-  throw new Error('expected a rejection');
 }
 
 const count = (rt: FakeRuntime, op: string) => rt.calls.filter((c) => c.op === op).length;

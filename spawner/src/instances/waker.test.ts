@@ -3,21 +3,17 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULTS, type Config } from '../config.js';
+import { type Config } from '../config.js';
 import { SpawnerError } from '../errors.js';
-import { silentLogger } from '../log.js';
-import { createMetrics } from '../metrics.js';
 import { HealthWatcher } from '../readiness/health.js';
 import type { GateDeps } from '../readiness/gate.js';
 import { FakeRuntime } from '../runtime/fake.js';
-import { openDatabase, type Database } from '../store/db.js';
-import { EventLog } from '../store/events.js';
-import { InstanceStore } from '../store/instances.js';
+import { type Database } from '../store/db.js';
 import type { RouterStatus, ServiceStatus, TraefikApi } from '../traefik/api.js';
-import type { InstanceDeps } from './deps.js';
 import { Reconciler } from './reconcile.js';
 import { InstanceService } from './service.js';
 import type { DeploySpec, InstanceRecord } from './types.js';
+import { memoryDeps, rejection } from '../testing/fixtures.js';
 import { Waker } from './waker.js';
 
 const dbs: Database[] = [];
@@ -58,19 +54,11 @@ function fakeTraefik(rt: FakeRuntime) {
 }
 
 async function harness(over: Partial<Config> = {}) {
-  const db = openDatabase(':memory:');
+  const deps = memoryDeps({ cfg: { probeThroughProxy: false, ...over } });
+  const { db, cfg, runtime, instances, events, metrics } = deps;
   dbs.push(db);
-  const cfg: Config = { ...structuredClone(DEFAULTS), probeThroughProxy: false, ...over };
-  const runtime = new FakeRuntime();
-  runtime.images.add('mock-app:latest');
   // Containers get a HEALTHCHECK that reports healthy on start: the gate waits on health, not TCP.
   runtime.healthOnStart = 'healthy';
-  const instances = new InstanceStore(db);
-  const events = new EventLog(db);
-  const metrics = createMetrics();
-  const deps: InstanceDeps = {
-    cfg, runtime, instances, events, spawnerId: 'sp-test', log: silentLogger, metrics, now: () => Date.now(),
-  };
   const service = new InstanceService(deps);
   const health = new HealthWatcher(runtime);
   const reconciler = new Reconciler(deps, service);
@@ -100,16 +88,6 @@ async function stopped(h: H, name: string): Promise<{ rec: InstanceRecord; id: s
 
 const starts = (h: H) => h.runtime.calls.filter((c) => c.op === 'start').length;
 const stops = (h: H) => h.runtime.calls.filter((c) => c.op === 'stop').length;
-
-async function rejection(p: Promise<unknown>): Promise<SpawnerError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SpawnerError);
-    return e as SpawnerError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('Waker single-flight', () => {
   it('100 concurrent wakes of one stopped instance → exactly one start, one shared outcome', async () => {
