@@ -32,8 +32,17 @@ export interface Stack {
   serviceToken: string;
   spawner: Docker.Container;
   traefik: Docker.Container;
-  /** Restart the spawner container (same data volume). */
-  restartSpawner(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /**
+   * Restart the spawner container (same data volume). `whileStopped` runs after the spawner is
+   * down and before it starts again (e.g. to leave behind what a crash would have left).
+   */
+  restartSpawner(signal?: 'SIGKILL' | 'SIGTERM', opts?: { whileStopped?: () => Promise<void> }): Promise<void>;
+  /** Start the spawner container again after the test stopped or killed it itself; waits for /healthz. */
+  startSpawner(): Promise<void>;
+  /** Stop Traefik (`docker stop`); `web` and `traefikApi` are unusable until startTraefik(). */
+  stopTraefik(timeoutSec?: number): Promise<void>;
+  /** Start Traefik again, re-read its published ports (they change) and wait for /ping. */
+  startTraefik(): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -139,11 +148,22 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       web: `http://127.0.0.1:${hostPort(ti, '80/tcp')}`,
       traefikApi: `http://127.0.0.1:${hostPort(ti, '8080/tcp')}`,
       api: '', wake: '',
-      restartSpawner: async (signal = 'SIGTERM') => {
+      restartSpawner: async (signal = 'SIGTERM', ropts = {}) => {
         if (signal === 'SIGKILL') await spawner.kill({ signal });
         else await spawner.stop({ t: 10 });
+        await ropts.whileStopped?.();
         await spawner.start();
         await publishSpawner(stack);
+      },
+      startSpawner: async () => {
+        await spawner.wait({ condition: 'not-running' });
+        await spawner.start();
+        await publishSpawner(stack);
+      },
+      stopTraefik: async (timeoutSec = 2) => { await traefik.stop({ t: timeoutSec }); },
+      startTraefik: async () => {
+        await traefik.start();
+        await publishTraefik(stack);
       },
       teardown,
     };
@@ -154,6 +174,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await teardown();
     throw err;
   }
+}
+
+async function publishTraefik(stack: Stack): Promise<void> {
+  const ti = await stack.traefik.inspect();
+  stack.web = `http://127.0.0.1:${hostPort(ti, '80/tcp')}`;
+  stack.traefikApi = `http://127.0.0.1:${hostPort(ti, '8080/tcp')}`;
+  await pollUntil('traefik ping', async () => ((await fetch(`${stack.traefikApi}/ping`, { signal: AbortSignal.timeout(2_000) })).ok ? true : undefined));
 }
 
 /** Host ports change when a container restarts; re-read them and wait for /healthz. */

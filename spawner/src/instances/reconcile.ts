@@ -10,6 +10,9 @@ import { containerName, type InstanceDeps } from './deps.js';
 import type { InstanceService } from './service.js';
 
 export class Reconciler {
+  private inFlight: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+
   constructor(private readonly d: InstanceDeps, private readonly service: InstanceService) {}
 
   /** Events from the engine: record what happened behind our back. */
@@ -28,7 +31,23 @@ export class Reconciler {
    * create: adopt the container if it exists, else drop the row) and an owned container without a
    * row (crash between remove and delete: remove it).
    */
-  async rescan(): Promise<void> {
+  rescan(): Promise<void> {
+    // Single-flight: start-up, the event stream's first connect and the timer all ask at once.
+    // Two overlapping passes would both remove the same orphan (one gets 409 and returns before
+    // the container is gone) and log every repair twice. Callers during a pass share ONE
+    // follow-up pass, so what they ask to see (e.g. after a reconnect) is still rescanned.
+    if (!this.inFlight) {
+      this.inFlight = this.rescanOnce().finally(() => { this.inFlight = undefined; });
+      return this.inFlight;
+    }
+    this.queued ??= this.inFlight.catch(() => undefined).then(() => {
+      this.queued = undefined;
+      return this.rescan();
+    });
+    return this.queued;
+  }
+
+  private async rescanOnce(): Promise<void> {
     const owned = await this.d.runtime.list(ownershipLabels(this.d.spawnerId));
     const rows = this.d.instances.list();
     const byName = new Map(rows.map((r) => [r.name, r]));

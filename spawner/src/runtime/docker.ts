@@ -98,6 +98,9 @@ export class DockerRuntime implements ContainerRuntime {
         NanoCpus: spec.limits.nanoCpus,
         PidsLimit: spec.limits.pids,
         RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+        // Docker's init as PID 1: forwards SIGTERM even before the app installs a handler (a
+        // stop right after start would otherwise wait the whole stop timeout) and reaps zombies.
+        Init: true,
         Binds: [],
         PublishAllPorts: false,
       },
@@ -161,6 +164,18 @@ export class DockerRuntime implements ContainerRuntime {
     });
     const infos = await Promise.all(summaries.map((s) => this.inspect(s.Id)));
     return infos.filter((i): i is ContainerInfo => i !== null);
+  }
+
+  async networkTxBytes(id: string): Promise<number | null> {
+    try {
+      // one-shot: one reading, not the two-sample CPU average a plain stream=false waits for.
+      const stats = await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true });
+      const nets = Object.values(stats.networks ?? {});
+      return nets.length ? nets.reduce((sum, n) => sum + (n.tx_bytes ?? 0), 0) : null;
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
   }
 
   watch(
