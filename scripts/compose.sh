@@ -5,8 +5,8 @@
 #
 # Runs `docker compose` (v2 plugin) when it works, else `docker-compose` (v1, 1.29 tested), with
 # `-f compose/docker-compose.yml -p spawner-demo`. Override: COMPOSE_CMD="docker-compose",
-# SPAWNER_COMPOSE_PROJECT=name (a second stack also needs its own SPAWNER_NETWORK, SPAWNER_ID and
-# ports). Delete instances before `down -v` (scripts/demo.sh --down does both): the network
+# SPAWNER_COMPOSE_PROJECT=name (a second stack also needs its own SPAWNER_NETWORK, SPAWNER_ID,
+# SPAWNER_CONTAINER_PREFIX and ports). Delete instances before `down -v` (scripts/demo.sh --down does both): the network
 # cannot be removed while instance containers are still attached to it.
 set -euo pipefail
 

@@ -95,7 +95,9 @@ down() {
     docker rm -f $left >/dev/null
   fi
   "$COMPOSE" down -v --remove-orphans
-  rm -f "$ROOT"/examples/.state/*-routing.tsv
+  # The examples' state files now name deleted instances. A custom STATE_FILE (a second stack)
+  # is the only one of this stack: leave the default ones to the default stack.
+  if [ -n "${STATE_FILE:-}" ]; then rm -f "$STATE_FILE"; else rm -f "$ROOT"/examples/.state/*-routing.tsv; fi
   log "stack removed (containers, network ${SPAWNER_NETWORK:-spawner}, volume). Kept: $USERS_FILE and $TOKEN_FILE"
 }
 
@@ -155,11 +157,11 @@ wait_for() { # wait_for LABEL SECONDS URL
 stack_up() {
   local running
   running="$("$COMPOSE" ps -q spawner 2>/dev/null || true)"
-  "$COMPOSE" up -d
+  "$COMPOSE" up -d || return # (`set -e` is off here too: see run_example)
   # Secrets are read at start-up: new ones need fresh containers.
   if [ "$CREDS_CHANGED" = 1 ] && [ -n "$running" ]; then
     log "credentials changed: recreating spawner and home"
-    "$COMPOSE" up -d --force-recreate --no-deps spawner home
+    "$COMPOSE" up -d --force-recreate --no-deps spawner home || return
   fi
 }
 
@@ -170,11 +172,12 @@ run_example() {
   if [ -n "$PASSWORD" ]; then vars+=(SPAWNER_USER="$DEMO_USER" SPAWNER_PASSWORD="$PASSWORD"); fi
   if [ "$TOKEN_FILE" != "$DEFAULT_TOKEN" ]; then vars+=(SPAWNER_TOKEN_FILE="$TOKEN_FILE"); fi
   log "examples/cookie-routing: create"
-  env "${vars[@]}" "$EXAMPLE/create-minions.sh"
+  # `|| return` on each step: timed() runs us on the left of `||`, where `set -e` is off.
+  env "${vars[@]}" "$EXAMPLE/create-minions.sh" || return
   log "examples/cookie-routing: test"
-  env "${vars[@]}" "$EXAMPLE/test-minions.sh"
+  env "${vars[@]}" "$EXAMPLE/test-minions.sh" || return
   log "examples/cookie-routing: list"
-  env "${vars[@]}" "$EXAMPLE/list-minions.sh"
+  env "${vars[@]}" "$EXAMPLE/list-minions.sh" || return
 }
 
 START="$(now_ms)"
@@ -191,9 +194,10 @@ timed "deploy API healthy" wait_for "deploy API" 60 "$SPAWNER_API/healthz"
 timed "Traefik routes live" wait_for "home through Traefik" 30 "$SPAWNER_WEB/home/healthz"
 timed "cookie-routing example" run_example || die "the cookie-routing example failed (see above; scripts/compose.sh logs spawner)"
 
-COOKIE_HINT="instance=<value from examples/.state/cookie-routing.tsv>"
-if [ -s "$ROOT/examples/.state/cookie-routing.tsv" ]; then
-  IFS=$'\t' read -r m_name _ m_cookie m_value <"$ROOT/examples/.state/cookie-routing.tsv"
+EXAMPLE_STATE="${STATE_FILE:-$ROOT/examples/.state/cookie-routing.tsv}"
+COOKIE_HINT="instance=<value from $EXAMPLE_STATE>"
+if [ -s "$EXAMPLE_STATE" ]; then
+  IFS=$'\t' read -r m_name _ m_cookie m_value <"$EXAMPLE_STATE"
   COOKIE_HINT="$m_cookie=$m_value (that is $m_name)"
 fi
 cat >&2 <<EOF
