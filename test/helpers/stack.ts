@@ -43,6 +43,8 @@ export interface Stack {
   stopTraefik(timeoutSec?: number): Promise<void>;
   /** Start Traefik again, re-read its published ports (they change) and wait for /ping. */
   startTraefik(): Promise<void>;
+  /** Re-read both containers' published ports (after something else restarted them) and wait for them. */
+  republish(): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -50,7 +52,19 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Extra Traefik flags. */
   traefikArgs?: string[];
+  /**
+   * A host directory mounted into the spawner at /var/run/spawner-docker; the spawner then reaches
+   * the engine at `<dir>/docker.sock` (DOCKER_HOST), e.g. a proxy the test can cut. Mounting a
+   * directory rather than the socket file also survives a daemon restart (which replaces the file).
+   */
+  spawnerDockerDir?: string;
+  /** The same for Traefik's Docker provider. */
+  traefikDockerDir?: string;
+  /** Restart policy of the stack's own containers (Traefik, spawner); default none. */
+  restartPolicy?: 'no' | 'always' | 'unless-stopped';
 }
+
+const SPAWNER_DOCKER_DIR = '/var/run/spawner-docker';
 
 function hostPort(info: Docker.ContainerInspectInfo, port: string): number {
   const b = info.NetworkSettings.Ports[port]?.[0];
@@ -95,12 +109,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         `--providers.docker.constraints=Label(\`spawner.id\`,\`${spawnerId}\`)`,
         '--providers.providersThrottleDuration=100ms',
         '--log.level=INFO',
+        ...(opts.traefikDockerDir ? [`--providers.docker.endpoint=unix://${SPAWNER_DOCKER_DIR}/docker.sock`] : []),
         ...(opts.traefikArgs ?? []),
       ],
       ExposedPorts: { '80/tcp': {}, '8080/tcp': {} },
       HostConfig: {
         NetworkMode: network,
-        Binds: ['/var/run/docker.sock:/var/run/docker.sock:ro'],
+        Binds: [opts.traefikDockerDir ? `${opts.traefikDockerDir}:${SPAWNER_DOCKER_DIR}` : '/var/run/docker.sock:/var/run/docker.sock:ro'],
+        ...(opts.restartPolicy ? { RestartPolicy: { Name: opts.restartPolicy } } : {}),
         PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
       },
       NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ['traefik'] } } },
@@ -132,12 +148,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         SPAWNER_TRAEFIK_API_URL: 'http://traefik:8080',
         SPAWNER_TRAEFIK_ENTRYPOINT_URL: 'http://traefik:80',
         SPAWNER_LOG_LEVEL: 'debug',
+        ...(opts.spawnerDockerDir ? { DOCKER_HOST: `unix://${SPAWNER_DOCKER_DIR}/docker.sock` } : {}),
         ...opts.env,
       }).map(([k, v]) => `${k}=${v}`),
       ExposedPorts: { '8008/tcp': {}, '8000/tcp': {} },
       HostConfig: {
         NetworkMode: network,
-        Binds: ['/var/run/docker.sock:/var/run/docker.sock', `${usersFile}:/etc/spawner/users.txt:ro`, `${network}-data:/data`],
+        Binds: [
+          opts.spawnerDockerDir ? `${opts.spawnerDockerDir}:${SPAWNER_DOCKER_DIR}` : '/var/run/docker.sock:/var/run/docker.sock',
+          `${usersFile}:/etc/spawner/users.txt:ro`, `${network}-data:/data`,
+        ],
+        ...(opts.restartPolicy ? { RestartPolicy: { Name: opts.restartPolicy } } : {}),
         PortBindings: { '8008/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '8000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
       },
     });
@@ -164,6 +185,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       startTraefik: async () => {
         await traefik.start();
         await publishTraefik(stack);
+      },
+      republish: async () => {
+        await publishTraefik(stack);
+        await publishSpawner(stack);
       },
       teardown,
     };

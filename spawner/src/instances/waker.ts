@@ -6,7 +6,7 @@
  */
 import { SpawnerError } from '../errors.js';
 import { errorMessage } from '../log.js';
-import { waitReady, type GateDeps, type GateTimings } from '../readiness/gate.js';
+import { describeProgress, waitReady, type GateDeps, type GateProgress, type GateTimings } from '../readiness/gate.js';
 import type { ThroughProxyRequest } from '../readiness/probes.js';
 import type { InstanceDeps } from './deps.js';
 import type { InstanceService } from './service.js';
@@ -55,17 +55,18 @@ export class Waker {
       const deadline = AbortSignal.timeout(this.d.cfg.wakeDeadlineSec * 1000);
       const info = await this.service.requireContainer(rec);
       const started = info.state !== 'running';
+      const progress: GateProgress = { step: 'app' };
       try {
         if (started) {
           await this.service.ours(info.id, () => this.d.runtime.start(info.id));
         }
         const tStart = this.d.now() - t0;
-        const gate = await waitReady(this.gate, { record: rec, containerId: info.id, throughProxy }, deadline);
+        const gate = await waitReady(this.gate, { record: rec, containerId: info.id, throughProxy }, deadline, progress);
         const outcome = { started, timings: { ...gate, start: tStart, total: this.d.now() - t0 } };
         this.recordSuccess(rec, outcome);
         return outcome;
       } catch (err) {
-        throw await this.fail(rec, info.id, started, err, deadline.aborted);
+        throw await this.fail(rec, info.id, started, err, deadline.aborted ? progress : undefined);
       }
     });
   }
@@ -85,8 +86,9 @@ export class Waker {
    * A failed wake stops the container only if this wake started it: a container that was already
    * running was serving someone, and stopping it (as the original spawner did) would hurt them.
    */
-  private async fail(rec: InstanceRecord, id: string, started: boolean, err: unknown, timedOut: boolean) {
-    const reason = timedOut ? 'deadline' : errorMessage(err);
+  private async fail(rec: InstanceRecord, id: string, started: boolean, err: unknown, stuck: GateProgress | undefined) {
+    const timedOut = stuck !== undefined;
+    const reason = stuck ? `deadline: ${describeProgress(stuck)}` : errorMessage(err);
     this.d.log.warn('wake', { instance: rec.name, result: 'failed', reason, started });
     this.d.metrics.wakes.inc({ result: timedOut ? 'timeout' : 'error' });
     if (started) {
@@ -95,7 +97,7 @@ export class Waker {
     }
     this.d.events.append({ instance: rec.name, kind: 'wake_failed', reason, detail: { stopped: started } }, this.d.now());
     if (timedOut) {
-      return new SpawnerError('wake_timeout', `instance ${rec.name} did not become ready within ${this.d.cfg.wakeDeadlineSec} s`, undefined, 5);
+      return new SpawnerError('wake_timeout', `instance ${rec.name} did not become ready within ${this.d.cfg.wakeDeadlineSec} s, ${describeProgress(stuck, false)}`, undefined, 5);
     }
     return err instanceof SpawnerError && err.code !== 'internal'
       ? err

@@ -13,6 +13,7 @@ import { SpawnerError } from '../errors.js';
 import { HealthWatcher } from './health.js';
 import { httpReady, reachesApp, tcpReady, type ThroughProxyRequest } from './probes.js';
 import { retryUntil } from './retry.js';
+import { errorMessage } from '../log.js';
 
 export interface GateDeps {
   cfg: Config;
@@ -37,13 +38,33 @@ export interface GateTarget {
 
 const PROBE_TIMEOUT_MS = 1_000;
 
-export async function waitReady(deps: GateDeps, t: GateTarget, signal: AbortSignal): Promise<GateTimings> {
+/** Where a wake is, so a deadline can say what it was waiting for instead of just "timeout". */
+export interface GateProgress {
+  step: 'app' | 'route' | 'probe';
+  lastError?: string;
+}
+
+/** With `withError`, includes the last internal error: for logs and the event log, not for clients. */
+export function describeProgress(p: GateProgress, withError = true): string {
+  const what = {
+    app: 'the app to answer its health check',
+    route: 'Traefik to route to the instance',
+    probe: 'a request through Traefik to reach the app',
+  }[p.step];
+  return `waiting for ${what}${withError && p.lastError ? ` (last error: ${p.lastError})` : ''}`;
+}
+
+export async function waitReady(
+  deps: GateDeps, t: GateTarget, signal: AbortSignal, progress: GateProgress = { step: 'app' },
+): Promise<GateTimings> {
   const t0 = deps.now();
   const ip = await appUp(deps, t, signal);
   const t1 = deps.now();
-  await routePresent(deps, t.record, ip, signal);
+  Object.assign(progress, { step: 'route', lastError: undefined });
+  await routePresent(deps, t.record, ip, signal, progress);
   const t2 = deps.now();
   if (deps.cfg.probeThroughProxy && t.throughProxy) {
+    Object.assign(progress, { step: 'probe', lastError: undefined });
     const req = t.throughProxy;
     await retryUntil(async () => ((await reachesApp(req, PROBE_TIMEOUT_MS)) ? true : undefined), { signal });
   }
@@ -86,7 +107,7 @@ export function probeUrl(rec: InstanceRecord, ip: string, healthPath?: string): 
 }
 
 /** Step 2: Traefik's API shows the router enabled and a server at the current address. */
-async function routePresent(deps: GateDeps, rec: InstanceRecord, ip: string, signal: AbortSignal) {
+async function routePresent(deps: GateDeps, rec: InstanceRecord, ip: string, signal: AbortSignal, progress: GateProgress) {
   const name = routerName(rec.name);
   const host = ip.includes(':') ? `[${ip}]` : ip;
   const want = `http://${host}:${rec.port}`;
@@ -94,7 +115,7 @@ async function routePresent(deps: GateDeps, rec: InstanceRecord, ip: string, sig
     const [router, service] = await Promise.all([deps.traefik.router(name), deps.traefik.service(name)]);
     if (router?.status !== 'enabled' || !service) return undefined;
     return service.serverUrls.includes(want) ? true : undefined;
-  }, { signal });
+  }, { signal, onError: (err) => { progress.lastError = `Traefik API: ${errorMessage(err)}`; } });
 }
 
 /**

@@ -7,6 +7,8 @@ export interface RetryOptions {
   firstMs?: number;
   capMs?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Sees each failed attempt's error (kept for the deadline message, never rethrown). */
+  onError?: (err: unknown) => void;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -31,7 +33,8 @@ export async function retryUntil<T>(
     let result: T | undefined;
     try {
       result = await attempt();
-    } catch {
+    } catch (err) {
+      opts.onError?.(err);
       result = undefined; // a failed attempt is "not yet"; the deadline decides when to give up
     }
     if (result !== undefined) return result;

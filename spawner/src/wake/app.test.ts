@@ -105,6 +105,19 @@ describe('wake listener: requests without a valid cookie', () => {
     expect(h.runtime.calls).toEqual([]);
   });
 
+  it('a browser already at the home URL (home app down or not routed) is not redirected in a loop', async () => {
+    const h = await harness();
+    for (const path of ['/home', '/home/']) {
+      const r = await send(h.port, { path, headers: { accept: BROWSER } });
+      expect(r.status).toBe(404);
+      expect(r.headers.location).toBeUndefined();
+      expect(r.body).toContain('Page not available');
+    }
+    const below = await send(h.port, { path: '/home/signup', headers: { accept: BROWSER } });
+    expect(below.status).toBe(302);
+    expect(h.runtime.calls).toEqual([]);
+  });
+
   it('API client → 401 problem+json', async () => {
     const h = await harness();
     const r = await send(h.port, { path: '/api/x', headers: { accept: 'application/json' } });

@@ -84,11 +84,29 @@ async function handle(d: WakeAppDeps, req: Request, res: Response): Promise<void
 }
 
 function refuse(d: WakeAppDeps, req: Request, res: Response, browser: boolean): void {
-  if (browser) {
+  // Already at the home URL: its app is down or not routed, and it fell through to us. Sending the
+  // browser there again would loop until it gives up (ERR_TOO_MANY_REDIRECTS).
+  if (browser && !isHomeRequest(d.cfg.homeUrl, req)) {
     res.redirect(302, d.cfg.homeUrl);
     return;
   }
+  if (browser) {
+    res.status(404).type('html').send(errorPage('Page not available', 'The home page cannot be reached right now; try again in a minute.'));
+    return;
+  }
   sendProblem(res, new SpawnerError('unauthorized', 'no instance for this request'));
+}
+
+function isHomeRequest(homeUrl: string, req: Request): boolean {
+  let home: URL;
+  try {
+    home = new URL(homeUrl, 'http://home.invalid');
+  } catch {
+    return false;
+  }
+  if (home.host !== 'home.invalid' && home.host !== (req.headers.host ?? '').toLowerCase()) return false;
+  const trim = (p: string) => p.replace(/\/+$/, '');
+  return trim(req.path) === trim(home.pathname);
 }
 
 function sendError(res: Response, browser: boolean, err: unknown): void {

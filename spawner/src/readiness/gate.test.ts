@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../config.js';
+import type { InstanceRecord } from '../instances/types.js';
+import { FakeRuntime } from '../runtime/fake.js';
+import type { TraefikApi } from '../traefik/api.js';
+import { describeProgress, probeUrl, waitReady, type GateProgress } from './gate.js';
+import { HealthWatcher } from './health.js';
+
+const rec = (over: Partial<InstanceRecord> = {}): InstanceRecord => ({
+  name: 'alice', containerId: null, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie',
+  public: false, secretHash: null, healthCheck: null, idleTimeoutSec: null, labels: {}, createdAt: 0,
+  lastWakeAt: null, lastActivityAt: null, ...over,
+});
+
+describe('probeUrl: the health-check URL is only ever aimed at the container itself', () => {
+  it.each([
+    ['http://minion-1:9000/status', 'http://10.0.0.5:9000/status'],
+    ['http://169.254.169.254/latest/meta-data?x=1', 'http://10.0.0.5:80/latest/meta-data?x=1'],
+    ['https://evil.example:8443/a', 'https://10.0.0.5:8443/a'],
+  ])('%s → %s', (url, want) => {
+    expect(probeUrl(rec({ healthCheck: url }), '10.0.0.5')).toBe(want);
+  });
+
+  it('uses the configured health path, else nothing (TCP probe)', () => {
+    expect(probeUrl(rec(), '10.0.0.5', '/healthz')).toBe('http://10.0.0.5:9000/healthz');
+    expect(probeUrl(rec(), '10.0.0.5')).toBeUndefined();
+    expect(probeUrl(rec(), 'fd00::5', '/h')).toBe('http://[fd00::5]:9000/h');
+  });
+});
+
+describe('waitReady progress', () => {
+  it('a deadline while Traefik cannot be read says so, with the error only in the internal text', async () => {
+    const runtime = new FakeRuntime();
+    runtime.images.add('mock-app:latest');
+    runtime.healthOnStart = 'healthy';
+    const id = await runtime.create({
+      name: 'spawner-alice', image: 'mock-app:latest', network: 'spawner', labels: {}, env: {},
+      limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 }, stopTimeoutSec: 1,
+    });
+    await runtime.start(id);
+    const traefik = {
+      router: async () => { throw new Error('fetch failed'); },
+      service: async () => { throw new Error('fetch failed'); },
+    } as unknown as TraefikApi;
+    const progress: GateProgress = { step: 'app' };
+    const deps = { cfg: { ...DEFAULTS, probeThroughProxy: false }, runtime, health: new HealthWatcher(runtime), traefik, now: Date.now };
+    await expect(waitReady(deps, { record: rec({ containerId: id }), containerId: id }, AbortSignal.timeout(300), progress)).rejects.toThrow();
+    expect(progress.step).toBe('route');
+    expect(describeProgress(progress)).toBe('waiting for Traefik to route to the instance (last error: Traefik API: fetch failed)');
+    expect(describeProgress(progress, false)).toBe('waiting for Traefik to route to the instance');
+  });
+});
