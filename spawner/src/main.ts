@@ -75,7 +75,10 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     reconciler.onEvent(ev);
   }, {
     signal: watchAbort.signal,
-    onReconnect: () => { void rescan(); },
+    onReconnect: () => {
+      log.info('docker event stream connected; rescanning');
+      void rescan();
+    },
     onError: (err) => log.warn('docker event stream interrupted; reconnecting', { error: errorMessage(err) }),
   });
   await rescan();
@@ -100,6 +103,9 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     clearInterval(rescanTimer);
     const t0 = Date.now();
     const closed = Promise.all([apiServer, wakeServer].map((s) => new Promise((r) => s.close(r))));
+    // close() drops the connections idle right now; keep-alive ones (Traefik pools them) that go
+    // idle later would hold it open until their timeout, so drop those as they go idle too.
+    const idleSweep = setInterval(() => { apiServer.closeIdleConnections(); wakeServer.closeIdleConnections(); }, 100);
     // In-flight wakes, API calls and an idle stop finish within the grace period; what is left is
     // cut off (the container stays as it is: the next start's rescan and the reaper take it over).
     const drained = Promise.all([closed, reaper.stop(), service.idle()]).then(() => true);
@@ -107,6 +113,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     const finished = await Promise.race([drained, grace]);
     if (finished) log.info('in-flight work finished', { ms: Date.now() - t0 });
     else log.warn('shutdown grace period over; cutting off in-flight work', { graceSec: cfg.shutdownGraceSec });
+    clearInterval(idleSweep);
     apiServer.closeAllConnections();
     wakeServer.closeAllConnections();
     watchAbort.abort();

@@ -160,7 +160,7 @@ export class InstanceService {
   }
 
   async list(): Promise<InstanceView[]> {
-    const containers = await this.d.runtime.list(ownershipLabels(this.d.spawnerId));
+    const containers = await engine(this.d.runtime.list(ownershipLabels(this.d.spawnerId)));
     const byId = new Map(containers.map((c) => [c.id, c]));
     return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? byId.get(rec.containerId) : undefined));
   }
@@ -173,7 +173,7 @@ export class InstanceService {
 
   /** Inspect, but only containers that carry this spawner's labels are ours to see or touch. */
   async owned(id: string): Promise<ContainerInfo | null> {
-    const info = await this.d.runtime.inspect(id);
+    const info = await engine(this.d.runtime.inspect(id));
     const own = ownershipLabels(this.d.spawnerId);
     return info && Object.entries(own).every(([k, v]) => info.labels[k] === v) ? info : null;
   }
@@ -230,6 +230,19 @@ export class InstanceService {
       throw new SpawnerError('not_found', `the container of instance ${rec.name} is gone (removed outside the spawner); delete and redeploy it`, 'nameOrId');
     }
     return info;
+  }
+}
+
+/**
+ * Reads of the engine that fail (daemon restarting, socket gone) are a 503 with Retry-After for
+ * the caller - a wake or GET /deploy during a Docker outage - not an internal error.
+ */
+async function engine<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof SpawnerError) throw err;
+    throw new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
   }
 }
 

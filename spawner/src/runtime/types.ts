@@ -75,6 +75,12 @@ export interface ContainerRuntime {
   /** Containers carrying every given label (key=value). */
   list(labels: Record<string, string>): Promise<ContainerInfo[]>;
   /**
+   * Bytes the running container has sent on its networks since it started (loopback excluded);
+   * null when it is not running. Optional: the idle reaper uses it to see open streams (Traefik v3
+   * counts a request only when it ends); without it only request counters are used.
+   */
+  networkTxBytes?(id: string): Promise<number | null>;
+  /**
    * Streams events of containers carrying the given labels until the signal aborts. Reconnects
    * with capped backoff; onReconnect is called after every (re)connection so the caller can rescan.
    */
