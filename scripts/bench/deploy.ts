@@ -1,0 +1,143 @@
+/**
+ * Section 6 (deploy latency: one after another, then N at a time) and section 7 (footprint: the
+ * spawner's memory idle and with many registered instances, and GET /deploy latency there).
+ *
+ * Registering 1,000 *running* mock apps would need ~1,000 Node processes on a 2-core machine, so
+ * every instance is deployed for real (create + start through the API, exactly as a user would)
+ * and stopped by the API as soon as it answers, a few in flight at a time: the spawner then holds 1,000
+ * rows and Docker 1,000 stopped containers, which is the realistic steady state (most instances
+ * asleep). The registration time and rate are reported.
+ */
+import { performance } from 'node:perf_hooks';
+import { api } from '../../test/helpers/stack.js';
+import { containerMemory, type Memory } from './docker.js';
+import { appUp, checkDeadline, deploy, pad, pool, stop, type Ctx, type Inst } from './common.js';
+import { dist, round, type Dist } from './stats.js';
+
+export interface DeployResult {
+  image: string;
+  sequential: { perDeploy: Dist; wallMs: number };
+  parallel: { concurrency: number; perDeploy: Dist; wallMs: number; deploysPerSec: number };
+  stopAfter: { perStop: Dist };
+}
+
+export async function deployLatency(ctx: Ctx): Promise<DeployResult> {
+  const image = ctx.images.hc;
+  const seqNames = Array.from({ length: ctx.sizes.deploySequential }, (_, i) => `d-s-${pad(i + 1)}`);
+  const parNames = Array.from({ length: ctx.sizes.deployParallel }, (_, i) => `d-p-${pad(i + 1)}`);
+  const seq: number[] = [];
+  const insts: Inst[] = [];
+  const t0 = performance.now();
+  for (const n of seqNames) {
+    checkDeadline(ctx, 'sequential deploys');
+    const d = await deploy(ctx, n, image);
+    insts.push(d);
+    seq.push(d.ms);
+  }
+  const seqWall = performance.now() - t0;
+  ctx.log(`  ${seq.length} sequential deploys in ${round(seqWall)} ms`);
+  const t1 = performance.now();
+  const par = await pool(parNames, ctx.sizes.deployConcurrency, async (n) => {
+    const d = await deploy(ctx, n, image);
+    insts.push(d);
+    return d.ms;
+  });
+  const parWall = performance.now() - t1;
+  ctx.log(`  ${par.length} deploys ${ctx.sizes.deployConcurrency} at a time in ${round(parWall)} ms`);
+  // They join the registered population of section 7, asleep.
+  const stops = await pool(insts, ctx.sizes.deployConcurrency, async (i) => {
+    await appUp(ctx, i);
+    return stop(ctx, i.name);
+  });
+  return {
+    image,
+    sequential: { perDeploy: dist(seq), wallMs: Math.round(seqWall) },
+    parallel: {
+      concurrency: ctx.sizes.deployConcurrency, perDeploy: dist(par), wallMs: Math.round(parWall),
+      deploysPerSec: round(par.length / (parWall / 1000), 2),
+    },
+    stopAfter: { perStop: dist(stops) },
+  };
+}
+
+export interface FootprintResult {
+  idle: Memory;
+  registration: {
+    target: number;
+    registered: number;
+    added: number;
+    concurrency: number;
+    wallSec: number;
+    perInstanceDeployPlusStop: Dist;
+    failures: number;
+  };
+  withInstances: Memory;
+  afterList: Memory;
+  getDeploy: Dist & { instancesListed: number };
+  /** The same Docker query the spawner makes for GET /deploy, timed from the host. */
+  dockerListFloor: Dist;
+}
+
+const REGISTER_CONCURRENCY = 8;
+const MAX_FAILURES = 20;
+
+async function listOnce(ctx: Ctx): Promise<{ ms: number; count: number }> {
+  const t0 = performance.now();
+  const r = await api(ctx.stack, ctx.token, 'GET', '/deploy');
+  const ms = performance.now() - t0;
+  if (r.status !== 200) throw new Error(`GET /deploy: HTTP ${r.status}`);
+  return { ms, count: (r.body.instances as unknown[]).length };
+}
+
+export async function footprint(ctx: Ctx, idle: Memory): Promise<FootprintResult> {
+  const have = (await listOnce(ctx)).count;
+  const need = Math.max(0, ctx.sizes.registered - have);
+  const names = Array.from({ length: need }, (_, i) => `r-${pad(i + 1, 4)}`);
+  const per: number[] = [];
+  let failures = 0;
+  const t0 = performance.now();
+  await pool(names, REGISTER_CONCURRENCY, async (n, i) => {
+    if (failures > MAX_FAILURES) return;
+    checkDeadline(ctx, 'registering instances');
+    const s = performance.now();
+    try {
+      const inst = await deploy(ctx, n, ctx.images.nohc);
+      await appUp(ctx, inst);
+      await stop(ctx, n);
+      per.push(performance.now() - s);
+    } catch (err) {
+      failures++;
+      ctx.log(`  register ${n}: ${(err as Error).message}`);
+    }
+    if ((i + 1) % 100 === 0) ctx.log(`  registered ${have + i + 1}/${ctx.sizes.registered} after ${round((performance.now() - t0) / 1000)} s`);
+  });
+  if (failures > MAX_FAILURES) throw new Error(`registration aborted after ${failures} failures`);
+  const wallSec = (performance.now() - t0) / 1000;
+  const withInstances = await containerMemory(ctx.stack.spawner);
+  const lists: number[] = [];
+  let listed = 0;
+  await listOnce(ctx); // warm-up, not counted
+  for (let i = 0; i < ctx.sizes.listRuns; i++) {
+    const r = await listOnce(ctx);
+    lists.push(r.ms);
+    listed = r.count;
+  }
+  const floor: number[] = [];
+  for (let i = 0; i < ctx.sizes.listRuns; i++) {
+    const s = performance.now();
+    await ctx.docker.listContainers({ all: true, filters: { label: [`spawner.id=${ctx.stack.spawnerId}`] } });
+    floor.push(performance.now() - s);
+  }
+  const afterList = await containerMemory(ctx.stack.spawner);
+  return {
+    idle,
+    registration: {
+      target: ctx.sizes.registered, registered: listed, added: per.length, concurrency: REGISTER_CONCURRENCY,
+      wallSec: round(wallSec), perInstanceDeployPlusStop: dist(per), failures,
+    },
+    withInstances,
+    afterList,
+    getDeploy: { ...dist(lists), instancesListed: listed },
+    dockerListFloor: dist(floor),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Smoke test of the benchmark: `npm run bench -- --quick` as a child process on the real engine.
+ * It asserts that the run completes, tears down what it created, and writes JSON in which every
+ * section carries numbers. No timing is asserted: CI machines vary too much for that.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { docker, RUN_LABEL } from './helpers/stack.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+const RUN_TIMEOUT_MS = 6 * 60_000;
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', './scripts/ts-loader.mjs', 'scripts/bench.ts', '--quick', '--out', out], {
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // SIGINT lets the bench tear its stack down before it exits.
+    const timer = setTimeout(() => child.kill('SIGINT'), RUN_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+/** Reads a dotted path ("a.b.0.c") of the result. */
+function at(obj: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj);
+}
+
+describe('bench --quick (real Docker + Traefik)', () => {
+  it('completes and writes every section with numeric values', async () => {
+    const before = new Set((await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } })).map((c) => c.Id));
+    const run = await runQuickBench();
+    expect(run.code, run.stderr.slice(-4000)).toBe(0);
+    expect(run.stdout).toContain('| section | measurement |');
+
+    const jsonFile = join(out, 'latest.json');
+    expect(existsSync(jsonFile)).toBe(true);
+    expect(existsSync(join(out, 'latest.md'))).toBe(true);
+    const r = JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>;
+    expect(r.mode).toBe('quick');
+    expect(r.errors).toEqual({});
+    expect(at(r, 'machine.traefik.providersThrottleDuration')).toBe('100ms');
+    for (const key of ['machine.docker.apiVersion', 'machine.docker.version', 'machine.traefik.version', 'machine.kernel', 'machine.node']) {
+      expect(typeof at(r, key), key).toBe('string');
+    }
+
+    const numeric = [
+      'runSeconds', 'machine.nproc', 'machine.memoryGiB',
+      // 1 floor
+      'sections.floor.nohc.toApp200.p50', 'sections.floor.hc.toApp200.p50', 'sections.floor.hc.toHealthy.p50',
+      'sections.floor.nohc.toRoute.p50',
+      // 2 cold wake, both variants, every phase
+      ...['nohc', 'hc'].flatMap((v) => [
+        `sections.coldWake.${v}.wake.total.p50`, `sections.coldWake.${v}.wake.total.p95`,
+        ...['start', 'health', 'route', 'probe', 'total'].map((p) => `sections.coldWake.${v}.wake.phases.${p}.p50`),
+        `sections.coldWake.${v}.overhead.vsApp200.p50`,
+      ]),
+      'sections.coldWake.hc.overhead.vsHealthy.p50',
+      // 3 browser (both variants)
+      'sections.browser.0.toAppLoaded.p50', 'sections.browser.1.toAppLoaded.p50',
+      // 4 storm
+      'sections.storm.starts', 'sections.storm.errors', 'sections.storm.toApp200.p50', 'sections.storm.toApp200.p95',
+      // 5 fan-out
+      'sections.fanout.toApp200.p50', 'sections.fanout.finalSuccess', 'sections.fanout.firstTry503', 'sections.fanout.starts',
+      // 6 deploy
+      'sections.deploy.sequential.perDeploy.p50', 'sections.deploy.parallel.perDeploy.p50',
+      // 7 footprint
+      'sections.footprint.idle.rssMiB', 'sections.footprint.withInstances.rssMiB', 'sections.footprint.getDeploy.p50',
+      'sections.footprint.registration.wallSec', 'sections.footprint.dockerListFloor.p50',
+      // 8 hot path
+      'sections.hotPath.requestsPerSec', 'sections.hotPath.latencyMs.p99',
+    ];
+    const bad = numeric.filter((k) => {
+      const v = at(r, k);
+      return typeof v !== 'number' || !Number.isFinite(v);
+    });
+    expect(bad, 'paths without a finite number').toEqual([]);
+    expect(at(r, 'sections.coldWake.nohc.wake.total.n')).toBe(3);
+    expect((r.targets as unknown[]).length).toBeGreaterThan(0);
+
+    // Nothing of the bench's run is left behind.
+    const after = (await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } })).filter((c) => !before.has(c.Id));
+    const ours = after.filter((c) => (c.Names[0] ?? '').includes(String(at(r, 'runId') ?? '\u0000')));
+    expect(ours).toEqual([]);
+  }, RUN_TIMEOUT_MS + 60_000);
+});
