@@ -72,6 +72,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const watchAbort = new AbortController();
   runtime.watch(ownershipLabels(spawnerId), (ev) => {
     health.onEvent(ev);
+    service.states.apply(ev);
     reconciler.onEvent(ev);
   }, {
     signal: watchAbort.signal,

@@ -49,6 +49,7 @@ export class Reconciler {
 
   private async rescanOnce(): Promise<void> {
     const owned = await this.d.runtime.list(ownershipLabels(this.d.spawnerId));
+    this.service.states.replaceAll(owned);
     const rows = this.d.instances.list();
     const byName = new Map(rows.map((r) => [r.name, r]));
     for (const rec of rows) {

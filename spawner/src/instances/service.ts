@@ -10,6 +10,7 @@ import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
 import { containerName, toView, type InstanceDeps, type InstanceView } from './deps.js';
 import { KeyedLock } from './lock.js';
+import { ContainerStates, type KnownState } from './states.js';
 import { waitRouteGone } from '../readiness/gate.js';
 import { hashSecret, newSecret, routeValue } from './routing.js';
 import type { DeploySpec, InstanceRecord, StopReason } from './types.js';
@@ -25,6 +26,8 @@ const ROUTE_GONE_MS = 5_000;
 
 export class InstanceService {
   readonly locks = new DrainableLock();
+  /** Last known engine state per container id (events + rescans): what `list()` answers from. */
+  readonly states = new ContainerStates();
   /** Container ids whose next start/stop event we caused (so reconcile does not call it external). */
   readonly expected = new Set<string>();
   private closing = false;
@@ -89,6 +92,7 @@ export class InstanceService {
       this.d.events.append({ instance: spec.name, kind: 'deployed', detail: { image: spec.image } }, this.d.now());
       this.d.metrics.deploys.inc({ result: 'ok' });
       const info = await this.d.runtime.inspect(id);
+      if (info) this.states.set(info);
       return {
         view: toView({ ...rec, containerId: id }, info?.state ?? 'unknown', info?.health ?? 'none'),
         cookie: { name: this.d.cfg.cookieName, value },
@@ -159,15 +163,18 @@ export class InstanceService {
     }
   }
 
+  /** From the event-fed state cache once a rescan has primed it; from the engine before that. */
   async list(): Promise<InstanceView[]> {
-    const containers = await engine(this.d.runtime.list(ownershipLabels(this.d.spawnerId)));
-    const byId = new Map(containers.map((c) => [c.id, c]));
-    return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? byId.get(rec.containerId) : undefined));
+    if (!this.states.ready) {
+      this.states.replaceAll(await engine(this.d.runtime.list(ownershipLabels(this.d.spawnerId))));
+    }
+    return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? this.states.get(rec.containerId) : undefined));
   }
 
   async get(nameOrId: string): Promise<InstanceView> {
     const rec = this.resolve(nameOrId);
     const info = rec.containerId ? await this.owned(rec.containerId) : null;
+    if (info) this.states.set(info);
     return viewOf(rec, info ?? undefined);
   }
 
@@ -265,7 +272,7 @@ class DrainableLock extends KeyedLock {
   }
 }
 
-function viewOf(rec: InstanceRecord, info: ContainerInfo | undefined): InstanceView {
+function viewOf(rec: InstanceRecord, info: KnownState | undefined): InstanceView {
   // Docker keeps the last health of a stopped container; it says nothing about a stopped one.
   const health = info?.state === 'running' ? info.health : 'none';
   return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelFilters, toContainerInfo, toRuntimeEvent, versionAtLeast } from './docker-mapping.js';
+import { labelFilters, summaryInfo, toContainerInfo, toRuntimeEvent, versionAtLeast } from './docker-mapping.js';
 
 const ID = 'c'.repeat(64);
 
@@ -141,5 +141,32 @@ describe('versionAtLeast', () => {
 describe('labelFilters', () => {
   it('turns a label map into key=value filters', () => {
     expect(labelFilters({ origin: 'spawner', 'spawner.id': 'x' })).toEqual(['origin=spawner', 'spawner.id=x']);
+  });
+});
+
+describe('summaryInfo (list endpoint, no inspect)', () => {
+  it('maps a running healthy container from its status text', () => {
+    const i = summaryInfo({
+      Id: 'abc', Names: ['/spawner-a'], Image: 'mock-app:dev', State: 'running', Status: 'Up 3 minutes (healthy)',
+      Labels: { origin: 'spawner' }, NetworkSettings: { Networks: { spawner: { IPAddress: '172.18.0.5' } } },
+    });
+    expect(i).toEqual({
+      id: 'abc', name: 'spawner-a', image: 'mock-app:dev', state: 'running', health: 'healthy', hasHealthcheck: true,
+      labels: { origin: 'spawner' }, ips: { spawner: '172.18.0.5' },
+    });
+  });
+
+  it.each([
+    ['Up 2 seconds (health: starting)', 'running', 'starting'],
+    ['Up 1 minute (unhealthy)', 'running', 'unhealthy'],
+    ['Up 1 minute', 'running', 'none'],
+    ['Exited (0) 5 seconds ago', 'exited', 'none'],
+  ] as const)('%s → %s/%s', (status, state, health) => {
+    const i = summaryInfo({ Id: 'x', State: state, Status: status });
+    expect([i.state, i.health]).toEqual([state, health]);
+  });
+
+  it('an unknown state is dead, not trusted', () => {
+    expect(summaryInfo({ Id: 'x', State: 'weird' }).state).toBe('dead');
   });
 });

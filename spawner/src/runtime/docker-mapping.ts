@@ -90,3 +90,38 @@ export function toRuntimeEvent(line: string): RuntimeEvent | null {
   const kind = KINDS[ev.Action];
   return kind ? { kind, id, name, labels: attrs, time } : null;
 }
+
+interface SummaryLike {
+  Id: string;
+  Names?: string[];
+  Image?: string;
+  State?: string;
+  Status?: string;
+  Labels?: Record<string, string> | null;
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
+}
+
+/**
+ * A container from the list endpoint, without an inspect. Health only shows in the status text
+ * ("Up 3 minutes (healthy)"); a stopped container's health says nothing, so it is "none". The
+ * start time is unknown here (only running containers need it, and those are inspected).
+ */
+export function summaryInfo(s: SummaryLike): ContainerInfo {
+  const status = s.State ?? 'dead';
+  const ips: Record<string, string> = {};
+  for (const [net, ep] of Object.entries(s.NetworkSettings?.Networks ?? {})) {
+    if (ep.IPAddress) ips[net] = ep.IPAddress;
+  }
+  const m = /\((healthy|unhealthy|health: starting)\)/.exec(s.Status ?? '');
+  const health = m ? toHealth(m[1] === 'health: starting' ? 'starting' : m[1]) : 'none';
+  return {
+    id: s.Id,
+    name: (s.Names?.[0] ?? '').replace(/^\//, ''),
+    image: s.Image ?? '',
+    state: (STATES as readonly string[]).includes(status) ? (status as ContainerState) : 'dead',
+    health: status === 'running' ? health : 'none',
+    hasHealthcheck: m !== null,
+    labels: s.Labels ?? {},
+    ips,
+  };
+}

@@ -7,7 +7,7 @@ import Docker from 'dockerode';
 import type {
   ContainerInfo, ContainerRuntime, ContainerSpec, PullOptions, RuntimeEvent,
 } from './types.js';
-import { toContainerInfo, toRuntimeEvent, labelFilters, versionAtLeast } from './docker-mapping.js';
+import { summaryInfo, toContainerInfo, toRuntimeEvent, labelFilters, versionAtLeast } from './docker-mapping.js';
 import { watchWithBackoff } from './watch.js';
 
 /** Docker's health StartInterval: probe fast while the container is starting. */
@@ -162,7 +162,9 @@ export class DockerRuntime implements ContainerRuntime {
       all: true,
       filters: { label: labelFilters(labels) },
     });
-    const infos = await Promise.all(summaries.map((s) => this.inspect(s.Id)));
+    // Most instances of an installation sleep: the list summary says all we need about a stopped
+    // one; only running ones are inspected (start time and addresses for the reaper and the gate).
+    const infos = await Promise.all(summaries.map((s) => (s.State === 'running' ? this.inspect(s.Id) : summaryInfo(s))));
     return infos.filter((i): i is ContainerInfo => i !== null);
   }
 

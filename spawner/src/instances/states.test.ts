@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import type { ContainerInfo, RuntimeEvent } from '../runtime/types.js';
+import { memoryDeps } from '../testing/fixtures.js';
+import { ContainerStates } from './states.js';
+import { InstanceService } from './service.js';
+
+const info = (id: string, state: ContainerInfo['state'], health: ContainerInfo['health'] = 'none'): ContainerInfo => ({
+  id, name: id, image: 'i', state, health, hasHealthcheck: health !== 'none', labels: {}, ips: {},
+});
+const ev = (kind: RuntimeEvent['kind'], id: string, health?: RuntimeEvent['health']): RuntimeEvent => ({ kind, id, name: id, labels: {}, time: 0, health });
+
+describe('ContainerStates', () => {
+  it('is not ready until a full rescan replaced it', () => {
+    const s = new ContainerStates();
+    expect(s.ready).toBe(false);
+    s.replaceAll([info('a', 'running', 'healthy'), info('b', 'exited', 'unhealthy')]);
+    expect(s.ready).toBe(true);
+    expect(s.get('a')).toEqual({ state: 'running', health: 'healthy' });
+    // a stopped container's last health says nothing
+    expect(s.get('b')).toEqual({ state: 'exited', health: 'none' });
+  });
+
+  it('follows events: start, health, die, destroy; health of a stopped container is ignored', () => {
+    const s = new ContainerStates();
+    s.apply(ev('create', 'a'));
+    expect(s.get('a')?.state).toBe('created');
+    s.apply(ev('start', 'a'));
+    s.apply(ev('health', 'a', 'healthy'));
+    expect(s.get('a')).toEqual({ state: 'running', health: 'healthy' });
+    s.apply(ev('die', 'a'));
+    s.apply(ev('health', 'a', 'unhealthy'));
+    expect(s.get('a')).toEqual({ state: 'exited', health: 'none' });
+    s.apply(ev('destroy', 'a'));
+    expect(s.get('a')).toBeUndefined();
+  });
+
+  it('a rescan repairs what events missed', () => {
+    const s = new ContainerStates();
+    s.replaceAll([info('a', 'running')]);
+    s.replaceAll([info('b', 'exited')]);
+    expect(s.get('a')).toBeUndefined();
+    expect(s.get('b')?.state).toBe('exited');
+  });
+});
+
+describe('InstanceService.list reads the cache once primed', () => {
+  it('asks the engine to list only the first time; events keep it current', async () => {
+    const deps = memoryDeps();
+    const service = new InstanceService(deps);
+    await service.deploy({
+      name: 'a', image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false,
+      labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 },
+    });
+    const lists = () => deps.runtime.calls.filter((c) => c.op === 'list').length;
+    expect((await service.list()).map((v) => v.status)).toEqual(['running']);
+    expect(lists()).toBe(1);
+    const id = deps.instances.get('a')?.containerId as string;
+    service.states.apply(ev('die', id));
+    expect((await service.list()).map((v) => v.status)).toEqual(['exited']);
+    expect(lists()).toBe(1);
+    deps.db.close();
+  });
+});
