@@ -199,6 +199,10 @@ describe('operational endpoints (no auth)', () => {
     expect(metrics.text).toMatch(/^# TYPE spawner_deploys_total counter$/m);
     expect(metrics.text).toMatch(/^spawner_deploys_total\{result="ok"\} [1-9]\d*$/m);
     expect(metrics.text).not.toContain(stack.serviceToken);
+    // instances by state (earlier tests in this file left some running / removed)
+    expect(metrics.text).toMatch(/^# TYPE spawner_instances gauge$/m);
+    expect(metrics.text).toMatch(/^spawner_instances\{state="[a-z]+"\} \d+$/m);
+    expect(metrics.text).toMatch(/^# TYPE spawner_wake_phase_seconds histogram$/m);
 
     const doc = await rawRequest(stack.api, 'GET', '/openapi.json');
     expect(doc.status).toBe(200);

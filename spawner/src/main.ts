@@ -65,7 +65,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const health = new HealthWatcher(runtime);
   const waker = new Waker(deps, service, { cfg, runtime, health, traefik, now });
   const reconciler = new Reconciler(deps, service);
-  metrics.registry.add(new Gauge('spawner_instances', 'Registered instances', () => [[{}, instances.count()]]));
+  metrics.registry.add(new Gauge('spawner_instances', 'Registered instances by last known container state', () => service.instancesByState()));
 
   await runtime.ping().catch((err) => log.warn('docker engine not answering yet', { error: errorMessage(err) }));
   const rescan = () => reconciler.rescan().catch((err) => log.warn('rescan failed', { error: errorMessage(err) }));

@@ -163,6 +163,16 @@ export class InstanceService {
     }
   }
 
+  /** For /metrics: instances by last known container state (`gone`: removed outside). */
+  instancesByState(): [Record<string, string>, number][] {
+    const counts = new Map<string, number>();
+    for (const rec of this.d.instances.list()) {
+      const st = rec.containerId ? (this.states.get(rec.containerId)?.state ?? (this.states.ready ? 'gone' : 'unknown')) : 'creating';
+      counts.set(st, (counts.get(st) ?? 0) + 1);
+    }
+    return [...counts].map(([state, n]) => [{ state }, n]);
+  }
+
   /** From the event-fed state cache once a rescan has primed it; from the engine before that. */
   async list(): Promise<InstanceView[]> {
     if (!this.states.ready) {

@@ -58,6 +58,7 @@ describe('InstanceService.list reads the cache once primed', () => {
     service.states.apply(ev('die', id));
     expect((await service.list()).map((v) => v.status)).toEqual(['exited']);
     expect(lists()).toBe(1);
+    expect(service.instancesByState()).toEqual([[{ state: 'exited' }, 1]]);
     deps.db.close();
   });
 });
