@@ -93,7 +93,7 @@ export function explain(r: BenchResult): string[] {
   }
   const f = s.footprint;
   if (f && ok(f.getDeploy.p50) && ok(f.dockerListFloor.p50)) {
-    out.push(`GET /deploy at ${f.getDeploy.instancesListed} instances: p50 ${f.getDeploy.p50} ms, of which Docker's own list of the same ${f.getDeploy.instancesListed} containers takes p50 ${f.dockerListFloor.p50} ms from the host (the spawner lists Docker on every call to report live state); the spawner adds ~${Math.round(f.getDeploy.p50 - f.dockerListFloor.p50)} ms.`);
+    out.push(`GET /deploy at ${f.getDeploy.instancesListed} instances: p50 ${f.getDeploy.p50} ms. The spawner answers from its store and an event-fed cache of container states (repaired by every rescan), so the call does not wait for Docker's own list of the same ${f.getDeploy.instancesListed} containers, which takes p50 ${f.dockerListFloor.p50} ms from the host.`);
   }
   if (f) {
     out.push(`Registering ${f.registration.added} instances (each a real deploy = create + start of a mock-app container, then an API stop that waits for Traefik to drop the route) took ${f.registration.wallSec} s at ${f.registration.concurrency} in flight (p50 ${f.registration.perInstanceDeployPlusStop.p50} ms per instance); they stay registered but stopped, as most instances of a real installation sleep.`);
@@ -105,7 +105,7 @@ export function explain(r: BenchResult): string[] {
   }
   if (s.footprint && ok(s.footprint.withInstances.rssMiB)) {
     const f = s.footprint;
-    out.push(`Spawner memory: RSS ${f.idle.rssMiB} MiB idle (Node + express + better-sqlite3 + dockerode baseline), ${f.withInstances.rssMiB} MiB with ${f.registration.registered} instances after registering them, ${f.afterList.rssMiB} MiB after ${f.getDeploy.n + 1} GET /deploy calls (each parses Docker's JSON for all ${f.getDeploy.instancesListed} containers); cgroup memory (docker stats) ${f.withInstances.cgroupMiB} MiB.`);
+    out.push(`Spawner memory: RSS ${f.idle.rssMiB} MiB idle (Node + express + better-sqlite3 + dockerode baseline), ${f.withInstances.rssMiB} MiB with ${f.registration.registered} instances after registering them, ${f.afterList.rssMiB} MiB after ${f.getDeploy.n + 1} GET /deploy calls; cgroup memory (docker stats) ${f.withInstances.cgroupMiB} MiB.`);
   }
   if (s.hotPath) {
     out.push(`Hot path: ${s.hotPath.tool} and the spawner share the machine's ${r.machine.nproc} CPUs, so ${s.hotPath.requestsPerSec} req/s is a lower bound of the listener alone.`);
