@@ -208,3 +208,11 @@ describe('optionsMarkdown', () => {
     expect(md).toContain('| `--allowed-images` | `SPAWNER_ALLOWED_IMAGES` | `["mock-app:*"]` |');
   });
 });
+
+describe('README options table', () => {
+  it('is exactly what `spawner options --markdown` prints (one source, no drift)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(optionsMarkdown());
+  });
+});
