@@ -80,7 +80,10 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
       log.info('docker event stream connected; rescanning');
       void rescan();
     },
-    onError: (err) => log.warn('docker event stream interrupted; reconnecting', { error: errorMessage(err) }),
+    onError: (err) => {
+      service.states.invalidate();
+      log.warn('docker event stream interrupted; reconnecting', { error: errorMessage(err) });
+    },
   });
   await rescan();
   const rescanTimer = setInterval(() => { void rescan(); }, cfg.rescanSec * 1000);

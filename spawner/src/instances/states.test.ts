@@ -34,6 +34,16 @@ describe('ContainerStates', () => {
     expect(s.get('a')).toBeUndefined();
   });
 
+  it('is not trusted after the event stream broke, until the next rescan', () => {
+    const s = new ContainerStates();
+    s.replaceAll([info('a', 'running')]);
+    s.invalidate();
+    expect(s.ready).toBe(false);
+    s.replaceAll([info('a', 'exited')]);
+    expect(s.ready).toBe(true);
+    expect(s.get('a')?.state).toBe('exited');
+  });
+
   it('a rescan repairs what events missed', () => {
     const s = new ContainerStates();
     s.replaceAll([info('a', 'running')]);

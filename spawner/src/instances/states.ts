@@ -20,6 +20,15 @@ export class ContainerStates {
     return this.primed;
   }
 
+  /**
+   * The event stream broke: events may be missed from now on, so the cache is not trusted until
+   * the rescan after the reconnection replaces it (meanwhile callers ask the engine, and get a
+   * clear 503 while it is away instead of stale states).
+   */
+  invalidate(): void {
+    this.primed = false;
+  }
+
   replaceAll(infos: ContainerInfo[]): void {
     this.byId.clear();
     for (const i of infos) this.byId.set(i.id, { state: i.state, health: i.state === 'running' ? i.health : 'none' });
