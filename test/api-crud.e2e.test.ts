@@ -5,7 +5,7 @@
  * container as Docker reports it, and the unauthenticated operational endpoints.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { inspectOrNull, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { curl } from './helpers/curl.js';
 import { expectProblem, jsonRequest, rawRequest } from './helpers/http.js';
@@ -25,15 +25,7 @@ afterAll(async () => {
   }
 });
 
-/** What `docker inspect` says, or null for 404. */
-async function inspect(idOrName: string) {
-  try {
-    return await docker.getContainer(idOrName).inspect();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return null;
-    throw err;
-  }
-}
+const inspect = inspectOrNull;
 
 const deployBody = (name: string) => JSON.stringify({ name, network: stack.network, image: IMAGES.mockApp, labels: {}, envs: {} });
 

@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
-import { docker, RUN_LABEL, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { docker, inspectOrNull, RUN_LABEL, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { IMAGES } from './helpers/docker-env.js';
-import { expectProblem, jsonRequest, rawRequest } from './helpers/http.js';
+import { expectProblem, jsonRequest } from './helpers/http.js';
 import { pollUntil } from './helpers/poll.js';
 import { querySpawnerDb } from './helpers/spawner-db.js';
 import { waitListening } from './helpers/mock-app.js';
@@ -31,14 +31,7 @@ afterAll(async () => {
   }
 });
 
-async function inspect(idOrName: string) {
-  try {
-    return await docker.getContainer(idOrName).inspect();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return null;
-    throw err;
-  }
-}
+const inspect = inspectOrNull;
 
 /** Instance containers of this run's spawner, optionally of one instance. */
 async function ownedContainers(instance?: string) {

@@ -147,7 +147,7 @@ describe('idle stop (real Docker + Traefik)', () => {
     expect(stoppedAt - tClose).toBeLessThanOrEqual(MAX_STOP_DELAY_MS);
   });
 
-  it('a wake racing an idle stop ends at the app: requests fired during the stop end with the app\'s 200', async () => {
+  it('a wake racing an idle stop: every request reaching the listener ends at the app; through Traefik only the exit-to-route-drop window may get a gateway error (known gap)', async () => {
     const inst = await deploy(stack, token, 'race-d', { idleTimeout: T });
     await reachable(inst);
     const tLast = Date.now();

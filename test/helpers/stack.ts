@@ -251,3 +251,13 @@ export async function spawnerLogs(stack: Stack): Promise<string> {
   const buf = (await stack.spawner.logs({ stdout: true, stderr: true, tail: 200 })) as unknown as Buffer;
   return buf.toString('utf8');
 }
+
+/** What `docker inspect` says about a container, or null when it does not exist (404). */
+export async function inspectOrNull(idOrName: string): Promise<Docker.ContainerInspectInfo | null> {
+  try {
+    return await docker.getContainer(idOrName).inspect();
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return null;
+    throw err;
+  }
+}

@@ -5,6 +5,7 @@ import { openDatabase, type Database } from '../store/db.js';
 import { TokenStore } from '../store/tokens.js';
 import { LoginRateLimiter } from './rate-limit.js';
 import { AuthService, type AuthServiceOptions } from './service.js';
+import { rejection } from '../testing/fixtures.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const SERVICE = 'service-token-0123456789';
@@ -28,16 +29,6 @@ function make(over: Partial<AuthServiceOptions> = {}) {
     now,
     ...over,
   });
-}
-
-async function rejection(p: Promise<unknown>): Promise<SpawnerError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SpawnerError);
-    return e as SpawnerError;
-  }
-  throw new Error('expected a rejection');
 }
 
 function authError(f: () => unknown): SpawnerError {
