@@ -39,7 +39,7 @@ export function applyLabelPolicy(
     if (isTraefikKey(key)) {
       if (!allowTraefikLabels) {
         fail('label_forbidden', field,
-          'traefik.* labels are not accepted: use `port` and `routing`; the spawner generates Traefik labels');
+          'Traefik labels (traefik.*) are not accepted: use `port` and `routing`; the spawner generates Traefik labels');
       }
       checkScopedTraefikLabel(key, value, name);
       traefikLabels.push([key, value]);

@@ -6,8 +6,8 @@
  * - its router: `middlewares` (own middlewares only) and `tls`;
  * - its service: load-balancer tuning (sticky cookie, health check, pass-host-header, flushing);
  * - its middlewares, of the self-contained types in MIDDLEWARE_TYPES.
- * Never: `rule`, `priority`, `service`, `entrypoints`, server `url`s, `traefik.enable`,
- * `traefik.docker.*`, `traefik.tls.*`, forwardauth/errors/chain/plugin middlewares (they reach
+ * Never: `rule`, `priority`, `service`, `entrypoints`, server `url`s, traefik.enable,
+ * traefik.docker.*, traefik.tls.*, forwardauth/errors/chain/plugin middlewares (they reach
  * other services: forwardauth to any URL is an SSRF that echoes responses), `usersfile`, or any
  * value containing a backtick or control character.
  */
@@ -33,7 +33,7 @@ export function checkScopedTraefikLabel(key: string, value: string, name: string
   const p = parseTraefikHttpKey(key);
   if (!p) {
     return no('only lowercase traefik.http.{routers,services,middlewares}.<own object>.* keys may be set; '
-      + 'traefik.enable, traefik.docker.* and traefik.tls.* are managed by the spawner');
+      + 'the spawner manages traefik.enable, traefik.docker.* and traefik.tls.*');
   }
   if (p.attr.at(-1) === 'priority') no('priority is managed by the spawner (it could shadow other routes)');
   if (p.attr.includes('rule')) no('rules are generated from `name` and `routing`');
