@@ -3,13 +3,15 @@
 #
 #   scripts/test.sh [vitest args...]     e.g. scripts/test.sh --project unit
 #
-# Runs scripts/setup.sh (Docker engine, npm ci, build, images), then `npm test -- <args>`.
+# Runs scripts/setup.sh --browser (Docker engine, Debian chromium for the browser tests, npm ci,
+# build, images), then `npm test -- <args>`.
 set -euo pipefail
 LOG_TAG="test"
 # shellcheck source=scripts/_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
-"$REPO_ROOT/scripts/setup.sh"
+# The suite has browser tests: Debian's chromium is part of the setup.
+"$REPO_ROOT/scripts/setup.sh" --browser
 cd "$REPO_ROOT"
 START="$(now_ms)"
 rc=0
