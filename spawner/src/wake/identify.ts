@@ -3,7 +3,9 @@
  * malformed, unknown name, wrong secret, other instance) collapses to the same `null`, so the
  * answer is no oracle for which instances exist.
  */
-import type { Config } from '../config.js';
+import type { Config, RoutingMode } from '../config.js';
+import { escapeRegex } from '../traefik/rules.js';
+import { INSTANCE_NAME_RE } from '../traefik/labels.js';
 import type { InstanceStore } from '../store/instances.js';
 import type { InstanceRecord } from '../instances/types.js';
 import { parseRouteValue, valueOpens, type ParsedValue } from '../instances/routing.js';
@@ -26,12 +28,24 @@ export function identify(cfg: Config, store: InstanceStore, req: WakeRequestInfo
   const raw = req.cookies[cfg.cookieName];
   const value = typeof raw === 'string' ? raw : undefined;
   const parsed = parseRouteValue(value);
-  const name = nameFromRequest(cfg, req, parsed);
-  if (!name) return null;
-  const rec = store.get(name);
-  if (!rec || rec.routing !== modeOf(cfg, req, parsed)) return null;
+  const addr = address(cfg, req, parsed);
+  if (!addr) return null;
+  const rec = store.get(addr.name);
+  if (!rec || rec.routing !== addr.mode) return null;
   if (!valueOpens(rec, parsed)) return null;
   return { rec, value: parsed ? value : undefined };
+}
+
+/**
+ * Which instance the request addresses, and how. Host and path addressing win over the cookie:
+ * the cookie then only has to carry the secret. Computed once per request (hot path).
+ */
+function address(cfg: Config, req: WakeRequestInfo, parsed: ParsedValue | null): { mode: RoutingMode; name: string } | undefined {
+  const host = hostName(cfg, req.host);
+  if (host) return { mode: 'host', name: host };
+  const path = pathRegex(cfg.pathPrefix).exec(req.path)?.[1];
+  if (path) return { mode: 'path', name: path };
+  return parsed ? { mode: 'cookie', name: parsed.name } : undefined;
 }
 
 function hostName(cfg: Config, host: string | undefined): string | undefined {
@@ -40,25 +54,16 @@ function hostName(cfg: Config, host: string | undefined): string | undefined {
   const suffix = `.${cfg.appsDomain.toLowerCase()}`;
   if (!bare.endsWith(suffix)) return undefined;
   const label = bare.slice(0, -suffix.length);
-  return new RegExp(`^${NAME}$`).test(label) ? label : undefined;
+  return INSTANCE_NAME_RE.test(label) ? label : undefined;
 }
 
-function pathName(cfg: Config, path: string): string | undefined {
-  const m = new RegExp(`^/${escapeRe(cfg.pathPrefix)}/(${NAME})(?:[/?#]|$)`).exec(path);
-  return m?.[1];
-}
-
-/** Host and path addressing win over the cookie: the cookie then only has to carry the secret. */
-function nameFromRequest(cfg: Config, req: WakeRequestInfo, parsed: ParsedValue | null): string | undefined {
-  return hostName(cfg, req.host) ?? pathName(cfg, req.path) ?? parsed?.name;
-}
-
-function modeOf(cfg: Config, req: WakeRequestInfo, parsed: ParsedValue | null) {
-  if (hostName(cfg, req.host)) return 'host';
-  if (pathName(cfg, req.path)) return 'path';
-  return parsed ? 'cookie' : undefined;
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** One compiled regex per path prefix (the prefix is configuration, not request input). */
+const pathRegexes = new Map<string, RegExp>();
+function pathRegex(prefix: string): RegExp {
+  let re = pathRegexes.get(prefix);
+  if (!re) {
+    re = new RegExp(`^/${escapeRegex(prefix)}/(${NAME})(?:[/?#]|$)`);
+    pathRegexes.set(prefix, re);
+  }
+  return re;
 }
