@@ -7,21 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { containerId, startComposeStack, waitForFallThrough, waitForStatus, type ComposeStack } from './helpers/compose.js';
+import { containerId, startComposeStack, waitForFallThrough, waitForStatus, type ComposeStack, stepTimer } from './helpers/compose.js';
 import { pollUntil } from './helpers/poll.js';
 
 const HOME_PNG = '/tmp/compose-browser-home.png';
 const WAITING_PNG = '/tmp/compose-browser-waiting.png';
 const FAILURE_PNG = '/tmp/compose-browser-failure.png';
-const timings: string[] = [];
-async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
-  const t = Date.now();
-  try {
-    return await f();
-  } finally {
-    timings.push(`${label.padEnd(30)} ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  }
-}
+const { timed, record, lines: timings } = stepTimer(30);
 
 /** The app's JSON as the browser renders it (after any waiting page). */
 async function appJson(page: Page, timeoutMs: number): Promise<{ hostname: string; path: string }> {
@@ -118,7 +110,7 @@ describe('compose stack in a browser: signup, idle, waiting page, app', () => {
     release();
 
     const again = await timed('waiting page -> app page', () => appJson(page, 45_000));
-    timings.push(`${'wake in the browser (total)'.padEnd(30)} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    record('wake in the browser (total)', Date.now() - started);
     expect(again).toMatchObject({ hostname: id.slice(0, 12), path: '/' }); // the same container, woken
     // Exactly two documents: the waiting page, then the app it replaced itself with.
     expect(navigations).toEqual([`${stack.web}/`, `${stack.web}/`]);

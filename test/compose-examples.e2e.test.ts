@@ -11,20 +11,11 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  containerId, containerState, ROOT, run, startComposeStack, waitForFallThrough, waitForStatus, type ComposeStack,
-} from './helpers/compose.js';
+  containerId, containerState, ROOT, run, startComposeStack, waitForFallThrough, waitForStatus, stepTimer, type ComposeStack, } from './helpers/compose.js';
 
 const EXAMPLE = join(ROOT, 'examples/cookie-routing');
 const docker = new Docker();
-const timings: string[] = [];
-async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
-  const t = Date.now();
-  try {
-    return await f();
-  } finally {
-    timings.push(`${label.padEnd(34)} ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  }
-}
+const { timed, lines: timings } = stepTimer(34);
 
 describe('compose stack + examples/cookie-routing', () => {
   let stack: ComposeStack;

@@ -190,3 +190,18 @@ export async function waitForFallThrough(stack: ComposeStack, cookie: string, ti
     return res.headers.get('x-spawner-wake') === '1' ? true : undefined;
   }, { timeoutMs, intervalMs: 200 });
 }
+
+/** Step timings a compose test prints at the end (they are reported, never asserted). */
+export function stepTimer(width = 34) {
+  const lines: string[] = [];
+  const record = (label: string, ms: number) => lines.push(`${label.padEnd(width)} ${(ms / 1000).toFixed(1)} s`);
+  async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
+    const t = Date.now();
+    try {
+      return await f();
+    } finally {
+      record(label, Date.now() - t);
+    }
+  }
+  return { timed, record, lines };
+}
