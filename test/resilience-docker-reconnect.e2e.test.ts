@@ -7,8 +7,9 @@
  * Checked: the event stream reconnects with capped exponential backoff (timestamps of the
  * spawner's "reconnecting" log lines), requests during the outage get a prompt error instead of
  * hanging, a change made during the outage is reflected afterwards (rescan on reconnect and live
- * inspection), the stream is live again (an outside stop after the outage is recorded as
- * external_stop) and a wake works end to end.
+ * inspection), that change is logged once as external_stop with detail.seenBy 'rescan', the
+ * stream is live again (an outside start after the outage is recorded as external_start) and a
+ * wake works end to end.
  *
  * resilience-dockerd.e2e.test.ts restarts the real daemon (CI only).
  */
@@ -140,11 +141,20 @@ describe('the spawner loses the Docker engine and gets it back', () => {
     const connected = await waitLogLine(stack, tUp, 'docker event stream connected; rescanning', {}, { timeoutMs: 10_000 });
     const streamBack = Date.parse(String(connected.time)) - tUp;
     expect(streamBack).toBeLessThan(5_000 + 1_000);
+    // The outside stop made during the outage reached no event stream: the rescan after the
+    // reconnection logs it (although GET /deploy above already refreshed the state cache).
+    await pollUntil('the outage\'s stop logged by the rescan', async () =>
+      (await eventsOf(stack, token, a.name)).find((e) => e.kind === 'external_stop'), { timeoutMs: 10_000, intervalMs: 100 });
     // The event stream is live again: an outside start is recorded as such.
     const tStart = Date.now();
     await docker.getContainer(a.id).start();
     const ext = await pollUntil('external_start recorded', async () =>
       (await eventsOf(stack, token, a.name)).find((e) => e.kind === 'external_start' && e.at >= tStart - 1_000), { timeoutMs: 15_000, intervalMs: 100 });
+    expect(ext.detail?.seenBy).toBeUndefined(); // live, not from a rescan
+    // Logged exactly once, marked as found by the rescan (checked after the live start, so a
+    // second log of the same stop would have had time to appear).
+    const stops = (await eventsOf(stack, token, a.name)).filter((e) => e.kind === 'external_stop');
+    expect(stops.map((e) => [e.reason, e.detail])).toEqual([['external', { seenBy: 'rescan' }]]);
     console.log(`[docker-reconnect] engine back: API after ${back} ms, event stream after ${streamBack} ms (external_start recorded ${ext.at - tStart} ms after an outside start)`);
 
     // And a wake works end to end.

@@ -31,6 +31,17 @@ function watch(h: H) {
   h.runtime.watch({}, (ev) => h.reconciler.onEvent(ev), { signal: abort.signal });
 }
 
+/** The event stream as main.ts consumes it (cache first, then reconcile); abort() cuts it. */
+function live(h: H): AbortController {
+  const abort = new AbortController();
+  aborts.push(abort);
+  h.runtime.watch({}, (ev) => {
+    h.service.states.apply(ev);
+    h.reconciler.onEvent(ev);
+  }, { signal: abort.signal });
+  return abort;
+}
+
 const row = (name: string, over: Partial<InstanceRecord> = {}): InstanceRecord => ({
   name, containerId: null, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie',
   public: false, secretHash: null, healthCheck: null, idleTimeoutSec: null, labels: {}, createdAt: 0,
@@ -209,5 +220,151 @@ describe('Reconciler.onEvent', () => {
     h.reconciler.onEvent({ kind: 'stop', id: hex('1'), name: 'x', labels: {}, time: 1 });
     h.reconciler.onEvent({ kind: 'health', id: hex('1'), name: 'x', labels: {}, health: 'healthy', time: 1 });
     expect(h.events.list()).toEqual([]);
+  });
+});
+
+describe('Reconciler.rescan logs what changed while the event stream was down', () => {
+  const seenBy = (h: H, name: string) => h.events.list({ instance: name })
+    .filter((e) => e.kind.startsWith('external_')).map((e) => [e.kind, e.reason, e.detail]);
+  const rescanned = (kind: string) => [kind, 'external', { seenBy: 'rescan' }];
+
+  /** alice, bob, carol deployed with the stream up and a first rescan done; then the stream is cut. */
+  async function primedThenCut(h: H) {
+    const stream = live(h);
+    const ids: Record<string, string> = {};
+    for (const n of ['alice', 'bob', 'carol']) ids[n] = (await h.service.deploy(spec(n))).view.id as string;
+    await h.reconciler.rescan();
+    stream.abort();
+    return ids;
+  }
+
+  it('logs a stop, a start and a removal made meanwhile, once, as seen by the rescan', async () => {
+    const h = harness();
+    const stream = live(h);
+    const ids: Record<string, string> = {};
+    for (const n of ['alice', 'bob', 'carol']) ids[n] = (await h.service.deploy(spec(n))).view.id as string;
+    await h.service.stop('bob');
+    await h.reconciler.rescan();
+    stream.abort();
+    await h.runtime.stop(ids.alice as string);
+    await h.runtime.start(ids.bob as string);
+    await h.runtime.remove(ids.carol as string);
+    await h.reconciler.rescan();
+    expect(seenBy(h, 'alice')).toEqual([rescanned('external_stop')]);
+    expect(seenBy(h, 'bob')).toEqual([rescanned('external_start')]);
+    expect(seenBy(h, 'carol')).toEqual([rescanned('external_remove')]);
+    expect(h.metrics.registry.render()).toContain('spawner_stops_total{reason="external"} 1');
+    await h.reconciler.rescan(); // the stream is still down: nothing new, nothing again
+    expect(h.events.list().filter((e) => e.kind.startsWith('external_'))).toHaveLength(3);
+  });
+
+  it('logs nothing on the first rescan (nothing to diff against), then diffs from it', async () => {
+    const h = harness();
+    const stream = live(h); // as main.ts: watching before the first rescan
+    const id = (await h.service.deploy(spec('alice'))).view.id as string;
+    stream.abort();
+    await h.runtime.stop(id);
+    await h.reconciler.rescan();
+    expect(seenBy(h, 'alice')).toEqual([]);
+    await h.runtime.start(id);
+    await h.reconciler.rescan();
+    expect(seenBy(h, 'alice')).toEqual([rescanned('external_start')]);
+  });
+
+  it('does not log again what the live stream recorded', async () => {
+    const h = harness();
+    const ids = await primedThenCut(h);
+    live(h); // reconnected
+    await h.runtime.stop(ids.alice as string);
+    await h.runtime.remove(ids.bob as string);
+    await h.reconciler.rescan();
+    await h.reconciler.rescan();
+    expect(seenBy(h, 'alice')).toEqual([['external_stop', 'external', null]]);
+    expect(seenBy(h, 'bob')).toEqual([['external_remove', 'external', null]]);
+    expect(h.metrics.registry.render()).toContain('spawner_stops_total{reason="external"} 1');
+  });
+
+  it('a stop event that arrives while the rescan lists is logged once (list taken after the stop)', async () => {
+    const h = harness();
+    const ids = await primedThenCut(h);
+    live(h);
+    const list = h.runtime.list.bind(h.runtime);
+    h.runtime.list = async (labels) => {
+      await h.runtime.stop(ids.alice as string); // engine stops it, the event comes, then the list
+      return list(labels);
+    };
+    await h.reconciler.rescan();
+    expect(seenBy(h, 'alice')).toEqual([['external_stop', 'external', null]]);
+  });
+
+  it('a stop event that arrives while the rescan lists is logged once (list taken before the stop)', async () => {
+    const h = harness();
+    const ids = await primedThenCut(h);
+    live(h);
+    const list = h.runtime.list.bind(h.runtime);
+    h.runtime.list = async (labels) => {
+      const res = await list(labels); // still says running
+      await h.runtime.stop(ids.alice as string);
+      return res;
+    };
+    await h.reconciler.rescan();
+    h.runtime.list = list;
+    await h.reconciler.rescan(); // the engine now says exited: already logged live
+    expect(seenBy(h, 'alice')).toEqual([['external_stop', 'external', null]]);
+  });
+
+  it('a change the rescan base learned from a read (GET /deploy, inspect) is still logged', async () => {
+    const h = harness();
+    const ids = await primedThenCut(h);
+    h.service.states.invalidate();
+    await h.runtime.stop(ids.alice as string);
+    await h.runtime.stop(ids.bob as string);
+    expect((await h.service.list()).map((v) => v.status)).toEqual(['exited', 'exited', 'running']);
+    expect((await h.service.get('bob')).status).toBe('exited');
+    await h.reconciler.rescan();
+    expect(seenBy(h, 'alice')).toEqual([rescanned('external_stop')]);
+    expect(seenBy(h, 'bob')).toEqual([rescanned('external_stop')]);
+  });
+
+  it('what the service did meanwhile is not external, and its expectation is consumed', async () => {
+    const h = harness();
+    const ids = await primedThenCut(h);
+    await h.service.stop('alice');
+    await h.service.remove('bob');
+    expect(h.service.expected.has(ids.alice as string)).toBe(true); // no event came to consume it
+    await h.reconciler.rescan();
+    expect(h.service.expected.has(ids.alice as string)).toBe(false);
+    expect(kinds(h, 'alice')).toEqual(['deployed', 'stopped']);
+    expect(kinds(h, 'bob')).toEqual(['deployed', 'removed']);
+    // The expectation excused exactly that change.
+    await h.runtime.start(ids.alice as string);
+    await h.reconciler.rescan();
+    expect(seenBy(h, 'alice')).toEqual([rescanned('external_start')]);
+  });
+
+  it('skips an instance whose lock is held and looks at it again at the next rescan', async () => {
+    const h = harness();
+    const ids = await primedThenCut(h);
+    await h.runtime.stop(ids.alice as string);
+    let release!: () => void;
+    const held = h.service.locks.run('alice', () => new Promise<void>((r) => { release = r; }));
+    await h.reconciler.rescan();
+    expect(seenBy(h, 'alice')).toEqual([]);
+    release();
+    await held;
+    await h.reconciler.rescan();
+    expect(seenBy(h, 'alice')).toEqual([rescanned('external_stop')]);
+  });
+
+  it('ignores containers without a row (its own orphan cleanup included)', async () => {
+    const h = harness();
+    const ids = await primedThenCut(h);
+    put(h, hex('1'), 'spawner-ghost', ours('ghost'));
+    await h.reconciler.rescan(); // lists the orphan, then removes it
+    expect(h.runtime.containers.has(hex('1'))).toBe(false);
+    h.instances.delete('carol'); // a row gone, its container stopped behind our back
+    await h.runtime.stop(ids.carol as string);
+    await h.reconciler.rescan();
+    expect(h.events.list().filter((e) => e.kind.startsWith('external_'))).toEqual([]);
   });
 });

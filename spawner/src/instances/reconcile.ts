@@ -1,13 +1,19 @@
 /**
  * Keeps the store true to Docker: events as they come, plus a full rescan at start-up, after every
  * event-stream reconnection and periodically. Only containers carrying this spawner's id label are
- * ever looked at or touched, whatever their name.
+ * ever looked at or touched, whatever their name. What changed while the event stream was down is
+ * logged by the rescan that follows (Docker replays at most its last 256 events, so it is diffed,
+ * not replayed), marked `detail.seenBy = 'rescan'`.
  */
 import { errorMessage } from '../log.js';
 import { LABEL, ownershipLabels } from '../traefik/labels.js';
-import type { RuntimeEvent } from '../runtime/types.js';
+import type { ContainerInfo, ContainerState, RuntimeEvent } from '../runtime/types.js';
 import { containerName, type InstanceDeps } from './deps.js';
 import type { InstanceService } from './service.js';
+import type { RescanBase } from './states.js';
+
+type ExternalKind = 'external_start' | 'external_stop' | 'external_remove';
+const STOPPED: ReadonlySet<ContainerState> = new Set(['exited', 'created', 'dead']);
 
 export class Reconciler {
   private inFlight: Promise<void> | undefined;
@@ -48,8 +54,12 @@ export class Reconciler {
   }
 
   private async rescanOnce(): Promise<void> {
+    // The base is taken BEFORE listing: an event that arrives during the list marks its id as
+    // changed, so the change it reports is logged once (by onEvent), not again by the diff.
+    const base = this.service.states.beginRescan();
     const owned = await this.d.runtime.list(ownershipLabels(this.d.spawnerId));
-    this.service.states.replaceAll(owned);
+    const deferred = base.primed ? this.logMissed(base, owned) : [];
+    this.service.states.endRescan(base, owned, deferred);
     const rows = this.d.instances.list();
     const byName = new Map(rows.map((r) => [r.name, r]));
     for (const rec of rows) {
@@ -73,5 +83,35 @@ export class Reconciler {
       await this.d.runtime.remove(c.id).catch((err) => this.d.log.warn('cleanup failed', { id: c.id, error: errorMessage(err) }));
       this.d.events.append({ instance: name || c.name, kind: 'cleaned', reason: 'container without row' }, this.d.now());
     }
+  }
+
+  /**
+   * Logs as external_* what changed between `base` and the engine's list without any event (the
+   * stream was down), for containers of a row. Ids we caused a change of consume their expectation
+   * instead, as in onEvent. Returns the ids of instances whose lock is held: the operation running
+   * owns that change, and the next rescan looks at them again.
+   */
+  private logMissed(base: RescanBase, owned: ContainerInfo[]): string[] {
+    const now = new Map(owned.map((c) => [c.id, c.state]));
+    const deferred: string[] = [];
+    for (const [id, was] of base.states) {
+      if (this.service.states.changedSince(base, id)) continue; // an event told onEvent meanwhile
+      const is = now.get(id);
+      let kind: ExternalKind | undefined;
+      if (is === undefined) kind = 'external_remove';
+      else if (was === 'running' && STOPPED.has(is)) kind = 'external_stop';
+      else if (was !== 'running' && is === 'running') kind = 'external_start';
+      if (!kind) continue;
+      const rec = this.d.instances.getByContainerId(id);
+      if (!rec) continue;
+      if (this.service.locks.isLocked(rec.name)) {
+        deferred.push(id);
+        continue;
+      }
+      if (this.service.expected.delete(id)) continue; // we caused it
+      this.d.events.append({ instance: rec.name, kind, reason: 'external', detail: { seenBy: 'rescan' } }, this.d.now());
+      if (kind === 'external_stop') this.d.metrics.stops.inc({ reason: 'external' });
+    }
+    return deferred;
   }
 }

@@ -53,6 +53,78 @@ describe('ContainerStates', () => {
   });
 });
 
+describe('ContainerStates rescan base', () => {
+  it('is not primed before a rescan ended; endRescan primes it and fills the cache as replaceAll does', () => {
+    const s = new ContainerStates();
+    s.apply(ev('start', 'a'));
+    const b0 = s.beginRescan();
+    expect(b0.primed).toBe(false);
+    expect([...b0.states]).toEqual([['a', 'running']]); // events before the first rescan count
+    s.endRescan(b0, [info('a', 'running', 'healthy'), info('b', 'exited', 'unhealthy')]);
+    expect(s.ready).toBe(true);
+    expect(s.get('a')).toEqual({ state: 'running', health: 'healthy' });
+    expect(s.get('b')).toEqual({ state: 'exited', health: 'none' });
+    const b1 = s.beginRescan();
+    expect(b1.primed).toBe(true);
+    expect([...b1.states]).toEqual([['a', 'running'], ['b', 'exited']]);
+  });
+
+  it('moves with events and rescans only, not with single inspects or the list() fallback', () => {
+    const s = new ContainerStates();
+    s.endRescan(s.beginRescan(), [info('a', 'running'), info('b', 'running')]);
+    s.invalidate(); // the stream broke: the base stays the last known state
+    s.replaceAll([info('a', 'exited')]); // GET /deploy while the stream is still down
+    s.set(info('b', 'exited')); // GET /deploy/b
+    expect(s.get('a')?.state).toBe('exited');
+    expect([...s.beginRescan().states]).toEqual([['a', 'running'], ['b', 'running']]);
+    s.apply(ev('die', 'a'));
+    s.apply(ev('destroy', 'b'));
+    s.apply(ev('create', 'c'));
+    expect([...s.beginRescan().states]).toEqual([['a', 'exited'], ['c', 'created']]);
+  });
+
+  it('changedSince: only ids an event touched after the base was taken', () => {
+    const s = new ContainerStates();
+    s.apply(ev('start', 'a'));
+    const base = s.beginRescan();
+    expect(s.changedSince(base, 'a')).toBe(false);
+    s.apply(ev('health', 'a', 'healthy')); // says nothing about running or not
+    expect(s.changedSince(base, 'a')).toBe(false);
+    s.apply(ev('die', 'a'));
+    s.apply(ev('create', 'z'));
+    expect(s.changedSince(base, 'a')).toBe(true);
+    expect(s.changedSince(base, 'z')).toBe(true);
+    expect(s.changedSince(s.beginRescan(), 'a')).toBe(false);
+  });
+
+  it('endRescan keeps what events said during the list over the (possibly older) list', () => {
+    const s = new ContainerStates();
+    s.endRescan(s.beginRescan(), [info('a', 'running'), info('b', 'running'), info('c', 'running')]);
+    const base = s.beginRescan();
+    // The engine answered the list (all running), then these events arrived before it returned.
+    s.apply(ev('die', 'a'));
+    s.apply(ev('destroy', 'b'));
+    s.apply(ev('create', 'd'));
+    s.endRescan(base, [info('a', 'running'), info('b', 'running'), info('c', 'exited')]);
+    expect([...s.beginRescan().states].sort()).toEqual([['a', 'exited'], ['c', 'exited'], ['d', 'created']]);
+    // The display cache is replaced whole, as before.
+    expect(s.get('a')?.state).toBe('running');
+    expect(s.get('b')?.state).toBe('running');
+    // Those marks served their rescan: the next base does not see them as changed.
+    const next = s.beginRescan();
+    expect(['a', 'b', 'd'].some((id) => s.changedSince(next, id))).toBe(false);
+  });
+
+  it('endRescan keeps the base state of deferred ids so the next rescan looks again', () => {
+    const s = new ContainerStates();
+    s.endRescan(s.beginRescan(), [info('a', 'running'), info('b', 'running')]);
+    const base = s.beginRescan();
+    s.endRescan(base, [info('a', 'exited'), info('b', 'exited')], ['a', 'gone-id']);
+    expect([...s.beginRescan().states]).toEqual([['a', 'running'], ['b', 'exited']]);
+    expect(s.get('a')?.state).toBe('exited');
+  });
+});
+
 describe('InstanceService.list reads the cache once primed', () => {
   it('asks the engine to list only the first time; events keep it current', async () => {
     const deps = memoryDeps();
