@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULTS, ROUTING_MODES, type Config } from './config.js';
+import { SERVICE_REF_RE } from './traefik/labels.js';
 
 type Kind = 'int' | 'number' | 'bool' | 'string' | 'list' | 'enum';
 export interface OptionDef {
@@ -41,6 +42,7 @@ export const OPTIONS: OptionDef[] = [
   O('bareNameCookies', 'bool', 'Compatibility: the routing cookie is the bare instance name (no secret; anyone who knows a name can reach it)'),
   O('allowTraefikLabels', 'bool', 'Let callers pass traefik.* labels scoped to their own instance'),
   O('entrypoint', 'string', 'Traefik entrypoint of instance routers'),
+  O('recoverService', 'string', 'Traefik service of the wake listener: instance routers turn Traefik\'s 502/504 (app gone under a request, e.g. mid idle stop) into a wake and a 307 back (empty: off)'),
   O('defaultPort', 'int', 'Container port of an instance when the request gives none', { min: 1, max: 65535 }),
   O('limits.memoryMb', 'int', 'Default memory limit per instance (MiB)', { min: 16 }),
   O('limits.cpus', 'number', 'Default CPU limit per instance', { min: 0.01 }),
@@ -120,6 +122,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
   const c = cfg as unknown as Config;
   const tokenFile = env.SPAWNER_SERVICE_TOKEN_FILE;
   if (!c.serviceToken && tokenFile) c.serviceToken = readFileSync(tokenFile, 'utf8').trim();
+  if (c.recoverService !== '' && !SERVICE_REF_RE.test(c.recoverService)) {
+    throw new Error(`invalid value for --recover-service (SPAWNER_RECOVER_SERVICE): ${JSON.stringify(c.recoverService.slice(0, 80))}; allowed: empty, or a Traefik service name (letters, digits, - and _) with an optional @provider`);
+  }
   if (c.caps.memoryMb < c.limits.memoryMb || c.caps.cpus < c.limits.cpus || c.caps.pids < c.limits.pids) {
     throw new Error('default limits (SPAWNER_LIMITS_*) must not exceed the caps (SPAWNER_CAPS_*)');
   }

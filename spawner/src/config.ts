@@ -37,6 +37,8 @@ export interface Config {
   /** Opt-in: callers may pass traefik.* labels scoped to their own instance. */
   allowTraefikLabels: boolean;
   entrypoint: string;
+  /** Traefik service of the wake listener that instance routers send gateway errors to ('' = off). */
+  recoverService: string;
   defaultPort: number;
   limits: { memoryMb: number; cpus: number; pids: number };
   caps: { memoryMb: number; cpus: number; pids: number };
@@ -83,6 +85,7 @@ export const DEFAULTS: Config = {
   bareNameCookies: false,
   allowTraefikLabels: false,
   entrypoint: 'web',
+  recoverService: 'spawner-wake@docker',
   defaultPort: 9000,
   limits: { memoryMb: 256, cpus: 0.5, pids: 256 },
   caps: { memoryMb: 2048, cpus: 2, pids: 1024 },

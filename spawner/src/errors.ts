@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'wake_timeout'
   | 'over_capacity'
   | 'route_loop'
+  | 'app_bad_gateway'
+  | 'app_gateway_timeout'
   | 'shutting_down'
   | 'runtime_unavailable'
   | 'internal';
@@ -42,6 +44,8 @@ const STATUS: Record<ErrorCode, number> = {
   wake_timeout: 503,
   over_capacity: 503,
   route_loop: 508,
+  app_bad_gateway: 502,
+  app_gateway_timeout: 504,
   shutting_down: 503,
   runtime_unavailable: 503,
   internal: 500,

@@ -95,7 +95,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const isClosing = () => closing;
   const probeNonce = randomBytes(16).toString('hex');
   const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce }).listen(cfg.apiPort, cfg.apiHost);
-  const wakeServer = createWakeApp({ cfg, instances, waker, probeNonce, isClosing }).listen(cfg.wakePort, cfg.wakeHost);
+  const wakeServer = createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing }).listen(cfg.wakePort, cfg.wakeHost);
   await Promise.all([once(apiServer, 'listening'), once(wakeServer, 'listening')]);
   log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, auth: users ? 'enabled' : 'disabled' });
 

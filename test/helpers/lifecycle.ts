@@ -35,8 +35,10 @@ export async function deploy(stack: Stack, token: string, name: string, extra: R
   return { name, id, hostname: id.slice(0, 12), cookie: `instance=${String(r.body.cookie.value)}` };
 }
 
-export async function send(url: string, headers: Record<string, string> = {}, timeoutMs = 60_000): Promise<Answer> {
-  const res = await request(url, { method: 'GET', headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+export async function send(
+  url: string, headers: Record<string, string> = {}, timeoutMs = 60_000, req: { method?: 'GET' | 'POST'; body?: string } = {},
+): Promise<Answer> {
+  const res = await request(url, { method: req.method ?? 'GET', body: req.body, headers, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
@@ -45,17 +47,18 @@ export const fromApp = (a: Answer, inst: Instance): boolean =>
   a.status === 200 && !fromListener(a) && (JSON.parse(a.body) as { hostname?: string }).hostname === inst.hostname;
 
 /**
- * GET `path` with the instance's cookie, first at `first` (Traefik, or the wake listener
- * directly), then following every 307 through Traefik, as a client would.
+ * GET (or POST `body`) `path` with the instance's cookie, first at `first` (Traefik, or the wake
+ * listener directly), then following every 307 through Traefik, as a client would.
  */
 export async function followToApp(
-  stack: Stack, inst: Instance, path = '/', opts: { first?: string; maxHops?: number } = {},
+  stack: Stack, inst: Instance, path = '/', opts: { first?: string; maxHops?: number; method?: 'GET' | 'POST'; body?: string } = {},
 ): Promise<{ final: Answer; hops: number; ms: number }> {
   const t0 = Date.now();
   let base = opts.first ?? stack.web;
   let p = path;
   for (let hops = 0; hops <= (opts.maxHops ?? 6); hops++) {
-    const a = await send(`${base}${p}`, { cookie: inst.cookie });
+    // A 307 means: the same method and body again, as browsers and curl -L do.
+    const a = await send(`${base}${p}`, { cookie: inst.cookie }, 60_000, { method: opts.method, body: opts.body });
     if (a.status !== 307) return { final: a, hops, ms: Date.now() - t0 };
     p = String(a.headers.location);
     base = stack.web;

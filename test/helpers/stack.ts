@@ -136,6 +136,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         'traefik.http.routers.spawner-wake.entrypoints': 'web',
         'traefik.http.routers.spawner-wake.service': 'spawner-wake',
         'traefik.http.services.spawner-wake.loadbalancer.server.port': '8000',
+        // The spawner's own paths (/.spawner/…: recovery, app-error page, wake stream) on every
+        // host, above every instance router.
+        'traefik.http.routers.spawner-own.rule': 'PathPrefix(`/.spawner/`)',
+        'traefik.http.routers.spawner-own.priority': '1000000',
+        'traefik.http.routers.spawner-own.entrypoints': 'web',
+        'traefik.http.routers.spawner-own.service': 'spawner-wake',
       },
       Env: Object.entries({
         SPAWNER_USERS_FILE: '/etc/spawner/users.txt',

@@ -28,6 +28,8 @@ const TITLES: Record<ErrorCode, string> = {
   wake_timeout: 'Wake timed out',
   over_capacity: 'Over capacity',
   route_loop: 'Routing loop detected',
+  app_bad_gateway: 'The app failed to answer',
+  app_gateway_timeout: 'The app did not answer in time',
   shutting_down: 'Shutting down',
   runtime_unavailable: 'Container runtime unavailable',
   internal: 'Internal error',

@@ -114,7 +114,7 @@ export class InstanceService {
     return instanceLabels({
       name: spec.name, port: spec.port, routing: spec.routing, public: spec.public, routeValue: value,
       cookieName: c.cookieName, appsDomain: c.appsDomain, pathPrefix: c.pathPrefix,
-      entrypoint: c.entrypoint, network: spec.network, spawnerId: this.d.spawnerId,
+      entrypoint: c.entrypoint, network: spec.network, spawnerId: this.d.spawnerId, recoverService: c.recoverService,
       healthCheck: spec.healthCheck, userLabels: spec.labels, traefikLabels: spec.traefikLabels,
     });
   }

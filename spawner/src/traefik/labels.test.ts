@@ -68,8 +68,8 @@ const cases: { desc: string; spec: Partial<InstanceLabelSpec>; expected: Record<
     expected: {
       ...common('path', false),
       [`${R}.rule`]: `${PATH_RULE} && ${SECRET_COOKIE}`,
-      [`${R}.middlewares`]: 'spawner-i-minion-1-strip',
-      [`${M}.spawner-i-minion-1-strip.stripprefix.prefixes`]: '/app/minion-1',
+      [`${R}.middlewares`]: 'spawner-i-minion-1__strip',
+      [`${M}.spawner-i-minion-1__strip.stripprefix.prefixes`]: '/app/minion-1',
     },
   },
   {
@@ -78,8 +78,8 @@ const cases: { desc: string; spec: Partial<InstanceLabelSpec>; expected: Record<
     expected: {
       ...common('path', true),
       [`${R}.rule`]: '(Path(`/apps/v1/minion-1`) || PathPrefix(`/apps/v1/minion-1/`))',
-      [`${R}.middlewares`]: 'spawner-i-minion-1-strip',
-      [`${M}.spawner-i-minion-1-strip.stripprefix.prefixes`]: '/apps/v1/minion-1',
+      [`${R}.middlewares`]: 'spawner-i-minion-1__strip',
+      [`${M}.spawner-i-minion-1__strip.stripprefix.prefixes`]: '/apps/v1/minion-1',
     },
   },
   {
@@ -111,8 +111,8 @@ const cases: { desc: string; spec: Partial<InstanceLabelSpec>; expected: Record<
     expected: {
       ...common('path', true),
       [`${R}.rule`]: PATH_RULE,
-      [`${R}.middlewares`]: 'spawner-i-minion-1-strip,spawner-i-minion-1_hdr',
-      [`${M}.spawner-i-minion-1-strip.stripprefix.prefixes`]: '/app/minion-1',
+      [`${R}.middlewares`]: 'spawner-i-minion-1__strip,spawner-i-minion-1_hdr',
+      [`${M}.spawner-i-minion-1__strip.stripprefix.prefixes`]: '/app/minion-1',
     },
   },
   {
@@ -158,9 +158,51 @@ describe('instanceLabels', () => {
     { desc: 'opt-in label for a dash-prefixed neighbour', spec: { traefikLabels: { 'traefik.http.services.spawner-i-minion-1-b.loadbalancer.server.port': '1' } } },
     { desc: 'opt-in rule', spec: { traefikLabels: { [`${R}.rule`]: 'PathPrefix(`/`)' } } },
     { desc: 'opt-in value with backtick', spec: { traefikLabels: { [`${R}.middlewares`]: 'a`' } } },
+    { desc: 'recoverService with a rule-ish value', spec: { recoverService: 'x`) || Path(`/' } },
+    { desc: 'recoverService with a comma (two services)', spec: { recoverService: 'a,b' } },
   ];
   it.each(hostile)('throws: $desc', ({ spec }) => {
     expect(() => instanceLabels({ ...base, ...spec })).toThrow();
+  });
+});
+
+describe('instanceLabels: gateway-error recovery', () => {
+  const RECOVER = {
+    [`${M}.spawner-i-minion-1__recover.errors.status`]: '502,504',
+    [`${M}.spawner-i-minion-1__recover.errors.statusrewrites.502`]: '307',
+    [`${M}.spawner-i-minion-1__recover.errors.statusrewrites.504`]: '307',
+    [`${M}.spawner-i-minion-1__recover.errors.service`]: 'spawner-wake@docker',
+    [`${M}.spawner-i-minion-1__recover.errors.query`]: '/.spawner/recover?url={url}&status={originalStatus}',
+  };
+
+  it('cookie mode: an errors middleware sends 502/504 to the wake service, rewritten to 307', () => {
+    expect(instanceLabels({ ...base, recoverService: 'spawner-wake@docker' })).toEqual({
+      ...common('cookie', false), ...RECOVER,
+      [`${R}.rule`]: SECRET_COOKIE,
+      [`${R}.middlewares`]: 'spawner-i-minion-1__recover',
+    });
+  });
+
+  it('path mode: recover runs first (it sees the unstripped URL), then strip, then opt-in middlewares', () => {
+    const labels = instanceLabels({
+      ...base, routing: 'path', public: true, recoverService: 'spawner-wake@docker',
+      traefikLabels: { [`${R}.middlewares`]: 'spawner-i-minion-1_hdr' },
+    });
+    expect(labels[`${R}.middlewares`]).toBe('spawner-i-minion-1__recover,spawner-i-minion-1__strip,spawner-i-minion-1_hdr');
+    expect(labels).toMatchObject(RECOVER);
+  });
+
+  it('no recoverService: no errors middleware at all', () => {
+    const labels = instanceLabels({ ...base, recoverService: '' });
+    expect(Object.keys(labels).filter((k) => k.includes('recover'))).toEqual([]);
+  });
+
+  it("our middlewares cannot be claimed by any instance's opt-in objects", () => {
+    // The old `-strip` shape was instance `minion-1-strip`'s own bare object name.
+    for (const owner of ['minion-1', 'minion-1-strip', 'minion-1-recover', 'minion']) {
+      expect(isOwnScopedName(owner, 'spawner-i-minion-1__strip')).toBe(false);
+      expect(isOwnScopedName(owner, 'spawner-i-minion-1__recover')).toBe(false);
+    }
   });
 });
 

@@ -3,14 +3,27 @@
  * only; no other module spells a `traefik.` or `spawner.` key (they import from here).
  */
 import type { RoutingMode } from '../config.js';
-import { isOwnScopedName, routerName, stripMiddlewareName } from './names.js';
+import { isOwnScopedName, recoverMiddlewareName, routerName, stripMiddlewareName } from './names.js';
 import {
   assertSafe, cookieRule, hostRule, instancePath, pathRule,
 } from './rules.js';
 
 export {
-  INSTANCE_NAME_RE, WAKE_ROUTER, HOME_ROUTER, routerName, stripMiddlewareName, isOwnScopedName,
+  INSTANCE_NAME_RE, WAKE_ROUTER, HOME_ROUTER, routerName, stripMiddlewareName, recoverMiddlewareName,
+  isOwnScopedName,
 } from './names.js';
+
+/**
+ * Paths under this prefix belong to the spawner on every host: the deployment routes them to the
+ * wake listener above every instance router (compose: router `spawner-own`).
+ */
+export const SPAWNER_PATH_PREFIX = '/.spawner/';
+/** Where an instance's errors middleware sends a gateway error; `{url}` is the request's URL. */
+export const RECOVER_PATH = `${SPAWNER_PATH_PREFIX}recover`;
+/** Gateway errors Traefik itself answers when the app is gone: 502 (refused/reset), 504 (dial timeout). */
+export const RECOVER_STATUSES = [502, 504] as const;
+/** A Traefik service reference: `name` or `name@provider`. */
+export const SERVICE_REF_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}(@[a-z0-9-]{1,30})?$/;
 export { cookieRuleRegex, cookieRule } from './rules.js';
 
 /** Ownership marker kept from the original Go spawner. */
@@ -83,6 +96,12 @@ export interface InstanceLabelSpec {
   network: string;
   spawnerId: string;
   healthCheck?: string;
+  /**
+   * Traefik service of the wake listener (e.g. `spawner-wake@docker`): the instance router then
+   * sends Traefik's own 502/504 (the app went away under a request) there as a 307 back to the
+   * same URL, after the wake. Empty/undefined: no recovery middleware.
+   */
+  recoverService?: string;
   userLabels: Record<string, string>;
   /** Opt-in, already policy-checked by api/label-policy.ts; re-checked for scope here. */
   traefikLabels: Record<string, string>;
@@ -109,6 +128,7 @@ function assertSpec(s: InstanceLabelSpec): void {
   if (s.routeValue !== s.name && !s.routeValue.startsWith(`${s.name}.`)) throw new Error('routeValue must belong to the instance');
   if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65_535) throw new Error('port out of range');
   if (s.healthCheck !== undefined && /[\u0000-\u0020`"'\\\u007f]/.test(s.healthCheck)) throw new Error('unsafe healthCheck');
+  if (s.recoverService && !SERVICE_REF_RE.test(s.recoverService)) throw new Error('unsafe recoverService');
   for (const k of Object.keys(s.userLabels)) {
     if (isTraefikKey(k) || isSpawnerKey(k)) throw new Error(`reserved key in userLabels: ${k.slice(0, 80)}`);
   }
@@ -133,13 +153,23 @@ export function instanceLabels(s: InstanceLabelSpec): Record<string, string> {
     [traefikKey('routers', r, 'service')]: r,
     [traefikKey('services', r, 'loadbalancer.server.port')]: String(s.port),
   };
-  // Our strip middleware must run first; opt-in middlewares are appended, never replace it.
+  // Ours run first, outermost first: recover sees the URL the client asked for (before strip),
+  // and opt-in middlewares are appended, never replace them.
   const mwKey = traefikKey('routers', r, 'middlewares');
-  const middlewares = s.routing === 'path' ? [stripMiddlewareName(s.name)] : [];
-  if (s.traefikLabels[mwKey]) middlewares.push(s.traefikLabels[mwKey]);
+  const middlewares: string[] = [];
+  if (s.recoverService) {
+    const m = recoverMiddlewareName(s.name);
+    middlewares.push(m);
+    generated[traefikKey('middlewares', m, 'errors.status')] = RECOVER_STATUSES.join(',');
+    for (const code of RECOVER_STATUSES) generated[traefikKey('middlewares', m, `errors.statusrewrites.${code}`)] = '307';
+    generated[traefikKey('middlewares', m, 'errors.service')] = s.recoverService;
+    generated[traefikKey('middlewares', m, 'errors.query')] = `${RECOVER_PATH}?url={url}&status={originalStatus}`;
+  }
   if (s.routing === 'path') {
+    middlewares.push(stripMiddlewareName(s.name));
     generated[traefikKey('middlewares', stripMiddlewareName(s.name), 'stripprefix.prefixes')] = instancePath(s.name, s.pathPrefix);
   }
+  if (s.traefikLabels[mwKey]) middlewares.push(s.traefikLabels[mwKey]);
   if (middlewares.length > 0) generated[mwKey] = middlewares.join(',');
   const ours: Record<string, string> = {
     [ORIGIN_LABEL]: ORIGIN_VALUE,

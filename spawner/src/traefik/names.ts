@@ -5,8 +5,11 @@
  * - instance names match INSTANCE_NAME_RE (lowercase, digits, inner dashes), so
  *   `spawner-i-<name>` is injective and never equals `spawner-wake` or `home`
  *   (neither starts with `spawner-i-`);
- * - our own middleware `spawner-i-<name>-strip` lives in Traefik's middleware namespace, where
- *   the only other names we generate are `spawner-i-<other>-strip`, again injective;
+ * - our own middlewares are `spawner-i-<name>__<role>` (`__strip`, `__recover`). A user suffix
+ *   (below) must start with a letter or digit, so `_<role>`-style suffixes cannot be produced by
+ *   any instance, not even this one: no instance can redefine (and so break) another's
+ *   middleware. (They used to be `spawner-i-<name>-strip`, which instance `<name>-strip` could
+ *   claim as its own bare object name.)
  * - opt-in user objects are `spawner-i-<name>` or `spawner-i-<name>_<suffix>`. The separator is
  *   `_` and not `-` ON PURPOSE: instance names contain `-`, so a prefix rule
  *   `spawner-i-<name>-*` would let instance `a` define `spawner-i-a-b` (instance `a-b`'s service:
@@ -34,9 +37,17 @@ export function routerName(name: string): string {
   return `${ROUTER_PREFIX}${name}`;
 }
 
+/** Separator of the spawner's own per-instance middlewares: `_` + a character no suffix starts with. */
+const OWN_SEPARATOR = '__';
+
 /** The stripprefix middleware used in path mode. */
 export function stripMiddlewareName(name: string): string {
-  return `${routerName(name)}-strip`;
+  return `${routerName(name)}${OWN_SEPARATOR}strip`;
+}
+
+/** The errors middleware that turns a gateway error (app gone mid-stop) into a wake. */
+export function recoverMiddlewareName(name: string): string {
+  return `${routerName(name)}${OWN_SEPARATOR}recover`;
 }
 
 /**

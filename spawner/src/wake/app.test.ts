@@ -64,7 +64,7 @@ async function harness(over: Partial<Config> = {}, closing = false) {
   const waker = new Waker(deps, service, { cfg, runtime, health, traefik, now: deps.now });
   const abort = new AbortController();
   runtime.watch({}, (ev) => health.onEvent(ev), { signal: abort.signal });
-  const server: Server = createWakeApp({ cfg, instances, waker, probeNonce: NONCE, isClosing: () => closing })
+  const server: Server = createWakeApp({ cfg, instances, waker, service, probeNonce: NONCE, isClosing: () => closing })
     .listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -371,5 +371,103 @@ describe('wake listener: loop guard', () => {
     const { cookie } = await h.sleeping('alice');
     const r = await send(h.port, { headers: { cookie: `${cookie}; spawner_wake_round=bob%3A99` } });
     expect(r.status).toBe(307);
+  });
+});
+
+describe('wake listener: recovery of gateway errors (Traefik errors middleware)', () => {
+  const recoverPath = (port: number, path: string, status = 502) =>
+    `/.spawner/recover?url=${encodeURIComponent(`http://127.0.0.1:${port}${path}`)}&status=${status}`;
+  const setStartedAt = (h: Awaited<ReturnType<typeof harness>>, id: string, msAgo: number) => {
+    const c = h.runtime.containers.get(id);
+    if (!c) throw new Error('no container');
+    c.startedAt = new Date(Date.now() - msAgo).toISOString();
+  };
+
+  it('a stopped instance (the request raced its stop) is woken and the client sent back to its URL', async () => {
+    const h = await harness();
+    const { cookie } = await h.sleeping('alice');
+    const r = await send(h.port, { path: recoverPath(h.port, '/a/b?x=1&y=%2F'), headers: { cookie } });
+    expect(r.status).toBe(307);
+    expect(r.headers.location).toBe('/a/b?x=1&y=%2F');
+    expect(starts(h.runtime)).toBe(1);
+    expect(String(r.headers['set-cookie'])).toContain('spawner_wake_round=alice%3A1');
+  });
+
+  it('an app running steadily answered the 502 itself: sent to the app-error page, nothing started', async () => {
+    const h = await harness();
+    const { cookie, id } = await h.sleeping('alice');
+    await h.service.start('alice');
+    setStartedAt(h, id, 60_000);
+    h.runtime.calls.length = 0;
+    const r = await send(h.port, { path: recoverPath(h.port, '/x?q=1', 504), headers: { cookie } });
+    expect(r.status).toBe(307);
+    expect(r.headers.location).toBe(`/.spawner/app-error?status=504&to=${encodeURIComponent('/x?q=1')}`);
+    expect(h.runtime.mutations()).toEqual([]);
+  });
+
+  it('an app started moments ago (a stop race replaced it) gets the client back, without a second start', async () => {
+    const h = await harness();
+    const { cookie, id } = await h.sleeping('alice');
+    await h.service.start('alice');
+    setStartedAt(h, id, 1_000);
+    h.runtime.calls.length = 0;
+    const r = await send(h.port, { path: recoverPath(h.port, '/x'), headers: { cookie } });
+    expect(r.status).toBe(307);
+    expect(r.headers.location).toBe('/x');
+    expect(starts(h.runtime)).toBe(0);
+  });
+
+  it('no or forged cookie, prefetch, or an exhausted loop guard: app-error page, no engine call', async () => {
+    const h = await harness();
+    const { cookie } = await h.sleeping('alice');
+    const cases: Record<string, string>[] = [
+      {},
+      { cookie: 'instance=alice.0000000000000000000000000000000000' },
+      { cookie, 'sec-purpose': 'prefetch' },
+      { cookie: `${cookie}; spawner_wake_round=alice%3A${h.cfg.loopGuardRounds + 1}` },
+    ];
+    for (const headers of cases) {
+      const r = await send(h.port, { path: recoverPath(h.port, '/p'), headers });
+      expect(r.status).toBe(307);
+      expect(r.headers.location).toBe('/.spawner/app-error?status=502&to=%2Fp');
+    }
+    expect(h.runtime.mutations()).toEqual([]);
+  });
+
+  it('a url on another host, of another scheme, or missing is refused with 400 invalid_field', async () => {
+    const h = await harness();
+    const { cookie } = await h.sleeping('alice');
+    const bad = ['http://evil.example/x', 'javascript:alert(1)', 'http://user:pw@127.0.0.1/x', 'not a url', ''];
+    for (const url of bad) {
+      const r = await send(h.port, { path: `/.spawner/recover?url=${encodeURIComponent(url)}`, headers: { cookie } });
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ code: 'invalid_field', field: 'url' });
+      expect(r.headers.location).toBeUndefined();
+    }
+    expect(h.runtime.mutations()).toEqual([]);
+  });
+
+  it('the redirect back is always a same-origin path', async () => {
+    const h = await harness();
+    const { cookie } = await h.sleeping('alice');
+    const r = await send(h.port, { path: recoverPath(h.port, '//evil.example/x'), headers: { cookie } });
+    expect(r.status).toBe(307);
+    expect(r.headers.location).toBe('/evil.example/x');
+  });
+
+  it('the app-error page answers the status it names (502 or 504 only) and escapes its retry link', async () => {
+    const h = await harness();
+    const api = await send(h.port, { path: '/.spawner/app-error?status=504&to=%2Fx' });
+    expect(api.status).toBe(504);
+    expect(JSON.parse(api.body)).toMatchObject({ code: 'app_gateway_timeout', status: 504 });
+    const other = await send(h.port, { path: '/.spawner/app-error?status=200' });
+    expect(other.status).toBe(502);
+    expect(JSON.parse(other.body)).toMatchObject({ code: 'app_bad_gateway' });
+    const page = await send(h.port, { path: `/.spawner/app-error?status=502&to=${encodeURIComponent('//evil.example/"><script>')}`, headers: { accept: BROWSER } });
+    expect(page.status).toBe(502);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.body).toContain('href="/evil.example/&quot;&gt;&lt;script&gt;"');
+    expect(page.body).not.toContain('<script>');
+    expect(h.runtime.calls).toEqual([]);
   });
 });

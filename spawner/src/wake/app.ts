@@ -7,6 +7,9 @@ import cookieParser from 'cookie-parser';
 import type { Config } from '../config.js';
 import type { InstanceStore } from '../store/instances.js';
 import type { Waker, WakeOutcome } from '../instances/waker.js';
+import type { InstanceService } from '../instances/service.js';
+import { RECOVER_PATH } from '../traefik/labels.js';
+import { errorMessage, type Logger } from '../log.js';
 import { isSpawnerError, SpawnerError } from '../errors.js';
 import { toProblem } from '../api/problem.js';
 import { WAKE_MARKER_HEADER } from '../readiness/probes.js';
@@ -16,11 +19,16 @@ import { errorPage, STREAM_PATH, waitingPage } from './page.js';
 import { loopRound, setLoopCookie } from './loop-guard.js';
 import { streamWake } from './stream.js';
 import { probeRequest } from './probe-request.js';
+import { APP_ERROR_PATH, originalRequest, planRecovery, recoveryStatus } from './recover.js';
 
 export interface WakeAppDeps {
   cfg: Config;
   instances: InstanceStore;
   waker: Waker;
+  /** Locks (is a stop/wake of ours in progress?) and ownership-checked inspect, for recovery. */
+  service: Pick<InstanceService, 'locks' | 'owned'>;
+  log?: Logger;
+  now?: () => number;
   /** Random per process: a probe through Traefik that falls through to us is answered at once. */
   probeNonce: string;
   isClosing: () => boolean;
@@ -42,6 +50,8 @@ export function createWakeApp(d: WakeAppDeps) {
     if (!who) return void sendProblem(res, new SpawnerError('unauthorized', 'no instance for this request'));
     streamWake(res, d.waker.wake(who.rec, probeRequest(d, req, who)));
   });
+  app.get(RECOVER_PATH, (req, res) => { void recover(d, req, res); });
+  app.get(APP_ERROR_PATH, (req, res) => { appError(req, res); });
   // Not app.all('/{*rest}'): that decodes a param we never use, and a bad %-escape (GET /%) then
   // reached express's default error page (a stack trace unless NODE_ENV=production).
   app.use((req, res) => { void handle(d, req, res); });
@@ -81,6 +91,53 @@ async function handle(d: WakeAppDeps, req: Request, res: Response): Promise<void
   } catch (err) {
     sendError(res, false, err);
   }
+}
+
+/** Traefik's errors middleware sends gateway errors of instance routers here (see recover.ts). */
+async function recover(d: WakeAppDeps, req: Request, res: Response): Promise<void> {
+  const orig = originalRequest(req.query.url, req.headers.host);
+  if (!orig) return sendProblem(res, new SpawnerError('invalid_field', 'url must be an http(s) URL on this request\'s host', 'url'));
+  const status = recoveryStatus(req.query.status);
+  const target = safeTarget(orig.target);
+  const toAppError = () => res.redirect(307, `${APP_ERROR_PATH}?status=${status}&to=${encodeURIComponent(target)}`);
+  const who = identify(d.cfg, d.instances, { host: req.headers.host, path: orig.path, cookies: (req.cookies ?? {}) as Record<string, unknown> });
+  // Unknown (deleted meanwhile, or not this client's), a prefetch, or shutting down: no wake.
+  if (!who || isPrefetch(req.headers) || d.isClosing()) return toAppError();
+  const name = who.rec.name;
+  const round = loopRound(req, name, d.waker.inFlight(name));
+  if (round > d.cfg.loopGuardRounds) return toAppError();
+  const info = who.rec.containerId ? await d.service.owned(who.rec.containerId).catch(() => null) : null;
+  const plan = planRecovery({
+    busy: d.service.locks.isLocked(name) || d.waker.inFlight(name),
+    running: info ? info.state === 'running' : null,
+    startedAt: info?.startedAt,
+    now: (d.now ?? Date.now)(),
+  });
+  d.log?.info('recover', { instance: name, status, plan, round });
+  if (plan === 'app-error') return toAppError();
+  try {
+    await d.waker.wake(who.rec, probeRequest(d, req, who));
+  } catch (err) {
+    // Back to the URL anyway: with the route gone it reaches the listener, which reports it.
+    d.log?.warn('recover: wake failed', { instance: name, error: errorMessage(err) });
+  }
+  if (round > 0) await new Promise((r) => setTimeout(r, 250 * round));
+  setLoopCookie(req, res, name, round + 1);
+  res.redirect(307, target);
+}
+
+/** Where recovery sends the client when the app itself answered 502/504: that status, our body. */
+function appError(req: Request, res: Response): void {
+  const status = recoveryStatus(req.query.status);
+  const retry = safeTarget(typeof req.query.to === 'string' ? req.query.to : '/');
+  const err = status === 504
+    ? new SpawnerError('app_gateway_timeout', 'the app did not answer this request in time (gateway timeout)')
+    : new SpawnerError('app_bad_gateway', 'the app could not answer this request (bad gateway)');
+  if (isBrowserNavigation(req.method, req.headers.accept)) {
+    res.status(err.status).type('html').send(errorPage('Your app did not answer', err.message, retry));
+    return;
+  }
+  sendProblem(res, err);
 }
 
 function refuse(d: WakeAppDeps, req: Request, res: Response, browser: boolean): void {

@@ -52,8 +52,9 @@ main{max-width:28rem;padding:2rem;text-align:center}
 `;
 }
 
-export function errorPage(title: string, detail: string): string {
+/** `retry` must be a same-origin path (safeTarget); it is escaped here. */
+export function errorPage(title: string, detail: string, retry = '/'): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
-<body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p><p><a href="/">Try again</a></p></main></body></html>
+<body><main><h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p><p><a href="${escapeHtml(retry)}">Try again</a></p></main></body></html>
 `;
 }
