@@ -49,6 +49,18 @@ afterEach(async () => {
 });
 
 describe('mock app', () => {
+  it('/fail/<4xx|5xx> answers that status (an app failing on its own, for error handling tests)', async () => {
+    await start();
+    expect(await call('/fail/502')).toEqual({ status: 502, json: { hostname: 'box-1', status: 502 } });
+    expect((await call('/fail/404')).status).toBe(404);
+    // Not a failure code, or not exactly /fail/<code>: echoed like any other path.
+    for (const path of ['/fail/200', '/fail/5020', '/fail/502/x', '/x/fail/502']) {
+      const r = await call(path);
+      expect(r.status, path).toBe(200);
+      expect(r.json.path).toBe(path);
+    }
+  });
+
   it('echoes host, path with query, method, env and time for any path', async () => {
     await start();
     const { status, json } = await call('/a/b?c=1');

@@ -120,6 +120,8 @@ export function createMockApp(opts: MockAppOptions): MockApp {
     idle.begin();
     res.once('close', () => idle.end());
     if (pathname === '/events') return events(res);
+    const fail = /^\/fail\/([45]\d\d)$/.exec(pathname ?? '');
+    if (fail) return sendJson(res, Number(fail[1]), { hostname: hostInfo().hostname, status: Number(fail[1]) });
     echo(req, res);
   }
 

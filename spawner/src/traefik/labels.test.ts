@@ -183,7 +183,7 @@ describe('instanceLabels: gateway-error recovery', () => {
     });
   });
 
-  it('path mode: recover runs first (it sees the unstripped URL), then strip, then opt-in middlewares', () => {
+  it('path mode: recover is outermost (it catches everything after it), then strip, then opt-in middlewares', () => {
     const labels = instanceLabels({
       ...base, routing: 'path', public: true, recoverService: 'spawner-wake@docker',
       traefikLabels: { [`${R}.middlewares`]: 'spawner-i-minion-1_hdr' },

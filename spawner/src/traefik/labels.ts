@@ -153,8 +153,9 @@ export function instanceLabels(s: InstanceLabelSpec): Record<string, string> {
     [traefikKey('routers', r, 'service')]: r,
     [traefikKey('services', r, 'loadbalancer.server.port')]: String(s.port),
   };
-  // Ours run first, outermost first: recover sees the URL the client asked for (before strip),
-  // and opt-in middlewares are appended, never replace them.
+  // Ours run first, outermost first: recover catches the gateway errors of everything after it
+  // (stripprefix rewrites the URL in place, so recover finds the prefix in X-Forwarded-Prefix,
+  // see wake/recover.ts); opt-in middlewares are appended, never replace them.
   const mwKey = traefikKey('routers', r, 'middlewares');
   const middlewares: string[] = [];
   if (s.recoverService) {

@@ -19,7 +19,7 @@ import { errorPage, STREAM_PATH, waitingPage } from './page.js';
 import { loopRound, setLoopCookie } from './loop-guard.js';
 import { streamWake } from './stream.js';
 import { probeRequest } from './probe-request.js';
-import { APP_ERROR_PATH, originalRequest, planRecovery, recoveryStatus } from './recover.js';
+import { APP_ERROR_PATH, originalRequest, planRecovery, recoveryStatus, unstrip } from './recover.js';
 
 export interface WakeAppDeps {
   cfg: Config;
@@ -95,8 +95,15 @@ async function handle(d: WakeAppDeps, req: Request, res: Response): Promise<void
 
 /** Traefik's errors middleware sends gateway errors of instance routers here (see recover.ts). */
 async function recover(d: WakeAppDeps, req: Request, res: Response): Promise<void> {
-  const orig = originalRequest(req.query.url, req.headers.host);
-  if (!orig) return sendProblem(res, new SpawnerError('invalid_field', 'url must be an http(s) URL on this request\'s host', 'url'));
+  // The gate's own probe through Traefik met a gateway error: answer at once. Waking here would
+  // join the very wake that waits for this probe.
+  if (req.headers['x-spawner-probe'] === d.probeNonce) {
+    res.redirect(307, '/');
+    return;
+  }
+  const parsed = originalRequest(req.query.url, req.headers.host);
+  if (!parsed) return sendProblem(res, new SpawnerError('invalid_field', 'url must be an http(s) URL on this request\'s host', 'url'));
+  const orig = unstrip(parsed, req.headers['x-forwarded-prefix'], d.cfg.pathPrefix);
   const status = recoveryStatus(req.query.status);
   const target = safeTarget(orig.target);
   const toAppError = () => res.redirect(307, `${APP_ERROR_PATH}?status=${status}&to=${encodeURIComponent(target)}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FRESH_START_MS, originalRequest, planRecovery, recoveryStatus } from './recover.js';
+import { FRESH_START_MS, originalRequest, planRecovery, recoveryStatus, unstrip } from './recover.js';
 
 describe('planRecovery', () => {
   const now = Date.parse('2026-11-24T06:00:00Z');
@@ -49,5 +49,23 @@ describe('recoveryStatus', () => {
     expect(recoveryStatus('502')).toBe(502);
     expect(recoveryStatus('200')).toBe(502);
     expect(recoveryStatus(undefined)).toBe(502);
+  });
+});
+
+describe('unstrip (path mode: stripprefix rewrote the URL before the errors middleware read it)', () => {
+  const o = (target: string) => ({ path: target.split('?')[0] ?? target, target });
+
+  it('puts back an exact instance prefix from X-Forwarded-Prefix, query kept', () => {
+    expect(unstrip(o('/fail/502?q=1'), '/app/rc-path', 'app')).toEqual({ path: '/app/rc-path/fail/502', target: '/app/rc-path/fail/502?q=1' });
+    expect(unstrip(o('/'), '/app/rc-path', 'app')).toEqual({ path: '/app/rc-path/', target: '/app/rc-path/' });
+    expect(unstrip(o('/?a=b'), '/apps/v1/x', 'apps/v1')).toEqual({ path: '/apps/v1/x/', target: '/apps/v1/x/?a=b' });
+  });
+
+  it('leaves the URL alone without the header, for anything but an exact instance prefix, or if not stripped', () => {
+    expect(unstrip(o('/x'), undefined, 'app')).toEqual(o('/x'));
+    for (const bad of ['/other/rc-path', '/app/rc-path/deeper', '/app/Bad_Name', '//evil.example', '/app/', ['/app/a']]) {
+      expect(unstrip(o('/x'), bad, 'app')).toEqual(o('/x'));
+    }
+    expect(unstrip(o('/app/a/x'), '/app/a', 'app')).toEqual(o('/app/a/x'));
   });
 });

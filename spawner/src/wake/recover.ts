@@ -17,7 +17,8 @@
  * this request's Host, the client is identified exactly as for a request to that URL, and every
  * Location is a same-origin path built by safeTarget().
  */
-import { RECOVER_STATUSES, SPAWNER_PATH_PREFIX } from '../traefik/labels.js';
+import { INSTANCE_NAME_RE, RECOVER_STATUSES, SPAWNER_PATH_PREFIX } from '../traefik/labels.js';
+import { instancePath } from '../traefik/rules.js';
 
 /** An app that started this recently may be the one a stop race just replaced: retry, not error. */
 export const FRESH_START_MS = 15_000;
@@ -67,6 +68,21 @@ function normalHost(host: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Path mode: Traefik's stripprefix rewrites the request in place before the errors middleware
+ * reads its URL, so `url` arrives without `/<prefix>/<name>`; stripprefix put that in
+ * X-Forwarded-Prefix. Put it back, but only an exact instance prefix (the header is client-settable
+ * elsewhere, and then only changes where this client's own redirect points, on this host).
+ */
+export function unstrip(orig: { path: string; target: string }, forwardedPrefix: unknown, pathPrefix: string): { path: string; target: string } {
+  if (typeof forwardedPrefix !== 'string') return orig;
+  const name = forwardedPrefix.split('/').at(-1) ?? '';
+  if (!INSTANCE_NAME_RE.test(name) || forwardedPrefix !== instancePath(name, pathPrefix)) return orig;
+  if (orig.path === forwardedPrefix || orig.path.startsWith(`${forwardedPrefix}/`)) return orig; // not stripped
+  const rest = orig.path === '/' ? '/' : orig.path;
+  return { path: `${forwardedPrefix}${rest}`, target: `${forwardedPrefix}${rest}${orig.target.slice(orig.path.length)}` };
 }
 
 export function recoveryStatus(raw: unknown): RecoveryStatus {
