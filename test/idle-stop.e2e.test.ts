@@ -7,6 +7,9 @@
  * the app closes Traefik's pooled keep-alive connection seconds after the last request (Node: 5 s)
  * and that FIN is traffic the reaper has to count as use, delaying the stop by as much.
  */
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
@@ -67,6 +70,22 @@ async function reachable(inst: Instance): Promise<void> {
     return fromApp(r.final, inst) ? true : undefined;
   }, { timeoutMs: 60_000, intervalMs: 100 });
   await waitReachable(stack, inst);
+}
+
+/** A WebSocket handshake through `url` (Traefik); resolves with the open socket after the 101. */
+function openWebSocket(url: string, cookie: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      headers: {
+        cookie, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+      },
+    });
+    req.on('upgrade', (res, socket) => (res.statusCode === 101 ? resolve(socket) : reject(new Error(`upgrade: ${res.statusCode}`))));
+    req.on('response', (res) => { res.resume(); reject(new Error(`no upgrade: ${res.statusCode}`)); });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function routeGone(inst: Instance): Promise<void> {
@@ -144,6 +163,29 @@ describe('idle stop (real Docker + Traefik)', () => {
     const stoppedAt = await waitIdleStop(inst, tClose);
     console.log(`[idle-stop] SSE instance: ${tailBefore} ticks over ${tClose - t0} ms kept it up; stream closed -> idle stop ${stoppedAt - tClose} ms`);
     expect(stoppedAt - tClose).toBeGreaterThanOrEqual(T * 1000 - 1_000); // last tick up to 1 s before close
+    expect(stoppedAt - tClose).toBeLessThanOrEqual(MAX_STOP_DELAY_MS);
+  });
+
+  it('does not stop an instance holding a silent WebSocket (seen in its socket table, not in any counter); stops it once closed', async () => {
+    const inst = await deploy(stack, token, 'ws-e', { idleTimeout: T });
+    await reachable(inst);
+    const ws = await openWebSocket(`${stack.web}/ws`, inst.cookie);
+    let received = 0;
+    ws.on('data', () => { received++; });
+    const t0 = Date.now();
+    // Three idle timeouts with only the silent WebSocket open: no request ends, no byte is sent.
+    await pause(3 * T * 1000);
+    expect(await statusOf(stack, token, inst.name)).toBe('running');
+    expect((await idleStops(inst.name)).filter((e) => e.at > t0)).toEqual([]);
+    expect(received).toBe(0);
+    // It was a candidate (every counter said idle), and the socket table kept it up.
+    const cancelled = await waitLogLine(stack, t0, 'idle stop cancelled: open connections', { instance: inst.name });
+    expect(cancelled.open).toBe(1);
+    ws.destroy();
+    const tClose = Date.now();
+    const stoppedAt = await waitIdleStop(inst, tClose);
+    console.log(`[idle-stop] WebSocket instance: kept up ${tClose - t0} ms while silent; closed -> idle stop ${stoppedAt - tClose} ms`);
+    // Looked at again at most one timeout after the last cancellation, then a stop once the table is empty.
     expect(stoppedAt - tClose).toBeLessThanOrEqual(MAX_STOP_DELAY_MS);
   });
 

@@ -1,4 +1,5 @@
 import { createServer, request, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMockApp, MAX_ECHO_BYTES, type MockAppOptions } from './app.js';
@@ -20,6 +21,7 @@ async function start(opts: Partial<MockAppOptions> = {}) {
     ...opts,
   });
   server = createServer(app.handler);
+  server.on('upgrade', app.upgrade);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
   return { app, onIdle };
@@ -48,7 +50,49 @@ afterEach(async () => {
   await new Promise((r) => server.close(r));
 });
 
+/** Opens a WebSocket handshake; resolves with the status line, the accept header and the socket. */
+function upgradeTo(path: string, key = 'dGhlIHNhbXBsZSBub25jZQ=='): Promise<{ status: number; accept?: string; socket?: Socket }> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1', port, path, agent: false,
+      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key, 'sec-websocket-version': '13' },
+    });
+    req.on('upgrade', (res, socket) => resolve({ status: res.statusCode ?? 0, accept: String(res.headers['sec-websocket-accept']), socket }));
+    req.on('response', (res) => { res.resume(); resolve({ status: res.statusCode ?? 0 }); });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('mock app', () => {
+  it('GET /ws: a WebSocket that stays silent and counts as use while open', async () => {
+    const { app, onIdle } = await start();
+    // The RFC 6455 example key and its accept value.
+    const ws = await upgradeTo('/ws');
+    expect(ws.status).toBe(101);
+    expect(ws.accept).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    let received = 0;
+    ws.socket!.on('data', () => { received++; });
+    ws.socket!.write(Buffer.from([0x81, 0x80, 1, 2, 3, 4])); // a masked empty text frame: dropped
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(onIdle).not.toHaveBeenCalled(); // idleMs is 2 s: the open socket is use
+    expect(received).toBe(0);
+    ws.socket!.destroy();
+    await vi.waitFor(() => expect(app.idle.inUse).toBe(0));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(onIdle).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses upgrades elsewhere or without a proper key, and closeUpgraded drops open sockets', async () => {
+    const { app } = await start();
+    expect((await upgradeTo('/other')).status).toBe(400);
+    expect((await upgradeTo('/ws', 'short')).status).toBe(400);
+    const ws = await upgradeTo('/ws');
+    const closed = new Promise((r) => ws.socket!.once('close', r));
+    app.closeUpgraded();
+    await closed;
+  });
+
   it('/fail/<4xx|5xx> answers that status (an app failing on its own, for error handling tests)', async () => {
     await start();
     expect(await call('/fail/502')).toEqual({ status: 502, json: { hostname: 'box-1', status: 502 } });

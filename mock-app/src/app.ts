@@ -2,8 +2,10 @@
  * The mock app's request handler: echoes who answered and what it received, so end-to-end tests
  * can see which container served a request and that method, path and body survived the proxy.
  */
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { IdleTracker, realTimers, type Timers } from './idle.js';
 
 /** Bodies are echoed up to this many bytes; bodyLength still counts all of them. */
@@ -29,8 +31,16 @@ export interface MockAppOptions {
 
 export interface MockApp {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The server's 'upgrade' listener: GET /ws accepts a WebSocket and then stays silent. */
+  upgrade: (req: IncomingMessage, socket: Duplex) => void;
+  /** Drops open WebSockets (they are not the HTTP server's to close). */
+  closeUpgraded: () => void;
   idle: IdleTracker;
 }
+
+/** RFC 6455: the accept value is SHA-1 of the client's key and this GUID, base64. */
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const WS_KEY = /^[A-Za-z0-9+/]{22}==$/;
 
 /** Non-internal addresses, read per request: a container can be attached to more networks later. */
 export function currentHostInfo(): HostInfo {
@@ -125,5 +135,37 @@ export function createMockApp(opts: MockAppOptions): MockApp {
     echo(req, res);
   }
 
-  return { handler, idle };
+  const upgraded = new Set<Duplex>();
+
+  /**
+   * A silent WebSocket: the handshake, then nothing is ever sent (frames from the client are read
+   * and dropped). The app is in use for as long as it is open - what an idle reaper must notice
+   * without any traffic to count.
+   */
+  function upgrade(req: IncomingMessage, socket: Duplex): void {
+    socket.on('error', () => socket.destroy());
+    const pathname = (req.url ?? '/').split('?')[0];
+    const key = req.headers['sec-websocket-key'];
+    if (pathname !== '/ws' || String(req.headers.upgrade).toLowerCase() !== 'websocket' || typeof key !== 'string' || !WS_KEY.test(key)) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const accept = createHash('sha1').update(key + WS_GUID).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    idle.begin();
+    upgraded.add(socket);
+    socket.on('data', () => undefined);
+    // The HTTP server allows half-open sockets: the client's FIN alone would not close ours.
+    socket.once('end', () => socket.destroy());
+    socket.once('close', () => {
+      upgraded.delete(socket);
+      idle.end();
+    });
+  }
+
+  function closeUpgraded(): void {
+    for (const s of upgraded) s.destroy();
+  }
+
+  return { handler, upgrade, closeUpgraded, idle };
 }

@@ -3,7 +3,7 @@
  * the mock app, and exits 0 when idle or on SIGTERM/SIGINT, so a stopped container is "clean".
  */
 import { createServer, type Server } from 'node:http';
-import { createMockApp } from './app.js';
+import { createMockApp, type MockApp } from './app.js';
 import { formatMs, parseDuration } from './duration.js';
 
 type Level = 'info' | 'warn' | 'error';
@@ -47,6 +47,7 @@ const startupDelayMs = durationEnv('STARTUP_DELAY', 0);
 const statusDelayMs = durationEnv('STATUS_DELAY', 0);
 
 let server: Server | undefined;
+let app: MockApp | undefined;
 let exiting = false;
 
 function shutdown(reason: string): void {
@@ -59,6 +60,7 @@ function shutdown(reason: string): void {
   server.close(() => process.exit(0));
   // close() alone waits for keep-alive sockets and open /events streams; drop them now.
   server.closeAllConnections();
+  app?.closeUpgraded();
 }
 
 process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -76,7 +78,7 @@ if (startupDelayMs > 0) await new Promise((r) => setTimeout(r, startupDelayMs));
 
 if (!exiting) {
   // The idle window starts when we listen, not at process start, so STARTUP_DELAY doesn't eat it.
-  const app = createMockApp({
+  app = createMockApp({
     idleMs,
     statusDelayMs,
     connstr: process.env.CONNSTR ?? null,
@@ -86,6 +88,7 @@ if (!exiting) {
     },
   });
   server = createServer(app.handler);
+  server.on('upgrade', app.upgrade);
   server.on('error', (err) => {
     log('error', 'server error', { error: err.message });
     process.exit(1);

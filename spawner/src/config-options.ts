@@ -66,6 +66,7 @@ export const OPTIONS: OptionDef[] = [
   O('loopGuardRounds', 'int', 'Rounds a client may bounce back to the listener for a ready instance before an error', { min: 1 }),
   O('idleTimeoutSec', 'int', 'Default idle timeout of instances (0 = never stop for idleness)', { min: 0 }),
   O('idleCheckSec', 'int', 'How often idleness is checked', { min: 1 }),
+  O('socketProbeImage', 'string', 'Image with `cat` (e.g. the spawner\'s own) run in an instance\'s network namespace before an idle stop, to see open connections (empty: off)'),
   O('rescanSec', 'int', 'Period of the full Docker/store reconciliation', { min: 1 }),
   O('shutdownGraceSec', 'int', 'Deadline of in-flight work on SIGTERM', { min: 0 }),
   O('logLevel', 'enum', 'Log level', { choices: ['debug', 'info', 'warn', 'error'] }),

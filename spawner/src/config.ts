@@ -59,6 +59,11 @@ export interface Config {
   loopGuardRounds: number;
   idleTimeoutSec: number;
   idleCheckSec: number;
+  /**
+   * Image of the throw-away container that reads an instance's socket table before an idle stop
+   * ('' = off: open connections are then seen only through the bytes the app sends).
+   */
+  socketProbeImage: string;
   rescanSec: number;
   shutdownGraceSec: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -104,6 +109,7 @@ export const DEFAULTS: Config = {
   loopGuardRounds: 3,
   idleTimeoutSec: 0,
   idleCheckSec: 5,
+  socketProbeImage: '',
   rescanSec: 30,
   shutdownGraceSec: 10,
   logLevel: 'info',

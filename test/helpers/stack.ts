@@ -153,6 +153,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         SPAWNER_ALLOWED_IMAGES: 'mock-app:*',
         SPAWNER_TRAEFIK_API_URL: 'http://traefik:8080',
         SPAWNER_TRAEFIK_ENTRYPOINT_URL: 'http://traefik:80',
+        SPAWNER_SOCKET_PROBE_IMAGE: IMAGES.spawner,
         SPAWNER_LOG_LEVEL: 'debug',
         ...(opts.spawnerDockerDir ? { DOCKER_HOST: `unix://${SPAWNER_DOCKER_DIR}/docker.sock` } : {}),
         ...opts.env,

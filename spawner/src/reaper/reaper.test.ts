@@ -34,8 +34,14 @@ function harness(over: Partial<Config> = {}) {
   dbs.push(db);
   const cfg: Config = { ...structuredClone(DEFAULTS), idleTimeoutSec: 0, idleCheckSec: 1, ...over };
   const tx = new Map<string, number>(); // container id -> bytes sent
+  const sockets = new Map<string, string | Error>(); // container id -> socket table (or failure)
   const runtime = Object.assign(new FakeRuntime(), {
     networkTxBytes: vi.fn(async (id: string) => tx.get(id) ?? 100),
+    readSocketTable: vi.fn(async (id: string) => {
+      const t = sockets.get(id);
+      if (t instanceof Error) throw t;
+      return t ?? '';
+    }),
   });
   runtime.images.add(IMAGE);
   const requests = new Map<string, number>(); // instance -> Traefik request counter
@@ -72,7 +78,7 @@ function harness(over: Partial<Config> = {}) {
   /** Advance fake time to T0 + ms, running every timer and the promises they start. */
   const at = (ms: number) => vi.advanceTimersByTimeAsync(T0 + ms - Date.now());
   const bump = (name: string, by = 1) => requests.set(name, (requests.get(name) ?? 0) + by);
-  return { cfg, runtime, tx, traefik, requests, bump, lines, instances, events, metrics, service, reaper, deploy, status, stopsOf, at };
+  return { cfg, runtime, tx, sockets, traefik, requests, bump, lines, instances, events, metrics, service, reaper, deploy, status, stopsOf, at };
 }
 
 describe('IdleReaper', () => {
@@ -123,6 +129,54 @@ describe('IdleReaper', () => {
     expect(await h.status('a')).toBe('running');
     await h.at(34_000);
     expect(await h.status('a')).toBe('exited');
+    await h.reaper.stop();
+  });
+
+  // One ESTABLISHED connection from 172.18.0.2 (Traefik) to port 9000 (0x2328), as /proc/net/tcp prints it.
+  const OPEN = '  sl  local_address rem_address   st\n   0: 030012AC:2328 020012AC:D3A2 01 00000000:00000000 00:00000000 00000000 0 0 1';
+
+  it('a silent open connection (socket table) cancels the stop and is looked at again one timeout later', async () => {
+    const h = harness({ socketProbeImage: 'spawner:dev' });
+    const id = await h.deploy('a', 3);
+    h.sockets.set(id, OPEN);
+    h.reaper.start();
+    // Watched from +1 s: due at +4 s, where the socket table shows the connection.
+    await h.at(4_000);
+    expect(await h.status('a')).toBe('running');
+    expect(h.runtime.readSocketTable).toHaveBeenCalledWith(id, 'spawner:dev', expect.any(Number));
+    expect(h.lines.some((l) => l.startsWith('info idle stop cancelled: open connections {"instance":"a","open":1}'))).toBe(true);
+    expect(h.instances.get('a')?.lastActivityAt).toBe(T0 + 4_000);
+    // Not probed every round: the next look is a timeout later (+7 s).
+    const probes = h.runtime.readSocketTable.mock.calls.length;
+    await h.at(6_999);
+    expect(h.runtime.readSocketTable.mock.calls.length).toBe(probes);
+    // The connection closed meanwhile: stopped at the next look.
+    h.sockets.set(id, '');
+    await h.at(7_000);
+    expect(await h.status('a')).toBe('exited');
+    expect(h.stopsOf('a')).toHaveLength(1);
+    await h.reaper.stop();
+  });
+
+  it('an unreadable socket table does not block the stop (the other signals said idle); it is logged', async () => {
+    const h = harness({ socketProbeImage: 'missing:image' });
+    const id = await h.deploy('a', 3);
+    h.sockets.set(id, new Error('No such image: missing:image'));
+    h.reaper.start();
+    await h.at(4_000);
+    expect(await h.status('a')).toBe('exited');
+    expect(h.lines.some((l) => l.startsWith('warn idle: open connections unknown') && l.includes('No such image'))).toBe(true);
+    await h.reaper.stop();
+  });
+
+  it('without socketProbeImage the socket table is never read', async () => {
+    const h = harness();
+    const id = await h.deploy('a', 3);
+    h.sockets.set(id, OPEN);
+    h.reaper.start();
+    await h.at(4_000);
+    expect(await h.status('a')).toBe('exited');
+    expect(h.runtime.readSocketTable).not.toHaveBeenCalled();
     await h.reaper.stop();
   });
 

@@ -29,6 +29,8 @@ import { ownershipLabels } from '../traefik/labels.js';
 import { ActivityTracker, type ActivitySample, type Observation } from './activity.js';
 import { idleTimeoutSec, idleVerdict } from './policy.js';
 import { collectSample, mapLimit, type Watched } from './sample.js';
+import { countOpenConnections } from './sockets.js';
+import type { InstanceRecord } from '../instances/types.js';
 
 export interface ReaperTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -36,7 +38,7 @@ export interface ReaperTimers {
 }
 
 export interface ReaperDeps {
-  cfg: Pick<Config, 'idleTimeoutSec' | 'idleCheckSec'>;
+  cfg: Pick<Config, 'idleTimeoutSec' | 'idleCheckSec' | 'socketProbeImage'>;
   spawnerId: string;
   runtime: ContainerRuntime;
   instances: Pick<InstanceStore, 'list' | 'get' | 'touchActivity'>;
@@ -46,6 +48,9 @@ export interface ReaperDeps {
   now: () => number;
   timers?: ReaperTimers;
 }
+
+/** A throw-away container reads the table in ~0.1 s; a loaded engine may take seconds. */
+const SOCKET_PROBE_TIMEOUT_MS = 10_000;
 
 /** Idle stops in parallel per round (each one waits for its container and for Traefik). */
 const STOP_CONCURRENCY = 4;
@@ -162,6 +167,24 @@ export class IdleReaper {
     }
   }
 
+  /**
+   * Inbound connections open right now (sockets.ts). null when not looked at: no probe image, or
+   * the table could not be read (then the other signals, which all said idle, decide; logged).
+   */
+  private async openConnections(rec: InstanceRecord, id: string): Promise<number | null> {
+    const image = this.d.cfg.socketProbeImage;
+    const read = this.d.runtime.readSocketTable?.bind(this.d.runtime);
+    if (!image || !read) return null;
+    try {
+      return countOpenConnections(await read(id, image, SOCKET_PROBE_TIMEOUT_MS), rec.port);
+    } catch (err) {
+      this.d.log.warn('idle: open connections unknown (socket table unreadable); stopping on the other signals', {
+        instance: rec.name, image, error: errorMessage(err),
+      });
+      return null;
+    }
+  }
+
   /** Caller holds the instance lock. */
   private async recheckAndStop(name: string): Promise<void> {
     if (this.stopped) return;
@@ -177,7 +200,15 @@ export class IdleReaper {
       this.d.log.info('idle stop cancelled: used while draining', { instance: name });
       return;
     }
-    this.d.log.info('idle stop', { instance: name, idleForSec: Math.round(v.idleForMs / 100) / 10, timeoutSec: v.timeoutSec });
+    const open = await this.openConnections(fresh, info.id);
+    if (open !== null && open > 0) {
+      // A silent stream (WebSocket, long poll): in use. Dated now, so it is looked at again
+      // one timeout later, not every round.
+      this.d.instances.touchActivity(name, this.d.now());
+      this.d.log.info('idle stop cancelled: open connections', { instance: name, open });
+      return;
+    }
+    this.d.log.info('idle stop', { instance: name, idleForSec: Math.round(v.idleForMs / 100) / 10, timeoutSec: v.timeoutSec, open });
     await this.d.service.stopLocked(fresh, 'idle');
   }
 }

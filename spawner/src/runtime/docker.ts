@@ -3,6 +3,7 @@
  * the daemon answers in its own (highest) version; we read that version once to decide which
  * newer create options (health StartInterval, API >= 1.44) may be sent.
  */
+import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import type {
   ContainerInfo, ContainerRuntime, ContainerSpec, PullOptions, RuntimeEvent,
@@ -12,6 +13,9 @@ import { watchWithBackoff } from './watch.js';
 
 /** Docker's health StartInterval: probe fast while the container is starting. */
 const FAST_START_INTERVAL_NS = 100_000_000; // 100 ms
+
+/** Marks the throw-away containers of readSocketTable (they remove themselves when done). */
+export const SOCKET_PROBE_LABEL = 'spawner.socket-probe';
 
 function statusOf(err: unknown): number | undefined {
   return typeof err === 'object' && err !== null && 'statusCode' in err
@@ -176,6 +180,54 @@ export class DockerRuntime implements ContainerRuntime {
       return nets.length ? nets.reduce((sum, n) => sum + (n.tx_bytes ?? 0), 0) : null;
     } catch (err) {
       if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async readSocketTable(id: string, image: string, timeoutMs: number): Promise<string> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const probe = await this.docker.createContainer({
+      Image: image,
+      Entrypoint: ['cat'],
+      Cmd: ['/proc/net/tcp', '/proc/net/tcp6'],
+      // Not origin=spawner: this is no instance (lists, reconcile and Traefik never see it).
+      Labels: { [SOCKET_PROBE_LABEL]: 'true' },
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      HostConfig: {
+        // Shares the instance's network namespace: /proc/net/* is that namespace's table. It
+        // cannot see the instance's files or processes, and it holds no capability at all.
+        NetworkMode: `container:${id}`,
+        AutoRemove: true,
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Privileged: false,
+        Memory: 32 * 1024 * 1024,
+        MemorySwap: 32 * 1024 * 1024,
+        PidsLimit: 8,
+        RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      },
+    });
+    try {
+      const stream = (await probe.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+      const out: Buffer[] = [];
+      const stdout = new PassThrough();
+      stdout.on('data', (b: Buffer) => out.push(b));
+      this.docker.modem.demuxStream(stream, stdout, new PassThrough().resume());
+      const ended = new Promise<void>((resolve, reject) => {
+        stream.once('end', () => resolve());
+        stream.once('close', () => resolve());
+        stream.once('error', reject);
+        deadline.addEventListener('abort', () => reject(new Error(`socket table of ${id.slice(0, 12)} not read within ${timeoutMs} ms`)), { once: true });
+      });
+      await probe.start();
+      await ended;
+      return Buffer.concat(out).toString('utf8');
+    } catch (err) {
+      // AutoRemove takes it away once it exits; this is for one that never started or hangs.
+      await probe.remove({ force: true }).catch(() => undefined);
       throw err;
     }
   }

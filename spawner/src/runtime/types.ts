@@ -81,6 +81,13 @@ export interface ContainerRuntime {
    */
   networkTxBytes?(id: string): Promise<number | null>;
   /**
+   * The kernel's TCP socket table (/proc/net/tcp then /proc/net/tcp6) of the running container's
+   * network namespace, read by a throw-away container of `image` that shares the namespace and
+   * removes itself. Throws when it cannot be read within `timeoutMs`. Optional, like
+   * networkTxBytes: the idle reaper uses it to see open connections before a stop.
+   */
+  readSocketTable?(id: string, image: string, timeoutMs: number): Promise<string>;
+  /**
    * Streams events of containers carrying the given labels until the signal aborts. Reconnects
    * with capped backoff; onReconnect is called after every (re)connection so the caller can rescan.
    */
