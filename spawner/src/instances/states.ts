@@ -16,6 +16,13 @@ import type { ContainerInfo, ContainerState, HealthState, RuntimeEvent } from '.
 export interface KnownState {
   state: ContainerState;
   health: HealthState;
+  /** Docker's StartedAt of a running container, when a list or inspect said it (not after a bare start event). */
+  startedAt?: string;
+}
+
+function known(i: ContainerInfo): KnownState {
+  const running = i.state === 'running';
+  return { state: i.state, health: running ? i.health : 'none', ...(running && i.startedAt ? { startedAt: i.startedAt } : {}) };
 }
 
 /** Taken by a rescan before it lists the engine (see ContainerStates.beginRescan). */
@@ -55,7 +62,7 @@ export class ContainerStates {
 
   replaceAll(infos: ContainerInfo[]): void {
     this.byId.clear();
-    for (const i of infos) this.byId.set(i.id, { state: i.state, health: i.state === 'running' ? i.health : 'none' });
+    for (const i of infos) this.byId.set(i.id, known(i));
     this.primed = true;
   }
 
@@ -95,7 +102,7 @@ export class ContainerStates {
   }
 
   set(info: ContainerInfo): void {
-    this.byId.set(info.id, { state: info.state, health: info.state === 'running' ? info.health : 'none' });
+    this.byId.set(info.id, known(info));
   }
 
   get(id: string): KnownState | undefined {

@@ -180,6 +180,33 @@ describe('IdleReaper', () => {
     await h.reaper.stop();
   });
 
+  it('with a trusted state cache, rounds make no list call; a container started since is inspected once for its start time', async () => {
+    const h = harness();
+    const id = await h.deploy('a', 3);
+    const abort = new AbortController();
+    h.runtime.watch({}, (ev) => h.service.states.apply(ev), { signal: abort.signal });
+    h.service.states.replaceAll(await h.runtime.list({}));
+    h.reaper.start();
+    h.runtime.calls.length = 0;
+    await h.at(4_000);
+    expect(await h.status('a')).toBe('exited');
+    expect(h.runtime.calls.filter((c) => c.op === 'list')).toEqual([]);
+    // Started again (a start event: the cache knows it runs, not since when): one inspect, then none.
+    const c = h.runtime.containers.get(id) as { startedAt?: string };
+    delete c.startedAt; // what the cache learns from the start (event, then inspect): no start time
+    await h.service.start('a');
+    c.startedAt = new Date(Date.now()).toISOString();
+    h.runtime.calls.length = 0;
+    h.instances.touchActivity('a', Date.now()); // in use: the rounds below only watch it
+    await h.at(5_000);
+    await h.at(6_000);
+    expect(h.service.states.get(id)?.startedAt).toBeDefined();
+    expect(h.runtime.calls.filter((c) => c.op === 'inspect' && c.arg === id)).toHaveLength(1);
+    expect(h.runtime.calls.filter((c) => c.op === 'list')).toEqual([]);
+    abort.abort();
+    await h.reaper.stop();
+  });
+
   it('timeout 0 never stops; null takes the global default', async () => {
     const h = harness({ idleTimeoutSec: 2 });
     await h.deploy('never', 0);

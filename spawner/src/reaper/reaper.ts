@@ -42,7 +42,7 @@ export interface ReaperDeps {
   spawnerId: string;
   runtime: ContainerRuntime;
   instances: Pick<InstanceStore, 'list' | 'get' | 'touchActivity'>;
-  service: Pick<InstanceService, 'locks' | 'stopLocked' | 'owned'>;
+  service: Pick<InstanceService, 'locks' | 'stopLocked' | 'owned'> & Partial<Pick<InstanceService, 'states'>>;
   traefik: Pick<TraefikApi, 'metrics'>;
   log: Logger;
   now: () => number;
@@ -128,8 +128,33 @@ export class IdleReaper {
     await mapLimit(due, STOP_CONCURRENCY, (w) => this.stopIfIdle(w.rec.name));
   }
 
-  /** Running instances of ours whose timeout is not 0. */
+  /**
+   * Running instances of ours whose timeout is not 0. From the event-fed state cache while it is
+   * trusted (no engine call per round; a container whose start time the cache does not know yet,
+   * i.e. one started since the last rescan, is inspected once); from the engine otherwise.
+   */
   private async watched(): Promise<Watched[]> {
+    const states = this.d.service.states;
+    if (!states?.ready) return this.watchedFromEngine();
+    const out: Watched[] = [];
+    for (const rec of this.d.instances.list()) {
+      const id = rec.containerId;
+      if (!id || idleTimeoutSec(rec, this.d.cfg.idleTimeoutSec) <= 0) continue;
+      const known = states.get(id);
+      if (known?.state !== 'running') continue;
+      let startedAt = known.startedAt;
+      if (!startedAt) {
+        const info = await this.d.service.owned(id);
+        if (!info || info.state !== 'running') continue;
+        states.set(info);
+        startedAt = info.startedAt;
+      }
+      out.push({ rec, info: { id, startedAt } });
+    }
+    return out;
+  }
+
+  private async watchedFromEngine(): Promise<Watched[]> {
     const containers = await this.d.runtime.list(ownershipLabels(this.d.spawnerId));
     const byId = new Map(containers.map((c) => [c.id, c]));
     return this.d.instances.list().flatMap((rec) => {

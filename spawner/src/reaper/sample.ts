@@ -7,7 +7,8 @@ import { parseServiceActivity } from './prometheus.js';
 
 export interface Watched {
   rec: InstanceRecord;
-  info: ContainerInfo;
+  /** The running container: its id, and its start (network counters restart with it). */
+  info: Pick<ContainerInfo, 'id' | 'startedAt'>;
 }
 
 /** Docker answers one-shot stats on its collector's next round (up to ~1 s): ask in parallel. */
