@@ -50,7 +50,9 @@ export function createWakeApp(d: WakeAppDeps) {
     if (!who) return void sendProblem(res, new SpawnerError('unauthorized', 'no instance for this request'));
     streamWake(res, d.waker.wake(who.rec, probeRequest(d, req, who)));
   });
-  app.get(RECOVER_PATH, (req, res) => { void recover(d, req, res); });
+  app.get(RECOVER_PATH, (req, res) => {
+    recover(d, req, res).catch((err: unknown) => { if (!res.headersSent) sendProblem(res, err); });
+  });
   app.get(APP_ERROR_PATH, (req, res) => { appError(req, res); });
   // Not app.all('/{*rest}'): that decodes a param we never use, and a bad %-escape (GET /%) then
   // reached express's default error page (a stack trace unless NODE_ENV=production).
