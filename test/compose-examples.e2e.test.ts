@@ -96,6 +96,12 @@ describe('compose stack + examples/cookie-routing', () => {
       expect(kinds).toContain('wake');
     }
 
+    // The spawner's own paths reach it on every host, above the minions' routers (compose's
+    // `spawner-own` router): where each minion router's errors middleware sends Traefik's 502/504.
+    const own = await fetch(`${stack.web}/.spawner/healthz`, { headers: { cookie: cookies[0]! } });
+    expect(own.headers.get('x-spawner-wake')).toBe('1');
+    expect(await own.json()).toEqual({ status: 'ok' });
+
     const deleted = await timed('delete-minions.sh', () => example('delete-minions.sh'));
     expectOk(deleted);
     for (const name of names) expect(deleted.stdout).toMatch(new RegExp(`^deleted ${name}$`, 'm'));
