@@ -5,10 +5,13 @@
  *
  * Two-phase stop, so a user who comes back at the last moment is not cut off:
  *   1. mark the instance draining (outside the lock, so the round is not held up by busy ones);
- *   2. under the instance lock: re-read the row and the container, take a FRESH sample, and stop
- *      (service.stopLocked, reason `idle`: container stop timeout, then wait until Traefik drops
- *      the route) only if it is still idle. A wake that arrives meanwhile waits for the lock
- *      (Waker runs under it), then finds the container stopped and starts it again.
+ *   2. under the instance lock: re-read the row and the container, take a FRESH sample, read the
+ *      instance's socket table when SPAWNER_SOCKET_PROBE_IMAGE is set (an open connection, say a
+ *      silent WebSocket, is use: see sockets.ts), and stop (service.stopLocked, reason `idle`:
+ *      container stop timeout, then wait until Traefik drops the route) only if it is still
+ *      idle. A wake that arrives meanwhile waits for the lock (Waker runs under it), then finds
+ *      the container stopped and starts it again; a request that reached Traefik just before
+ *      the route went is recovered by the spawner (wake/recover.ts).
  *
  * Detection delay. Activity is only seen when a check runs, and is then dated at that check, so
  * an instance is never stopped early. Last use at `a` is stopped between a + T and
@@ -16,7 +19,8 @@
  * where the check period is max(idleCheckSec, one sample: Traefik scrape + Docker's one-shot
  * stats, which answer on the engine's ~1 s collector round), i.e. idleCheckSec plus the
  * granularity of the metrics. Traefik's counters themselves are live (no push interval) but move
- * only when a request ends, so a long request is "seen" at its end. After a spawner restart the
+ * only when a request ends, so a long request is "seen" at its end (or, with the socket table,
+ * when a stop comes due while it is open; a silent connection is dated then). After a spawner restart the
  * clock starts at the first check (watchedSince): nothing is stopped for use we could not see.
  */
 import type { Config } from '../config.js';
