@@ -81,6 +81,9 @@ describe('bench --quick (real Docker + Traefik)', () => {
       'sections.footprint.registration.wallSec', 'sections.footprint.dockerListFloor.p50',
       // 8 hot path
       'sections.hotPath.requestsPerSec', 'sections.hotPath.latencyMs.p99',
+      // 9 proxied (recovery middleware vs a twin without it)
+      'sections.proxied.median.withMiddleware.requestsPerSec', 'sections.proxied.median.withoutMiddleware.requestsPerSec',
+      'sections.proxied.throughputRatio',
     ];
     const bad = numeric.filter((k) => {
       const v = at(r, k);

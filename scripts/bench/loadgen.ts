@@ -1,13 +1,13 @@
 /**
  * Fallback load generator (when `wrk` is missing), run as its own process:
- *   node --import ./scripts/ts-loader.mjs scripts/bench/loadgen.ts URL DURATION_MS CONNECTIONS
+ *   node --import ./scripts/ts-loader.mjs scripts/bench/loadgen.ts URL DURATION_MS CONNECTIONS [COOKIE]
  * Keeps CONNECTIONS requests in flight on keep-alive connections for DURATION_MS and prints JSON.
  */
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { percentile } from './stats.js';
 
-const [url = '', durRaw = '2000', connRaw = '32'] = process.argv.slice(2);
+const [url = '', durRaw = '2000', connRaw = '32', cookie] = process.argv.slice(2);
 const duration = Math.min(Number(durRaw), 120_000);
 const conns = Math.min(Number(connRaw), 512);
 const u = new URL(url);
@@ -20,7 +20,7 @@ async function worker() {
   while (performance.now() < end) {
     const t = performance.now();
     try {
-      const r = await poolC.request({ path: u.pathname, method: 'GET', headers: { accept: 'text/html' } });
+      const r = await poolC.request({ path: u.pathname, method: 'GET', headers: { accept: 'text/html', ...(cookie ? { cookie } : {}) } });
       await r.body.dump();
       if (r.statusCode >= 400) errors++;
       lat.push(performance.now() - t);

@@ -84,6 +84,14 @@ export function renderMarkdown(r: BenchResult): string {
     const h = s.hotPath;
     rows.push(valueRow('8 hot path', `no cookie → 302 ${h.sample.location} (${h.tool}, ${h.connections} conns, ${h.durationSec} s)`, h.requests, `${h.requestsPerSec} req/s`, `p50 ${fmt(h.latencyMs.p50, 'ms')}, p99 ${fmt(h.latencyMs.p99, 'ms')}, errors ${h.errors}`));
   }
+  if (s.proxied) {
+    const p = s.proxied;
+    for (const [k, label] of [['withMiddleware', 'instance router with the recovery errors middleware'], ['withoutMiddleware', 'twin router, same rule shape, no middleware']] as const) {
+      const x = p.median[k];
+      rows.push(valueRow('9 proxied', `GET / through Traefik to a running app: ${label} (${p.tool}, ${p.connections} conns, ${p.withMiddleware.length} × ${p.secondsPerRound} s)`, p[k].length, `${x.requestsPerSec} req/s`, `median of rounds; p50 ${fmt(x.p50, 'ms')}, p99 ${fmt(x.p99, 'ms')}, errors ${x.errors}`));
+    }
+    rows.push(valueRow('9 proxied', 'throughput ratio with / without the middleware', p.withMiddleware.length, String(p.throughputRatio), '1 = no cost'));
+  }
   const header = ['section', 'measurement', 'N', 'p50 / value', 'p95', 'notes', 'target', 'result'];
   const table = [header, header.map(() => '---'), ...rows].map((cols) => `| ${cols.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`).join('\n');
   const machine = [

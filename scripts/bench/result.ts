@@ -3,6 +3,7 @@ import type { BrowserResult } from './browser.js';
 import type { DeployResult, FootprintResult } from './deploy.js';
 import type { Machine } from './docker.js';
 import type { HotPathResult } from './hotpath.js';
+import type { ProxiedResult } from './proxied.js';
 import type { FanoutResult, StormResult } from './storm.js';
 import type { FloorWakeResult } from './wake.js';
 
@@ -40,6 +41,7 @@ export interface BenchResult {
     deploy?: DeployResult;
     footprint?: FootprintResult;
     hotPath?: HotPathResult;
+    proxied?: ProxiedResult;
   };
   /** 1-minute load average sampled every 5 s during the run (other work on the host skews figures). */
   loadAverageDuring: { samples: number; min: number; mean: number; max: number };
@@ -106,6 +108,10 @@ export function explain(r: BenchResult): string[] {
   if (s.footprint && ok(s.footprint.withInstances.rssMiB)) {
     const f = s.footprint;
     out.push(`Spawner memory: RSS ${f.idle.rssMiB} MiB idle (Node + express + better-sqlite3 + dockerode baseline), ${f.withInstances.rssMiB} MiB with ${f.registration.registered} instances after registering them, ${f.afterList.rssMiB} MiB after ${f.getDeploy.n + 1} GET /deploy calls; cgroup memory (docker stats) ${f.withInstances.cgroupMiB} MiB.`);
+  }
+  if (s.proxied) {
+    const p = s.proxied;
+    out.push(`Recovery middleware: requests through Traefik to a running instance (errors middleware for 502/504) ran at ${p.median.withMiddleware.requestsPerSec} req/s against ${p.median.withoutMiddleware.requestsPerSec} req/s for a twin without it (ratio ${p.throughputRatio}; p99 ${p.median.withMiddleware.p99} vs ${p.median.withoutMiddleware.p99} ms; medians of ${p.withMiddleware.length} alternating rounds of ${p.secondsPerRound} s).`);
   }
   if (s.hotPath) {
     out.push(`Hot path: ${s.hotPath.tool} and the spawner share the machine's ${r.machine.nproc} CPUs, so ${s.hotPath.requestsPerSec} req/s is a lower bound of the listener alone.`);
