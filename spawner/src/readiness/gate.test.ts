@@ -49,4 +49,24 @@ describe('waitReady progress', () => {
     expect(describeProgress(progress)).toBe('waiting for Traefik to route to the instance (last error: Traefik API: fetch failed)');
     expect(describeProgress(progress, false)).toBe('waiting for Traefik to route to the instance');
   });
+
+  it("a router Traefik refuses (its errors middleware names a missing service) is named in the internal text", async () => {
+    const runtime = new FakeRuntime();
+    runtime.images.add('mock-app:latest');
+    runtime.healthOnStart = 'healthy';
+    const id = await runtime.create({
+      name: 'spawner-alice', image: 'mock-app:latest', network: 'spawner', labels: {}, env: {},
+      limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 }, stopTimeoutSec: 1,
+    });
+    await runtime.start(id);
+    const traefik = {
+      router: async () => ({ status: 'disabled', service: 'spawner-i-alice', errors: ['the service "nope@docker" does not exist'] }),
+      service: async () => ({ serverUrls: [] }),
+    } as unknown as TraefikApi;
+    const progress: GateProgress = { step: 'app' };
+    const deps = { cfg: { ...DEFAULTS, probeThroughProxy: false }, runtime, health: new HealthWatcher(runtime), traefik, now: Date.now };
+    await expect(waitReady(deps, { record: rec({ containerId: id }), containerId: id }, AbortSignal.timeout(300), progress)).rejects.toThrow();
+    expect(describeProgress(progress)).toBe('waiting for Traefik to route to the instance (last error: Traefik: router spawner-i-alice is disabled: the service "nope@docker" does not exist)');
+    expect(describeProgress(progress, false)).toBe('waiting for Traefik to route to the instance');
+  });
 });

@@ -113,6 +113,9 @@ async function routePresent(deps: GateDeps, rec: InstanceRecord, ip: string, sig
   const want = `http://${host}:${rec.port}`;
   await retryUntil(async () => {
     const [router, service] = await Promise.all([deps.traefik.router(name), deps.traefik.service(name)]);
+    // A router Traefik refuses (e.g. SPAWNER_RECOVER_SERVICE names no service) never comes up:
+    // say why in the deadline's log line instead of a bare "waiting".
+    if (router && router.status !== 'enabled' && router.errors) progress.lastError = `Traefik: router ${name} is ${router.status}: ${router.errors.join('; ').slice(0, 300)}`;
     if (router?.status !== 'enabled' || !service) return undefined;
     return service.serverUrls.includes(want) ? true : undefined;
   }, { signal, onError: (err) => { progress.lastError = `Traefik API: ${errorMessage(err)}`; } });

@@ -5,6 +5,8 @@
 export interface RouterStatus {
   status: 'enabled' | 'disabled' | 'warning' | string;
   service?: string;
+  /** Why Traefik does not serve it (e.g. a middleware pointing at a service that does not exist). */
+  errors?: string[];
 }
 
 export interface ServiceStatus {
@@ -34,9 +36,11 @@ export class TraefikApi {
   /** The router as the Docker provider names it, or null when Traefik does not have it. */
   async router(name: string): Promise<RouterStatus | null> {
     const body = (await this.getJson(`/api/http/routers/${encodeURIComponent(name)}@docker`)) as
-      | { status?: string; service?: string }
+      | { status?: string; service?: string; error?: unknown }
       | null;
-    return body ? { status: body.status ?? 'unknown', service: body.service } : null;
+    if (!body) return null;
+    const errors = Array.isArray(body.error) ? body.error.filter((e): e is string => typeof e === 'string') : [];
+    return { status: body.status ?? 'unknown', service: body.service, ...(errors.length ? { errors } : {}) };
   }
 
   async service(name: string): Promise<ServiceStatus | null> {
