@@ -174,6 +174,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(/must not exceed the caps/);
   });
 
+  it.each(['x`) || Path(`/', 'a,b', 'svc@docker@file', ' spaced', 'a'.repeat(101)])('SPAWNER_RECOVER_SERVICE %j is refused, naming the option and what is allowed', (v) => {
+    expect(() => loadConfig({ SPAWNER_RECOVER_SERVICE: v })).toThrow(/--recover-service \(SPAWNER_RECOVER_SERVICE\).*allowed: empty, or a Traefik service name/);
+  });
+
+  it('SPAWNER_RECOVER_SERVICE may be empty (recovery off) or name a service of any provider', () => {
+    expect(loadConfig({ SPAWNER_RECOVER_SERVICE: '' }).recoverService).toBe('');
+    expect(loadConfig({ SPAWNER_RECOVER_SERVICE: 'wake@file' }).recoverService).toBe('wake@file');
+    expect(loadConfig({}).recoverService).toBe('spawner-wake@docker');
+  });
+
   it('limits equal to the caps are fine', () => {
     expect(loadConfig({ SPAWNER_LIMITS_MEMORY_MB: '2048', SPAWNER_CAPS_MEMORY_MB: '2048' }).limits.memoryMb).toBe(2048);
   });
