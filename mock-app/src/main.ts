@@ -45,6 +45,7 @@ const port = portEnv(9000);
 const idleMs = durationEnv('IDLE', 60_000);
 const startupDelayMs = durationEnv('STARTUP_DELAY', 0);
 const statusDelayMs = durationEnv('STATUS_DELAY', 0);
+const stopDelayMs = durationEnv('STOP_DELAY', 0);
 
 let server: Server | undefined;
 let app: MockApp | undefined;
@@ -53,11 +54,17 @@ let exiting = false;
 function shutdown(reason: string): void {
   if (exiting) return;
   exiting = true;
-  log('info', 'shutting down', { reason });
-  // Containers are stopped with a short grace period: never hang on a stuck socket.
-  setTimeout(() => process.exit(0), 2_000).unref();
-  if (!server?.listening) process.exit(0);
-  server.close(() => process.exit(0));
+  log('info', 'shutting down', { reason, ...(stopDelayMs > 0 ? { stopDelay: formatMs(stopDelayMs) } : {}) });
+  // Containers are stopped with a short grace period: never hang on a stuck socket. With
+  // STOP_DELAY, the listener closes at once and the process lingers (an app draining its work):
+  // the container still runs, so a proxy still routes to it, and connections are refused.
+  const exit = setTimeout(() => process.exit(0), stopDelayMs > 0 ? stopDelayMs : 2_000);
+  if (stopDelayMs === 0) exit.unref(); // else it is what keeps the process alive
+  if (!server?.listening) {
+    if (stopDelayMs === 0) process.exit(0);
+    return;
+  }
+  server.close(() => { if (stopDelayMs === 0) process.exit(0); });
   // close() alone waits for keep-alive sockets and open /events streams; drop them now.
   server.closeAllConnections();
   app?.closeUpgraded();
@@ -70,6 +77,7 @@ log('info', 'starting', {
   port,
   idle: idleMs > 0 ? formatMs(idleMs) : 'disabled',
   startupDelay: formatMs(startupDelayMs),
+  stopDelay: formatMs(stopDelayMs),
   statusDelay: formatMs(statusDelayMs),
   pid: process.pid,
 });
