@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { RUN_LABEL } from '../../test/helpers/stack.js';
-import { cookieRule } from '../../spawner/src/traefik/rules.js';
+import { cookieRule, TRAEFIK_DOCKER_NETWORK, TRAEFIK_ENABLE, traefikKey } from '../../spawner/src/traefik/labels.js';
 import { run } from './docker.js';
 import { appUp, deploy, sleep, type Ctx } from './common.js';
 import { parseWrk } from './hotpath.js';
@@ -29,6 +29,8 @@ export interface ProxiedResult {
 }
 
 const CONNECTIONS = 32;
+/** The twin's router and service (no spawner-i- prefix: nothing of the spawner's). */
+const TWIN = 'bench-twin';
 
 export async function proxied(ctx: Ctx): Promise<ProxiedResult> {
   const inst = await deploy(ctx, 'px', ctx.images.nohc);
@@ -45,12 +47,12 @@ export async function proxied(ctx: Ctx): Promise<ProxiedResult> {
       [RUN_LABEL]: ctx.stack.runId,
       // Traefik's constraint of this stack; not origin=spawner, so the spawner never sees it.
       'spawner.id': ctx.stack.spawnerId,
-      'traefik.enable': 'true',
-      'traefik.docker.network': ctx.stack.network,
-      'traefik.http.routers.bench-twin.rule': cookieRule('instance', twinValue),
-      'traefik.http.routers.bench-twin.entrypoints': 'web',
-      'traefik.http.routers.bench-twin.service': 'bench-twin',
-      'traefik.http.services.bench-twin.loadbalancer.server.port': '9000',
+      [TRAEFIK_ENABLE]: 'true',
+      [TRAEFIK_DOCKER_NETWORK]: ctx.stack.network,
+      [traefikKey('routers', TWIN, 'rule')]: cookieRule('instance', twinValue),
+      [traefikKey('routers', TWIN, 'entrypoints')]: 'web',
+      [traefikKey('routers', TWIN, 'service')]: TWIN,
+      [traefikKey('services', TWIN, 'loadbalancer.server.port')]: '9000',
     },
     HostConfig: {
       NetworkMode: ctx.stack.network,

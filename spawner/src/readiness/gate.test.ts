@@ -28,16 +28,22 @@ describe('probeUrl: the health-check URL is only ever aimed at the container its
   });
 });
 
+/** A started, healthy container of instance alice on the fake runtime. */
+async function healthyAlice() {
+  const runtime = new FakeRuntime();
+  runtime.images.add('mock-app:latest');
+  runtime.healthOnStart = 'healthy';
+  const id = await runtime.create({
+    name: 'spawner-alice', image: 'mock-app:latest', network: 'spawner', labels: {}, env: {},
+    limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 }, stopTimeoutSec: 1,
+  });
+  await runtime.start(id);
+  return { runtime, id };
+}
+
 describe('waitReady progress', () => {
   it('a deadline while Traefik cannot be read says so, with the error only in the internal text', async () => {
-    const runtime = new FakeRuntime();
-    runtime.images.add('mock-app:latest');
-    runtime.healthOnStart = 'healthy';
-    const id = await runtime.create({
-      name: 'spawner-alice', image: 'mock-app:latest', network: 'spawner', labels: {}, env: {},
-      limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 }, stopTimeoutSec: 1,
-    });
-    await runtime.start(id);
+    const { runtime, id } = await healthyAlice();
     const traefik = {
       router: async () => { throw new Error('fetch failed'); },
       service: async () => { throw new Error('fetch failed'); },
@@ -51,14 +57,7 @@ describe('waitReady progress', () => {
   });
 
   it("a router Traefik refuses (its errors middleware names a missing service) is named in the internal text", async () => {
-    const runtime = new FakeRuntime();
-    runtime.images.add('mock-app:latest');
-    runtime.healthOnStart = 'healthy';
-    const id = await runtime.create({
-      name: 'spawner-alice', image: 'mock-app:latest', network: 'spawner', labels: {}, env: {},
-      limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 }, stopTimeoutSec: 1,
-    });
-    await runtime.start(id);
+    const { runtime, id } = await healthyAlice();
     const traefik = {
       router: async () => ({ status: 'disabled', service: 'spawner-i-alice', errors: ['the service "nope@docker" does not exist'] }),
       service: async () => ({ serverUrls: [] }),

@@ -44,6 +44,9 @@ export const INSTANCE_LABEL = LABEL.instance;
 export const SPAWNER_ID_LABEL = LABEL.id;
 
 const TRAEFIK = 'traefik';
+/** Traefik's opt-in key (providers.docker.exposedByDefault=false) and its network choice. */
+export const TRAEFIK_ENABLE = `${TRAEFIK}.enable`;
+export const TRAEFIK_DOCKER_NETWORK = `${TRAEFIK}.docker.network`;
 export type TraefikSection = 'routers' | 'services' | 'middlewares';
 const SECTIONS: readonly string[] = ['routers', 'services', 'middlewares'];
 
@@ -146,8 +149,8 @@ export function instanceLabels(s: InstanceLabelSpec): Record<string, string> {
   assertSpec(s);
   const r = routerName(s.name);
   const generated: Record<string, string> = {
-    [`${TRAEFIK}.enable`]: 'true',
-    [`${TRAEFIK}.docker.network`]: s.network,
+    [TRAEFIK_ENABLE]: 'true',
+    [TRAEFIK_DOCKER_NETWORK]: s.network,
     [traefikKey('routers', r, 'rule')]: rule(s),
     [traefikKey('routers', r, 'entrypoints')]: s.entrypoint,
     [traefikKey('routers', r, 'service')]: r,
