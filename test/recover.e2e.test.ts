@@ -27,7 +27,7 @@ beforeAll(async () => {
     deploy(stack, token, 'rc-path', { routing: 'path' }),
   ]);
   cookieStartedAt = Date.now();
-  await Promise.all([waitReachable(stack, cookieInst), waitReachablePath(pathInst)]);
+  await Promise.all([waitReachable(stack, cookieInst), waitReachable(stack, pathInst, 30_000, `/app/${pathInst.name}/`)]);
 });
 
 afterAll(async () => {
@@ -36,15 +36,6 @@ afterAll(async () => {
     await stack.teardown();
   }
 });
-
-async function waitReachablePath(inst: Instance): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const a = await send(`${stack.web}/app/${inst.name}/`, { cookie: inst.cookie }, 5_000);
-    if (a.status === 200 && !fromListener(a)) return;
-    await pause(100);
-  }
-  throw new Error(`${inst.name} not reachable`);
-}
 
 /** GETs through Traefik following 307s like a browser: keeps the cookies the answers set. */
 async function browse(inst: Instance, path: string, maxHops = 10): Promise<{ final: Answer; locations: string[] }> {

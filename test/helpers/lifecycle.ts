@@ -66,9 +66,10 @@ export async function followToApp(
   throw new Error(`${inst.name}: more than ${opts.maxHops ?? 6} redirects for ${path}`);
 }
 
-export async function waitReachable(stack: Stack, inst: Instance, timeoutMs = 30_000): Promise<void> {
+/** `path`: where the instance answers (path mode: `/<prefix>/<name>/`). */
+export async function waitReachable(stack: Stack, inst: Instance, timeoutMs = 30_000, path = '/'): Promise<void> {
   await pollUntil(`${inst.name} reachable through traefik`, async () => {
-    const r = await send(`${stack.web}/`, { cookie: inst.cookie }, 5_000);
+    const r = await send(`${stack.web}${path}`, { cookie: inst.cookie }, 5_000);
     return fromApp(r, inst) ? true : undefined;
   }, { timeoutMs });
 }
