@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'network_not_allowed'
   | 'limit_exceeded'
   | 'unauthorized'
+  | 'csrf_invalid'
+  | 'forbidden_origin'
   | 'login_invalid'
   | 'rate_limited'
   | 'not_found'
@@ -35,6 +37,8 @@ const STATUS: Record<ErrorCode, number> = {
   network_not_allowed: 400,
   limit_exceeded: 400,
   unauthorized: 401,
+  csrf_invalid: 403,
+  forbidden_origin: 403,
   login_invalid: 401,
   rate_limited: 429,
   not_found: 404,

@@ -19,6 +19,8 @@ const TITLES: Record<ErrorCode, string> = {
   network_not_allowed: 'Network not allowed',
   limit_exceeded: 'Limit exceeded',
   unauthorized: 'Unauthorized',
+  csrf_invalid: 'Missing or invalid CSRF token',
+  forbidden_origin: 'Not allowed from this address or origin',
   login_invalid: 'Invalid login',
   rate_limited: 'Too many requests',
   not_found: 'Not found',

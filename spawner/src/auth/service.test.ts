@@ -118,3 +118,29 @@ describe('AuthService', () => {
     await expect(auth.login('anyone', 'anything', '')).resolves.toEqual(expect.any(String));
   });
 });
+
+describe('console sessions', () => {
+  it('accepts login tokens of current users only, never the service token, and ends them on logout', async () => {
+    const auth = make();
+    const token = await auth.login('alice', 'apw', '10.0.0.1');
+    expect(auth.session(token)).toEqual({ subject: 'alice', kind: 'user' });
+    expect(auth.session(SERVICE)).toBeNull();
+    expect(auth.session(undefined)).toBeNull();
+    expect(auth.session(['a'])).toBeNull();
+    auth.logout(token);
+    expect(auth.session(token)).toBeNull();
+  });
+
+  it('expire with the token and with the user', async () => {
+    const token = await make().login('alice', 'apw', '10.0.0.1');
+    expect(make({ users: new Map([['bob', sha('x')]]) }).session(token)).toBeNull();
+    clock.t += 61_000;
+    expect(make().session(token)).toBeNull();
+  });
+
+  it('still need a login when auth is disabled, and then name the login', async () => {
+    const auth = make({ users: null });
+    expect(auth.session('made-up')).toBeNull();
+    expect(auth.session(await auth.login('ops', 'anything', '10.0.0.1'))).toEqual({ subject: 'ops', kind: 'anonymous' });
+  });
+});

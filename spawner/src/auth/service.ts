@@ -69,6 +69,24 @@ export class AuthService {
     return tokens.issue(username, tokenTtlSec, this.now());
   }
 
+  /** Ends a login token's life (console logout). */
+  logout(token: string): void {
+    this.opts.tokens.revoke(token);
+  }
+
+  /**
+   * The owner of a login token, for the console's session cookie: login tokens only (never the
+   * service token, which is for machines), and also when auth is disabled (the console still wants
+   * to know who clicked).
+   */
+  session(token: unknown): Principal | null {
+    if (typeof token !== 'string') return null;
+    const owner = this.opts.tokens.verify(token, this.now());
+    if (!owner) return null;
+    if (this.opts.users === null) return { subject: owner.username, kind: 'anonymous' };
+    return this.opts.users.has(owner.username) ? { subject: owner.username, kind: 'user' } : null;
+  }
+
   /** Accepts the original `token:` header or `Authorization: Bearer <token>`. */
   authenticate(headers: AuthHeaders): Principal {
     const users = this.opts.users;

@@ -28,6 +28,11 @@ export class Waker {
     private readonly gate: GateDeps,
   ) {}
 
+  /** Container starts in flight now (admission control counts these against maxConcurrentStarts). */
+  get startsInFlight(): number {
+    return this.starting;
+  }
+
   inFlight(name: string): boolean {
     return this.flights.has(name);
   }

@@ -53,6 +53,28 @@ describe('EventLog', () => {
 
   it('exposes no mutating API besides append', () => {
     const methods = Object.getOwnPropertyNames(EventLog.prototype).filter((m) => m !== 'constructor');
-    expect(methods.sort()).toEqual(['append', 'list']);
+    // Reads and observers only: none of them changes a stored event.
+    expect(methods.sort()).toEqual(['append', 'countByInstance', 'lastOfKind', 'list', 'subscribe']);
+  });
+});
+
+describe('EventLog observers and per-kind reads (the console)', () => {
+  it('tells subscribers about each stored event, survives a throwing one, and stops after unsubscribe', () => {
+    const seen: string[] = [];
+    log.subscribe(() => { throw new Error('buggy observer'); });
+    const off = log.subscribe((ev) => seen.push(`${ev.instance}:${ev.kind}`));
+    log.append({ instance: 'a', kind: 'wake' }, 1);
+    off();
+    log.append({ instance: 'b', kind: 'wake' }, 2);
+    expect(seen).toEqual(['a:wake']);
+    expect(log.list()).toHaveLength(2);
+  });
+
+  it('reads the newest events of a kind and counts them per instance', () => {
+    for (const [i, kind] of (['wake', 'stopped', 'wake', 'wake'] as const).entries()) {
+      log.append({ instance: i === 1 ? 'b' : `w${i % 2}`, kind, detail: { total: i } }, i);
+    }
+    expect(log.lastOfKind('wake', 2).map((e) => e.detail?.total)).toEqual([3, 2]);
+    expect(log.countByInstance('wake')).toEqual(new Map([['w0', 2], ['w1', 1]]));
   });
 });

@@ -44,8 +44,11 @@ function toEvent(r: Row): LifecycleEvent {
   };
 }
 
+export type EventListener = (ev: LifecycleEvent) => void;
+
 export class EventLog {
   private readonly stmts;
+  private readonly listeners = new Set<EventListener>();
 
   constructor(db: Database) {
     const p = <T>(sql: string) => db.prepare<unknown[], T>(sql);
@@ -59,6 +62,10 @@ export class EventLog {
       afterAll: p<Row>(`SELECT ${COLS} FROM events WHERE id > ? ORDER BY id LIMIT ?`),
       afterOne: p<Row>(
         `SELECT ${COLS} FROM events WHERE instance = ? AND id > ? ORDER BY id LIMIT ?`,
+      ),
+      lastOfKind: p<Row>(`SELECT ${COLS} FROM events WHERE kind = ? ORDER BY id DESC LIMIT ?`),
+      countByInstance: p<{ instance: string; n: number }>(
+        'SELECT instance, COUNT(*) AS n FROM events WHERE kind = ? GROUP BY instance',
       ),
       tailAll: p<Row>(
         `SELECT * FROM (SELECT ${COLS} FROM events ORDER BY id DESC LIMIT ?) ORDER BY id`,
@@ -74,7 +81,28 @@ export class EventLog {
     const detail = ev.detail == null ? null : JSON.stringify(ev.detail);
     const row = this.stmts.append.get(at, ev.instance, ev.kind, ev.reason ?? null, detail);
     if (!row) throw new Error('event insert returned no row');
-    return toEvent(row);
+    const out = toEvent(row);
+    // Observers (the console's live view) must never break the domain operation that logged it.
+    for (const l of this.listeners) {
+      try { l(out); } catch { /* an observer's bug is its own */ }
+    }
+    return out;
+  }
+
+  /** Called with every appended event, after it is stored. Returns the unsubscribe function. */
+  subscribe(l: EventListener): () => void {
+    this.listeners.add(l);
+    return () => { this.listeners.delete(l); };
+  }
+
+  /** The newest `limit` events of one kind across every instance, newest first. */
+  lastOfKind(kind: LifecycleKind, limit: number): LifecycleEvent[] {
+    return this.stmts.lastOfKind.all(kind, Math.min(Math.max(Math.trunc(limit), 1), MAX_LIMIT)).map(toEvent);
+  }
+
+  /** How many events of one kind each instance has (history survives removal, so names may be gone). */
+  countByInstance(kind: LifecycleKind): Map<string, number> {
+    return new Map(this.stmts.countByInstance.all(kind).map((r) => [r.instance, r.n]));
   }
 
   /**
