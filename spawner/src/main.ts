@@ -24,6 +24,8 @@ import { Reconciler } from './instances/reconcile.js';
 import { IdleReaper } from './reaper/reaper.js';
 import { createApiApp } from './api/app.js';
 import { createWakeApp } from './wake/app.js';
+import { ConsoleHub } from './console/hub.js';
+import { instanceAddressCheck } from './console/addresses.js';
 
 export interface Running {
   spawnerId: string;
@@ -65,6 +67,9 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const health = new HealthWatcher(runtime);
   const waker = new Waker(deps, service, { cfg, runtime, health, traefik, now });
   const reconciler = new Reconciler(deps, service);
+  const hub = new ConsoleHub({
+    cfg, service, instances, events, traefik, log, now, startsInFlight: () => waker.startsInFlight,
+  });
   metrics.registry.add(new Gauge('spawner_instances', 'Registered instances by last known container state', () => service.instancesByState()));
 
   await runtime.ping().catch((err) => log.warn('docker engine not answering yet', { error: errorMessage(err) }));
@@ -74,6 +79,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     health.onEvent(ev);
     service.states.apply(ev);
     reconciler.onEvent(ev);
+    hub.notify();
   }, {
     signal: watchAbort.signal,
     onReconnect: () => {
@@ -90,11 +96,16 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   rescanTimer.unref();
   const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now });
   reaper.start();
+  hub.start();
 
   let closing = false;
   const isClosing = () => closing;
   const probeNonce = randomBytes(16).toString('hex');
-  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce }).listen(cfg.apiPort, cfg.apiHost);
+  const consoleDeps = {
+    auth, service, hub, tokenTtlSec: cfg.tokenTtlSec,
+    isInstanceAddress: instanceAddressCheck(() => runtime.list(ownershipLabels(spawnerId))),
+  };
+  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, console: consoleDeps }).listen(cfg.apiPort, cfg.apiHost);
   const wakeServer = createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing }).listen(cfg.wakePort, cfg.wakeHost);
   await Promise.all([once(apiServer, 'listening'), once(wakeServer, 'listening')]);
   log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, auth: users ? 'enabled' : 'disabled' });
@@ -103,6 +114,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     if (closing) return;
     closing = true;
     service.close();
+    hub.stop(); // ends the console's event streams, which would hold the API server open
     log.info('shutting down', { graceSec: cfg.shutdownGraceSec });
     clearInterval(rescanTimer);
     const t0 = Date.now();

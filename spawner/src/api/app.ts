@@ -15,6 +15,7 @@ import { validateDeploy, validateName } from './validate.js';
 import { openApiDocument } from './openapi.js';
 import type { Waker } from '../instances/waker.js';
 import { throughProxyRequest } from '../readiness/through-proxy.js';
+import { consoleRouter, type ConsoleDeps } from '../console/routes.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -26,6 +27,8 @@ export interface ApiDeps {
   /** For `POST /deploy?wait=true`: the same single-flight wake and readiness gate as port 8000. */
   waker: Pick<Waker, 'wake'>;
   probeNonce: string;
+  /** The operator's console under /console (console/routes.ts); absent: not served. */
+  console?: ConsoleDeps;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -103,6 +106,8 @@ export function createApiApp(d: ApiDeps) {
     await d.service.remove(view.name);
     res.json({ id: view.id, name: view.name, status: 'removed' });
   }));
+
+  if (d.console) app.use('/console', consoleRouter(d.console));
 
   app.use((_req, _res, next) => next(new SpawnerError('not_found', 'no such route')));
   // The router decodes :nameOrId before param() sees it; a bad %-escape is the caller's fault, not a 500.

@@ -1,0 +1,246 @@
+/// <reference lib="dom" />
+/**
+ * The console page (browser only). State comes from one EventSource: a snapshot, then changed
+ * rows as the server pushes them; nothing here polls the server. HTML comes from the pure,
+ * escaping builders in view.ts / detail.ts; user-visible messages go through textContent.
+ */
+import { applyQuery, ago, idleIn, rowHtml, SORT_KEYS, type SortKey, type TableQuery } from './view.js';
+import { fleetHtml, instanceHtml } from './detail.js';
+import type { ConsoleRow, FleetView, InstanceDetail } from './types.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const rows = new Map<string, ConsoleRow>();
+const trs = new Map<string, { key: string; tr: HTMLTableRowElement }>();
+const query: TableQuery = { sort: 'name', desc: false, text: '', state: '' };
+let csrf = '';
+let skew = 0;
+let fleet: FleetView | null = null;
+let detail: InstanceDetail | null = null;
+let stream: EventSource | null = null;
+let frame = 0;
+let showRevision = false;
+const now = () => Date.now() + skew;
+
+const HEADERS: Record<SortKey, string> = {
+  name: 'Name', state: 'State', health: 'Health', routing: 'Routing', revision: 'Revision', idleTimeoutSec: 'Idle timeout',
+  idleDueAt: 'Idle stop in', lastRequestAt: 'Last request', wakes: 'Wakes', lastWakeMs: 'Last wake', labels: 'Owner labels',
+};
+
+function toast(msg: string): void {
+  const t = $('toast');
+  t.textContent = msg;
+  setTimeout(() => { if (t.textContent === msg) t.textContent = ''; }, 6000);
+}
+
+async function call(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(path, {
+    method, credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', ...(method === 'GET' ? {} : { 'x-csrf-token': csrf }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function problem(res: Response): Promise<string> {
+  const p = (await res.json().catch(() => ({}))) as { detail?: string; code?: string };
+  return `${p.code ?? res.status}: ${p.detail ?? res.statusText}`;
+}
+
+function show(section: 'login' | 'list' | 'instance' | 'fleet'): void {
+  for (const s of ['login', 'list', 'instance', 'fleet', 'booting']) $(s).hidden = s !== section;
+  $('nav').hidden = section === 'login';
+  $('logout').hidden = section === 'login';
+}
+
+function renderHead(): void {
+  const keys = SORT_KEYS.filter((k) => k !== 'revision' || showRevision);
+  $('head').innerHTML = keys.map((k) => {
+    const sort = query.sort === k ? (query.desc ? 'descending' : 'ascending') : 'none';
+    return `<th scope="col" aria-sort="${sort}"><button type="button" data-sort="${k}">${HEADERS[k]}</button></th>`;
+  }).join('');
+}
+
+/** Coalesces every change of a frame into one DOM update. */
+function schedule(): void {
+  if (!frame) frame = requestAnimationFrame(() => { frame = 0; renderRows(); });
+}
+
+const tpl = document.createElement('template');
+function renderRows(): void {
+  const withRevision = [...rows.values()].some((r) => r.revision !== undefined);
+  if (withRevision !== showRevision) { showRevision = withRevision; trs.clear(); renderHead(); }
+  const list = applyQuery([...rows.values()], query);
+  const t = now();
+  const body = $('rows');
+  // Keyed: unchanged rows keep their element (and keyboard focus); changed ones are replaced.
+  for (const r of list) {
+    const key = JSON.stringify(r);
+    const cur = trs.get(r.name);
+    if (cur?.key === key) continue;
+    tpl.innerHTML = rowHtml(r, t, showRevision);
+    const tr = tpl.content.firstElementChild as HTMLTableRowElement;
+    if (cur?.tr.parentNode) cur.tr.replaceWith(tr);
+    trs.set(r.name, { key, tr });
+  }
+  for (const name of trs.keys()) if (!rows.has(name)) { trs.get(name)?.tr.remove(); trs.delete(name); }
+  const want = list.map((r) => trs.get(r.name)!.tr);
+  const children = body.children;
+  if (want.length !== children.length || want.some((tr, i) => children[i] !== tr)) body.replaceChildren(...want);
+  $('count').textContent = `(${list.length} of ${rows.size})`;
+  const states = [...new Set([...rows.values()].map((r) => r.state))].sort();
+  const sel = $<HTMLSelectElement>('state-filter');
+  const have = [...sel.options].map((o) => o.value).slice(1);
+  if (have.join() !== states.join()) {
+    sel.replaceChildren(new Option('all', ''), ...states.map((s) => new Option(s, s)));
+    sel.value = query.state;
+  }
+}
+
+/** Time-dependent cells tick locally; the data behind them only changes by server push. */
+function tickClock(): void {
+  const t = now();
+  for (const { tr } of trs.values()) {
+    const r = rows.get(tr.dataset.name ?? '');
+    if (!r) continue;
+    const idle = tr.querySelector('[data-idle]');
+    if (idle) idle.textContent = idleIn(r, t);
+    const seen = tr.querySelector('[data-ago]');
+    if (seen) seen.textContent = ago(r.lastRequestAt, t);
+  }
+}
+
+async function loadDetail(name: string): Promise<void> {
+  const res = await call('GET', `/console/api/instances/${encodeURIComponent(name)}`);
+  const el = $('instance');
+  if (res.status === 401) return signedOut();
+  if (!res.ok) { detail = null; el.innerHTML = '<p><a href="#/">← All instances</a></p><h2 id="instance-h">Not found</h2>'; el.querySelector('h2')!.textContent = await problem(res); return; }
+  detail = (await res.json()) as InstanceDetail;
+  if (location.hash === `#/i/${encodeURIComponent(name)}`) el.innerHTML = instanceHtml(detail, now());
+}
+
+async function act(action: string): Promise<void> {
+  if (!detail) return;
+  const name = detail.row.name;
+  if (action === 'delete') {
+    const dlg = $<HTMLDialogElement>('confirm');
+    $('confirm-text').textContent = `This stops and removes ${name} and its container. Its lifecycle log is kept.`;
+    dlg.returnValue = '';
+    dlg.showModal();
+    await new Promise((r) => dlg.addEventListener('close', r, { once: true }));
+    if (dlg.returnValue !== 'delete') return;
+  }
+  const path = `/console/api/instances/${encodeURIComponent(name)}`;
+  toast(`${action} ${name}…`);
+  for (const b of $('instance').querySelectorAll('button')) b.disabled = true;
+  const res = action === 'delete' ? await call('DELETE', path) : await call('POST', `${path}/${action}`);
+  if (!res.ok) { toast(`${action} ${name} refused: ${await problem(res)}`); void loadDetail(name); return; }
+  toast(`${action} ${name}: done`);
+  if (action === 'delete') location.hash = '#/';
+  else void loadDetail(name);
+}
+
+function route(): void {
+  if (!csrf) return;
+  const h = location.hash;
+  if (h.startsWith('#/i/')) {
+    show('instance');
+    void loadDetail(decodeURIComponent(h.slice(4)));
+  } else if (h === '#/fleet') {
+    show('fleet');
+    if (fleet) $('fleet').innerHTML = fleetHtml(fleet);
+  } else {
+    show('list');
+    schedule();
+  }
+}
+
+function connect(): void {
+  stream?.close();
+  const es = new EventSource('/console/api/stream');
+  stream = es;
+  const live = $('live');
+  es.onopen = () => { live.textContent = 'live'; live.className = 'live on'; };
+  es.onerror = () => {
+    live.textContent = 'reconnecting…'; live.className = 'live off';
+    // A closed stream (401 after logout or expiry) does not retry by itself: ask who we are.
+    if (es.readyState === EventSource.CLOSED) void boot();
+  };
+  es.addEventListener('snapshot', (e) => {
+    const d = JSON.parse((e as MessageEvent<string>).data) as { rows: ConsoleRow[]; now: number };
+    skew = d.now - Date.now();
+    rows.clear();
+    for (const r of d.rows) rows.set(r.name, r);
+    schedule();
+  });
+  es.addEventListener('rows', (e) => {
+    const d = JSON.parse((e as MessageEvent<string>).data) as { changed: ConsoleRow[]; removed: string[] };
+    for (const r of d.changed) rows.set(r.name, r);
+    for (const n of d.removed) rows.delete(n);
+    schedule();
+    if (detail && (d.changed.some((r) => r.name === detail!.row.name) || d.removed.includes(detail.row.name))) void loadDetail(detail.row.name);
+  });
+  es.addEventListener('event', (e) => {
+    const d = JSON.parse((e as MessageEvent<string>).data) as { instance: string };
+    if (detail?.row.name === d.instance && location.hash.startsWith('#/i/')) void loadDetail(d.instance);
+  });
+  es.addEventListener('fleet', (e) => {
+    fleet = JSON.parse((e as MessageEvent<string>).data) as FleetView;
+    if (location.hash === '#/fleet') $('fleet').innerHTML = fleetHtml(fleet);
+  });
+  es.addEventListener('bye', () => es.close());
+}
+
+function signedOut(): void {
+  csrf = '';
+  stream?.close();
+  stream = null;
+  $('who').textContent = '';
+  show('login');
+  $('username').focus();
+}
+
+async function boot(): Promise<void> {
+  const res = await call('GET', '/console/api/me').catch(() => null);
+  if (!res || !res.ok) return signedOut();
+  const me = (await res.json()) as { user: string; csrf: string };
+  csrf = me.csrf;
+  $('who').textContent = `signed in as ${me.user}`;
+  connect();
+  route();
+}
+
+function wire(): void {
+  renderHead();
+  $('head').addEventListener('click', (e) => {
+    const k = (e.target as HTMLElement).closest('button')?.dataset.sort as SortKey | undefined;
+    if (!k) return;
+    query.desc = query.sort === k ? !query.desc : false;
+    query.sort = k;
+    renderHead();
+    schedule();
+    (document.querySelector(`[data-sort="${k}"]`) as HTMLElement | null)?.focus();
+  });
+  $<HTMLInputElement>('filter').addEventListener('input', (e) => { query.text = (e.target as HTMLInputElement).value; schedule(); });
+  $<HTMLSelectElement>('state-filter').addEventListener('change', (e) => { query.state = (e.target as HTMLSelectElement).value; schedule(); });
+  $('instance').addEventListener('click', (e) => {
+    const a = (e.target as HTMLElement).closest('button')?.dataset.action;
+    if (a) void act(a);
+  });
+  $('login-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target as HTMLFormElement);
+    void (async () => {
+      const res = await call('POST', '/console/api/login', { username: f.get('username'), password: f.get('password') });
+      if (!res.ok) { $('login-error').textContent = res.status === 401 ? 'Wrong username or password.' : await problem(res); return; }
+      $('login-error').textContent = '';
+      $<HTMLInputElement>('password').value = '';
+      await boot();
+      $('main').focus();
+    })();
+  });
+  $('logout').addEventListener('click', () => { void call('POST', '/console/api/logout').finally(signedOut); });
+  addEventListener('hashchange', route);
+  setInterval(tickClock, 1000);
+}
+
+wire();
+void boot();
