@@ -53,6 +53,8 @@ export class ConsoleHub {
   private readonly recentWakes: WakeTiming[];
   private readonly stateHistory: [number, Record<string, number>][] = [];
   private readonly requestHistory = new Map<string, [number, number][]>();
+  /** When the hub first saw each instance running (since its last stop). */
+  private readonly runningSince = new Map<string, number>();
   private lastRequestTotals: Map<string, number> | null = null;
   private pending: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -129,8 +131,13 @@ export class ConsoleHub {
       const rec = recs.get(v.name);
       if (!rec) continue;
       const startedAt = rec.containerId ? this.d.service.states.get(rec.containerId)?.startedAt : undefined;
-      rows.push(toRow(v, rec, { defaultIdleSec: this.d.cfg.idleTimeoutSec, startedAt, wakes: this.wakeStats.get(v.name) }));
+      if (v.status !== 'running') this.runningSince.delete(v.name);
+      else if (!this.runningSince.has(v.name)) this.runningSince.set(v.name, this.d.now());
+      rows.push(toRow(v, rec, {
+        defaultIdleSec: this.d.cfg.idleTimeoutSec, startedAt, runningSince: this.runningSince.get(v.name), wakes: this.wakeStats.get(v.name),
+      }));
     }
+    for (const name of this.runningSince.keys()) if (!recs.has(name)) this.runningSince.delete(name);
     const { changed, removed, keys } = diffRows(this.keys, rows);
     this.keys = keys;
     this.rows = rows;

@@ -10,6 +10,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <meta name="referrer" content="no-referrer">
 <title>Spawner console</title>
 <link rel="stylesheet" href="/console/assets/console.css">
+<link rel="icon" href="/console/assets/icon.svg">
 <script type="module" src="/console/assets/main.js"></script>
 </head>
 <body>
@@ -99,7 +100,7 @@ thead th button { border: 0; background: none; padding: 0; font-weight: 600; col
 thead th[aria-sort="ascending"] button::after { content: " ▲"; }
 thead th[aria-sort="descending"] button::after { content: " ▼"; }
 tbody th { font-weight: 600; }
-td.num { text-align: right; }
+td.num, th.num { text-align: right; }
 tbody tr:hover { background: #f6f8fa; }
 .state { font-weight: 600; }
 .state.ok { color: var(--ok); } .state.off { color: var(--off); } .state.bad { color: var(--bad); } .state.warn { color: var(--warn); }
@@ -112,8 +113,8 @@ tbody tr:hover { background: #f6f8fa; }
 .chart .bar { fill: #0969da; }
 .ph-start { fill: #0969da; background: #0969da; } .ph-health { fill: #1a7f37; background: #1a7f37; }
 .ph-route { fill: #9a6700; background: #9a6700; } .ph-probe { fill: #8250df; background: #8250df; }
-.st-running { fill: #1a7f37; background: #1a7f37; } .st-exited { fill: #8c959f; background: #8c959f; }
-.st-gone { fill: #cf222e; background: #cf222e; } .st-created, .st-creating, .st-restarting, .st-paused, .st-dead { fill: #bf8700; background: #bf8700; }
+.st-running { fill: #1a7f37; background: #1a7f37; } .st-exited { fill: #6e7781; background: #6e7781; }
+.st-gone { fill: #cf222e; background: #cf222e; } .st-created, .st-creating, .st-restarting, .st-paused, .st-dead { fill: #9a6700; background: #9a6700; }
 .legend .key { display: inline-block; color: #fff; padding: 0 .4rem; border-radius: 3px; font-size: .8rem; margin-right: .25rem; }
 .log { font-family: ui-monospace, monospace; font-size: .85rem; }
 .log td { white-space: normal; }
@@ -124,3 +125,5 @@ dialog::backdrop { background: rgba(0,0,0,.35); }
 #toast:not(:empty) { background: #24292f; color: #fff; padding: .5rem .75rem; border-radius: 4px; }
 @media (prefers-reduced-motion: no-preference) { tbody tr { transition: background .3s; } }
 `;
+
+export const CONSOLE_ICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0550ae"/><path d="M4 11l4-6 4 6z" fill="#fff"/></svg>';

@@ -14,7 +14,7 @@ import type { AuthService, Principal } from '../auth/service.js';
 import type { InstanceService } from '../instances/service.js';
 import { validateName } from '../api/validate.js';
 import type { ConsoleHub } from './hub.js';
-import { CONSOLE_CSS, CONSOLE_HTML } from './page.js';
+import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_ICON } from './page.js';
 import { CSRF_HEADER, clearedSessionCookie, csrfFor, csrfValid, sameOrigin, sessionCookie, sessionFromCookie } from './session.js';
 
 export interface ConsoleDeps {
@@ -66,6 +66,7 @@ export function consoleRouter(d: ConsoleDeps): express.Router {
 
   r.get(['/', ''], (_req, res) => { res.type('html').send(CONSOLE_HTML); });
   r.get('/assets/console.css', (_req, res) => { res.type('css').send(CONSOLE_CSS); });
+  r.get('/assets/icon.svg', (_req, res) => { res.type('svg').send(CONSOLE_ICON); });
   r.get('/assets/:file', (req, res, next) => {
     const file = String(req.params.file);
     if (!ASSET_RE.test(file) || !existsSync(`${assets}${file}`)) { next(new SpawnerError('not_found', 'no such asset')); return; }

@@ -12,7 +12,7 @@ export interface WakeStats {
 export function toRow(
   view: InstanceView & { revision?: string | null },
   rec: InstanceRecord,
-  opts: { defaultIdleSec: number; startedAt?: string; wakes?: WakeStats },
+  opts: { defaultIdleSec: number; startedAt?: string; runningSince?: number; wakes?: WakeStats },
 ): ConsoleRow {
   const timeout = idleTimeoutSec(rec, opts.defaultIdleSec);
   const running = view.status === 'running';
@@ -24,8 +24,9 @@ export function toRow(
     image: view.image,
     ...(view.revision !== undefined ? { revision: view.revision } : {}),
     idleTimeoutSec: timeout,
-    // The reaper's own rule (policy.ts), minus its watchedSince after a restart: an estimate, never early.
-    idleDueAt: running && timeout > 0 ? lastActivityAt(rec, opts.startedAt, undefined) + timeout * 1000 : null,
+    // The reaper's own rule (policy.ts). Its clock starts no earlier than the moment the console
+    // saw the container running (a start event carries no StartedAt): an estimate, never early.
+    idleDueAt: running && timeout > 0 ? lastActivityAt(rec, opts.startedAt, opts.runningSince) + timeout * 1000 : null,
     lastRequestAt: rec.lastActivityAt,
     wakes: opts.wakes?.count ?? 0,
     lastWakeMs: opts.wakes?.lastMs ?? null,

@@ -32,14 +32,18 @@ export function wakeTimeline(wakes: readonly WakeTiming[], width = 640): string 
   return `<svg class="chart" viewBox="0 0 ${width} ${h}" width="${width}" height="${h}" role="img" aria-label="Last ${rows.length} wakes by phase">${out}</svg><p class="legend">${legend}</p>`;
 }
 
+/** Fixed slots, newest at the right edge, so a short history does not draw a few huge bars. */
+const SLOTS = 60;
+const slotX = (i: number, n: number, w: number) => (Math.max(SLOTS, n) - n + i) * w;
+
 /** Bar chart of [t, value] points (requests per interval, starts…), oldest left. */
 export function barSeries(points: readonly [number, number][], label: string, width = 640, height = 120): string {
   if (points.length === 0) return `<p class="muted">No samples yet.</p>`;
   const max = Math.max(...points.map((p) => p[1]), 1);
-  const w = width / points.length;
+  const w = width / Math.max(SLOTS, points.length);
   const bars = points.map(([t, v], i) => {
     const h = (v / max) * (height - 16);
-    return `<rect class="bar" x="${(i * w).toFixed(1)}" y="${(height - h).toFixed(1)}" width="${Math.max(1, w - 1).toFixed(1)}" height="${h.toFixed(1)}"><title>${esc(new Date(t).toLocaleTimeString('en-GB'))}: ${esc(v)}</title></rect>`;
+    return `<rect class="bar" x="${slotX(i, points.length, w).toFixed(1)}" y="${(height - h).toFixed(1)}" width="${Math.max(1, w - 1).toFixed(1)}" height="${h.toFixed(1)}"><title>${esc(new Date(t).toLocaleTimeString('en-GB'))}: ${esc(v)}</title></rect>`;
   }).join('');
   return `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(label)}, max ${esc(max)}"><text x="2" y="12">max ${esc(max)}</text>${bars}</svg>`;
 }
@@ -49,14 +53,14 @@ export function stateSeries(points: readonly [number, Record<string, number>][],
   if (points.length === 0) return '<p class="muted">No samples yet.</p>';
   const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
   const max = Math.max(...points.map((p) => total(p[1])), 1);
-  const w = width / points.length;
+  const w = width / Math.max(SLOTS, points.length);
   const states = [...new Set(points.flatMap((p) => Object.keys(p[1])))].sort();
   const cols = points.map(([t, c], i) => {
     let y = height;
     return states.map((s) => {
       const h = ((c[s] ?? 0) / max) * (height - 16);
       y -= h;
-      return h > 0 ? `<rect class="st-${esc(s)}" x="${(i * w).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, w - 1).toFixed(1)}" height="${h.toFixed(1)}"><title>${esc(new Date(t).toLocaleTimeString('en-GB'))} ${esc(s)}: ${esc(c[s])}</title></rect>` : '';
+      return h > 0 ? `<rect class="st-${esc(s)}" x="${slotX(i, points.length, w).toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, w - 1).toFixed(1)}" height="${h.toFixed(1)}"><title>${esc(new Date(t).toLocaleTimeString('en-GB'))} ${esc(s)}: ${esc(c[s])}</title></rect>` : '';
     }).join('');
   }).join('');
   const legend = states.map((s) => `<span class="key st-${esc(s)}">${esc(s)}</span>`).join(' ');

@@ -35,8 +35,8 @@ describe('escaping', () => {
 
 describe('formatting', () => {
   it('durations and idle countdowns', () => {
-    expect([duration(12), duration(1500), duration(42_000), duration(125_000), duration(7_260_000), duration(null)])
-      .toEqual(['12 ms', '1.5 s', '42 s', '2 min 5 s', '2 h 1 min', '–']);
+    expect([duration(12), duration(1500), duration(42_000), duration(125_000), duration(300_000), duration(7_260_000), duration(null)])
+      .toEqual(['12 ms', '1.5 s', '42 s', '2 min 5 s', '5 min', '2 h 1 min', '–']);
     expect(idleIn(row('a'), NOW)).toBe('30 s');
     expect(idleIn(row('a'), NOW + 31_000)).toBe('due');
     expect(idleIn(row('a', { idleTimeoutSec: 0, idleDueAt: null }), NOW)).toBe('never');

@@ -19,7 +19,7 @@ export function duration(ms: number | null): string {
   let out: string;
   if (a < 1000) out = `${Math.round(a)} ms`;
   else if (a < 60_000) out = `${(a / 1000).toFixed(a < 10_000 ? 1 : 0)} s`;
-  else if (a < 3_600_000) out = `${Math.floor(a / 60_000)} min ${Math.floor((a % 60_000) / 1000)} s`;
+  else if (a < 3_600_000) out = `${Math.floor(a / 60_000)} min${a % 60_000 >= 1000 ? ` ${Math.floor((a % 60_000) / 1000)} s` : ''}`;
   else out = `${Math.floor(a / 3_600_000)} h ${Math.floor((a % 3_600_000) / 60_000)} min`;
   return neg ? `-${out}` : out;
 }
