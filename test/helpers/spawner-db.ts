@@ -3,6 +3,7 @@
  * image's own better-sqlite3), for facts the API deliberately hides, such as the lifecycle events
  * of an instance that has no row (a container cleaned up after a crash).
  */
+import type Docker from 'dockerode';
 import type { Stack } from './stack.js';
 
 export async function querySpawnerDb<T = Record<string, unknown>>(stack: Stack, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -12,9 +13,14 @@ export async function querySpawnerDb<T = Record<string, unknown>>(stack: Stack, 
     'const [sql, params] = JSON.parse(process.argv[1]);',
     'process.stdout.write(JSON.stringify(db.prepare(sql).all(...params)));',
   ].join('\n');
-  const exec = await stack.spawner.exec({
-    Cmd: ['node', '-e', script, JSON.stringify([sql, params])], AttachStdout: true, AttachStderr: true, WorkingDir: '/app',
-  });
+  const { stdout, stderr, exitCode } = await execIn(stack.spawner, ['node', '-e', script, JSON.stringify([sql, params])], '/app');
+  if (exitCode !== 0) throw new Error(`query failed (${exitCode}): ${stderr.slice(0, 500)}`);
+  return JSON.parse(stdout) as T[];
+}
+
+/** Runs a command in a running container (docker exec) and returns its output and exit code. */
+export async function execIn(container: Docker.Container, cmd: string[], workingDir?: string): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(workingDir ? { WorkingDir: workingDir } : {}) });
   const stream = await exec.start({});
   const out: Buffer[] = [];
   stream.on('data', (d: Buffer) => out.push(d));
@@ -29,7 +35,5 @@ export async function querySpawnerDb<T = Record<string, unknown>>(stack: Stack, 
     if (buf[i] === 2) stderr += chunk; else stdout += chunk;
     i += 8 + len;
   }
-  const { ExitCode } = await exec.inspect();
-  if (ExitCode !== 0) throw new Error(`query failed (${ExitCode}): ${stderr.slice(0, 500)}`);
-  return JSON.parse(stdout) as T[];
+  return { stdout, stderr, exitCode: (await exec.inspect()).ExitCode };
 }

@@ -60,6 +60,8 @@ export class ConsoleHub {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private refreshing: Promise<void> = Promise.resolve();
+  /** What the pages last got of the fleet view's live parts; a change pushes it at once. */
+  private fleetSent = { starts: -1, wakes: -1 };
 
   constructor(private readonly d: HubDeps) {
     const counts = d.events.countByInstance('wake');
@@ -142,6 +144,8 @@ export class ConsoleHub {
     this.keys = keys;
     this.rows = rows;
     if (changed.length || removed.length) this.broadcast('rows', { changed, removed, now: this.d.now() });
+    const live = { starts: this.d.startsInFlight(), wakes: this.recentWakes.length };
+    if (live.starts !== this.fleetSent.starts || live.wakes !== this.fleetSent.wakes) this.broadcast('fleet', this.fleet());
   }
 
   private onEvent(ev: LifecycleEvent): void {
@@ -151,6 +155,7 @@ export class ConsoleHub {
       this.wakeStats.set(ev.instance, { count: s.count + 1, lastMs: t.total });
       this.recentWakes.push(t);
       if (this.recentWakes.length > RECENT_WAKES) this.recentWakes.shift();
+      this.fleetSent.wakes = -1;
     }
     this.broadcast('event', { instance: ev.instance, event: { id: ev.id, at: ev.at, kind: ev.kind, reason: ev.reason, detail: ev.detail } });
     this.notify();
@@ -195,6 +200,7 @@ export class ConsoleHub {
   }
 
   fleet(): FleetView {
+    this.fleetSent = { starts: this.d.startsInFlight(), wakes: this.recentWakes.length };
     const wakePercentiles: FleetView['wakePercentiles'] = {};
     for (const phase of [...PHASES, 'total'] as const) {
       const v = this.recentWakes.map((w) => w[phase]);
