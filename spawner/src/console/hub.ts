@@ -49,8 +49,8 @@ export class ConsoleHub {
   private readonly clients = new Set<Send>();
   private keys = new Map<string, string>();
   private rows: ConsoleRow[] = [];
-  private readonly wakeStats: Map<string, WakeStats>;
-  private readonly recentWakes: WakeTiming[];
+  private wakeStats = new Map<string, WakeStats>();
+  private recentWakes: WakeTiming[] = [];
   private readonly stateHistory: [number, Record<string, number>][] = [];
   private readonly requestHistory = new Map<string, [number, number][]>();
   /** When the hub first saw each instance running (since its last stop). */
@@ -63,18 +63,18 @@ export class ConsoleHub {
   /** What the pages last got of the fleet view's live parts; a change pushes it at once. */
   private fleetSent = { starts: -1, wakes: -1 };
 
-  constructor(private readonly d: HubDeps) {
-    const counts = d.events.countByInstance('wake');
-    const last = d.events.lastOfKind('wake', RECENT_WAKES);
+  constructor(private readonly d: HubDeps) {}
+
+  /** Reads the wake history, then follows the log (same tick: no event falls in between). */
+  start(): void {
+    const counts = this.d.events.countByInstance('wake');
+    const last = this.d.events.lastOfKind('wake', RECENT_WAKES);
     this.recentWakes = last.map(wakeTiming).reverse();
     this.wakeStats = new Map([...counts].map(([name, count]) => [name, { count, lastMs: null }]));
     for (const ev of last) {
       const s = this.wakeStats.get(ev.instance);
       if (s && s.lastMs === null) s.lastMs = wakeTiming(ev).total;
     }
-  }
-
-  start(): void {
     this.unsubscribe = this.d.events.subscribe((ev) => this.onEvent(ev));
     this.timer = setInterval(() => { void this.tick(); }, this.d.tickMs ?? 5_000);
     this.timer.unref();
