@@ -24,6 +24,8 @@ export interface FakeConsole {
   url: string;
   user: { username: string; password: string };
   service: InstanceService;
+  /** The lifecycle log (e.g. to record wakes, which FakeRuntime cannot perform through a gate). */
+  events: ReturnType<typeof memoryDeps>['events'];
   close(): Promise<void>;
 }
 
@@ -40,6 +42,12 @@ export async function startFakeConsole(opts: { instances: number; labels?: (i: n
     await service.deploy(spec);
     if (i % 3 === 0) await service.stop(spec.name, 'api');
   }
+  for (const [i, rec] of deps.instances.list().entries()) {
+    if (i % 3 !== 0) deps.instances.touchActivity(rec.name, Date.now() - ((i * 7_919) % 240_000));
+    if (i % 4 !== 1) continue;
+    const ms = (k: number) => Math.round(60 + ((i * 37 + k * 11) % 400));
+    deps.events.append({ instance: rec.name, kind: 'wake', detail: { started: true, start: ms(1), health: ms(2), route: ms(3) / 4, probe: ms(4) / 20, total: ms(1) + ms(2) + ms(3) / 4 + ms(4) / 20 } }, Date.now());
+  }
   const hub = new ConsoleHub({ ...deps, service, startsInFlight: () => 0, tickMs: 2_000 });
   hub.start();
   const app = createApiApp({
@@ -50,7 +58,7 @@ export async function startFakeConsole(opts: { instances: number; labels?: (i: n
   const server: Server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, user, service,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, user, service, events: deps.events,
     close: async () => {
       hub.stop();
       server.closeAllConnections();

@@ -44,7 +44,8 @@ export class FakeRuntime implements ContainerRuntime {
   async create(spec: ContainerSpec): Promise<string> {
     this.record('create', spec.name);
     if (this.find(spec.name)) throw Object.assign(new Error('name in use'), { statusCode: 409 });
-    const id = (++this.seq).toString(16).padStart(64, 'f');
+    // A leading f, then the sequence zero-padded: unique (padding with f made 0xf1 collide with 0x1).
+    const id = `f${(++this.seq).toString(16).padStart(63, '0')}`;
     const c: FakeContainer = {
       id, name: spec.name, image: spec.image, state: 'created', health: 'none',
       hasHealthcheck: this.healthOnStart !== 'none', labels: spec.labels, ips: {}, spec,
