@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `spawner serve | hash-password | options` and client commands against a running deploy API. */
 import { Command, Option } from 'commander';
+import { initCredentials } from './auth/init-credentials.js';
 import { OPTIONS, envName, flagName, loadConfig, optionsMarkdown, getPath } from './config-options.js';
 import { DEFAULTS } from './config.js';
 import { startSpawner } from './main.js';
@@ -41,6 +42,16 @@ program.command('hash-password')
   .option('--username <name>', 'print a whole users-file line for this user')
   .action(async (o: { username?: string }) => {
     await hashPasswordCommand({ stdin: process.stdin, stdout: process.stdout, username: o.username });
+  });
+
+program.command('init-credentials')
+  .description('create SPAWNER_USERS_FILE (one user, random password printed once) and SPAWNER_SERVICE_TOKEN_FILE when missing')
+  .option('--username <name>', 'name of the user to create', 'admin')
+  .action(async (o: { username: string }) => {
+    await initCredentials({
+      usersFile: process.env.SPAWNER_USERS_FILE, tokenFile: process.env.SPAWNER_SERVICE_TOKEN_FILE, username: o.username,
+      out: (line) => process.stdout.write(`spawner: ${line}\n`),
+    });
   });
 
 program.command('options')
