@@ -12,6 +12,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FILE="$ROOT/compose/docker-compose.yml"
+# The harness: local images, host credentials as secrets (see the file).
+HARNESS="$ROOT/compose/harness.yml"
 PROJECT="${SPAWNER_COMPOSE_PROJECT:-spawner-demo}"
 
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
@@ -31,4 +33,4 @@ else
   exit 1
 fi
 
-exec "${CMD[@]}" -f "$FILE" -p "$PROJECT" "$@"
+exec "${CMD[@]}" -f "$FILE" -f "$HARNESS" -p "$PROJECT" "$@"
