@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import http, { type IncomingHttpHeaders, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../auth/service.js';
@@ -10,6 +10,7 @@ import { InstanceService } from '../instances/service.js';
 import { TokenStore } from '../store/tokens.js';
 import { createApiApp } from './app.js';
 import { memoryDeps } from '../testing/fixtures.js';
+import { rawRequest, type Res } from '../testing/http.js';
 import { openApiDocument } from './openapi.js';
 import { SpawnerError } from '../errors.js';
 import type { InstanceRecord } from '../instances/types.js';
@@ -18,7 +19,6 @@ import type { ThroughProxyRequest } from '../readiness/probes.js';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const SERVICE_TOKEN = 'home-app-service-token-0123456789';
 
-interface Res { status: number; headers: IncomingHttpHeaders; body: string; json: () => any }
 
 function harness(over: Partial<Config> = {}) {
   const deps = memoryDeps({ cfg: over });
@@ -48,16 +48,7 @@ function harness(over: Partial<Config> = {}) {
     const headers: Record<string, string> = { ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) };
     if (opts.auth !== false) headers.token = token;
     Object.assign(headers, opts.headers);
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => { body += c; });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) }));
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return rawRequest(port, method, path, headers, payload);
   }
 
   return {

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import http, { type IncomingHttpHeaders, type Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../auth/service.js';
@@ -14,11 +14,11 @@ import { TokenStore } from '../store/tokens.js';
 import { createApiApp } from '../api/app.js';
 import { validateDeploy } from '../api/validate.js';
 import { memoryDeps } from '../testing/fixtures.js';
+import { rawRequest, type Res } from '../testing/http.js';
 import { ConsoleHub } from './hub.js';
 import { CONSOLE_CSP } from './routes.js';
 import { SESSION_COOKIE } from './session.js';
 
-interface Res { status: number; headers: IncomingHttpHeaders; body: string; json: () => any }
 
 const deps = memoryDeps();
 const service = new InstanceService(deps);
@@ -40,18 +40,7 @@ let csrf = '';
 
 function send(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Res> {
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, {
-      method, agent: false, headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...opts.headers },
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return rawRequest(Number(new URL(base).port), method, path, { ...(payload ? { 'content-type': 'application/json' } : {}), ...opts.headers }, payload);
 }
 const withSession = (extra: Record<string, string> = {}) => ({ cookie, 'x-csrf-token': csrf, ...extra });
 
