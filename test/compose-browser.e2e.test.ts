@@ -118,4 +118,16 @@ describe('compose stack in a browser: signup, idle, waiting page, app', () => {
     expect(body.status).toBe('running');
     await context.close();
   });
+
+  it('serves the operator console on the private API port only, never through Traefik', async () => {
+    const own = await fetch(`${stack.api}/console`);
+    expect(own.status).toBe(200);
+    expect(own.headers.get('content-security-policy')).toMatch(/^default-src 'self';.*frame-ancestors 'none'/);
+    expect(await own.text()).toContain('<title>Spawner console</title>');
+    for (const path of ['/console', '/console/api/me', '/console/assets/main.js']) {
+      const viaTraefik = await fetch(`${stack.web}${path}`, { redirect: 'manual', headers: { accept: 'text/html' } });
+      expect(viaTraefik.headers.get('content-security-policy')).toBeNull();
+      expect(await viaTraefik.text()).not.toContain('Spawner console');
+    }
+  });
 });
