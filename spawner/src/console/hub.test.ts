@@ -80,6 +80,16 @@ describe('ConsoleHub', () => {
     expect((await r.until((e) => e.event === 'fleet' && e.data.startsInFlight === 3)).data.maxConcurrentStarts).toBe(8);
   });
 
+  it('says goodbye to every page on stop (shutdown must not wait for open streams)', async () => {
+    const { hub } = setup();
+    hub.start();
+    const r = recorder();
+    await hub.subscribe(r.send);
+    hub.stop();
+    expect(r.got.at(-1)?.event).toBe('bye');
+    expect(hub.clientCount).toBe(0);
+  });
+
   it('gives the idle stop time of running instances with a timeout, none for stopped ones', async () => {
     const { hub, service, deploy } = setup();
     await deploy('a');

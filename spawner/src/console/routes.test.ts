@@ -179,6 +179,17 @@ describe('console data and actions', () => {
     expect(deps.instances.get('one')).toBeUndefined();
   });
 
+  it('ends an open event stream once its session is gone (logout elsewhere, expiry)', async () => {
+    const login = await send('POST', '/console/api/login', { body: { username: 'ops', password: 'pw' } });
+    const c = String(login.headers['set-cookie']?.[0]).split(';')[0]!;
+    const req = http.get(`${base}/console/api/stream`, { headers: { cookie: c } });
+    const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+    res.resume();
+    const ended = once(res, 'end');
+    auth.logout(c.slice(c.indexOf('=') + 1));
+    await ended; // keep-alive is 50 ms here; the test times out if the stream stays open
+  });
+
   it('logout ends the session: the cookie no longer works', async () => {
     const login = await send('POST', '/console/api/login', { body: { username: 'ops', password: 'pw' } });
     const c = String(login.headers['set-cookie']?.[0]).split(';')[0]!;

@@ -15,6 +15,9 @@ function eventText(e: LifecycleEntry): string {
   return e.detail ? JSON.stringify(e.detail) : '';
 }
 
+/** Facts whose text the page's clock updates every second (main.ts tickClock). */
+const TICKING: Record<string, string> = { 'idle stop in': ' data-idle=""', 'last request': ' data-ago=""' };
+
 export function instanceHtml(d: InstanceDetail, now: number): string {
   const r = d.row;
   const running = r.state === 'running';
@@ -34,7 +37,7 @@ export function instanceHtml(d: InstanceDetail, now: number): string {
   <button type="button" data-action="stop" ${running ? '' : 'disabled'}>Stop</button>
   <button type="button" data-action="delete" class="danger">Delete…</button>
 </div>
-<dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
+<dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd${TICKING[k] ?? ''}>${esc(v)}</dd>`).join('')}</dl>
 <div class="grid2">
   <div><h3>Last wakes by phase</h3>${wakeTimeline(d.wakes)}</div>
   <div><h3>Requests through Traefik (per 5 s sample)</h3>${barSeries(d.requests, 'Requests per sample')}</div>

@@ -111,6 +111,10 @@ function renderRows(): void {
 /** Time-dependent cells tick locally; the data behind them only changes by server push. */
 function tickClock(): void {
   const t = now();
+  if (detail && !$('instance').hidden) {
+    for (const el of $('instance').querySelectorAll('[data-idle]')) el.textContent = idleIn(detail.row, t);
+    for (const el of $('instance').querySelectorAll('[data-ago]')) el.textContent = ago(detail.row.lastRequestAt, t);
+  }
   for (const { tr } of trs.values()) {
     const r = rows.get(tr.dataset.name ?? '');
     if (!r) continue;
