@@ -62,6 +62,7 @@ describe('InstanceService.deploy', () => {
     expect(h.runtime.calls.find((c) => c.op === 'create')?.arg).toBe('pfx-alice');
     const [c] = [...h.runtime.containers.values()];
     expect(c?.name).toBe('pfx-alice');
+    expect(c?.spec.hostname).toBe('alice'); // the instance name, not the prefixed container name
     expect(c?.state).toBe('running');
     expect(c?.labels.origin).toBe('spawner');
     expect(c?.labels['spawner.id']).toBe(SPAWNER_ID);

@@ -124,7 +124,7 @@ export class InstanceService {
     let id: string | undefined;
     try {
       id = await this.d.runtime.create({
-        name: containerName(this.d.cfg, spec.name), image: spec.image, network: spec.network,
+        name: containerName(this.d.cfg, spec.name), hostname: spec.name, image: spec.image, network: spec.network,
         labels, env: spec.env, stopTimeoutSec: this.d.cfg.stopTimeoutSec,
         limits: {
           memoryBytes: spec.limits.memoryMb * 1024 * 1024,

@@ -86,6 +86,7 @@ export class DockerRuntime implements ContainerRuntime {
     const healthcheck = await this.fastHealthcheck(spec.image);
     const container = await this.docker.createContainer({
       name: spec.name,
+      ...(spec.hostname ? { Hostname: spec.hostname } : {}),
       Image: spec.image,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,

@@ -17,6 +17,11 @@ export interface ResourceLimits {
 export interface ContainerSpec {
   /** Deterministic container name, so a crash between create and insert can be reconciled. */
   name: string;
+  /**
+   * The container's hostname: the instance name, as the original spawner set it (its apps and
+   * scripts report and look for it). Absent: the engine's default (the short container id).
+   */
+  hostname?: string;
   image: string;
   network: string;
   labels: Record<string, string>;
