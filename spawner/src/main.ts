@@ -23,6 +23,7 @@ import { Waker } from './instances/waker.js';
 import { Reconciler } from './instances/reconcile.js';
 import { IdleReaper } from './reaper/reaper.js';
 import { createApiApp } from './api/app.js';
+import { listRuntimes } from './catalogue/catalogue.js';
 import { createWakeApp } from './wake/app.js';
 
 export interface Running {
@@ -94,7 +95,8 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   let closing = false;
   const isClosing = () => closing;
   const probeNonce = randomBytes(16).toString('hex');
-  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce }).listen(cfg.apiPort, cfg.apiHost);
+  const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
+  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes }).listen(cfg.apiPort, cfg.apiHost);
   const wakeServer = createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing }).listen(cfg.wakePort, cfg.wakeHost);
   await Promise.all([once(apiServer, 'listening'), once(wakeServer, 'listening')]);
   log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, auth: users ? 'enabled' : 'disabled' });

@@ -14,6 +14,7 @@ import { openApiDocument } from './openapi.js';
 import { SpawnerError } from '../errors.js';
 import type { InstanceRecord } from '../instances/types.js';
 import type { ThroughProxyRequest } from '../readiness/probes.js';
+import { listRuntimes } from '../catalogue/catalogue.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const SERVICE_TOKEN = 'home-app-service-token-0123456789';
@@ -38,7 +39,8 @@ function harness(over: Partial<Config> = {}) {
       return { started: false, timings: { start: 0, health: 0, route: 0, probe: 0, total: 0 } };
     },
   };
-  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1' });
+  const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
+  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes });
   let server: Server;
   let port = 0;
   let token = '';
@@ -99,6 +101,36 @@ describe('deploy API over HTTP', () => {
   afterEach(async () => {
     for (const r of h.instances.list()) await h.service.remove(r.name);
     h.runtime.calls.length = 0;
+  });
+
+  describe('GET /runtimes', () => {
+    it('needs a token, like /deploy', async () => {
+      const r = await h.send('GET', '/runtimes', { auth: false });
+      expect(r.status).toBe(401);
+      expect(r.json().code).toBe('unauthorized');
+    });
+
+    it('lists the allowed images on the engine, and nothing else', async () => {
+      h.runtime.images.add('postgres:16');
+      const r = await h.send('GET', '/runtimes');
+      expect(r.status).toBe(200);
+      expect(r.json().runtimes.map((e: { reference: string }) => e.reference)).toEqual(['mock-app:latest']);
+      expect(r.json().runtimes[0]).toMatchObject({ present: true, port: 9000 });
+      h.runtime.images.delete('postgres:16');
+    });
+
+    it('an engine that does not answer is a 503 runtime_unavailable, not a 500', async () => {
+      const orig = h.runtime.listImages.bind(h.runtime);
+      h.runtime.listImages = () => Promise.reject(new Error('connect ENOENT /var/run/docker.sock'));
+      try {
+        const r = await h.send('GET', '/runtimes');
+        expect(r.status).toBe(503);
+        expect(r.json().code).toBe('runtime_unavailable');
+        expect(r.body).not.toContain('docker.sock');
+      } finally {
+        h.runtime.listImages = orig;
+      }
+    });
   });
 
   describe('login and authentication', () => {
@@ -260,6 +292,7 @@ describe('deploy API over HTTP', () => {
       'GET /healthz', 'GET /metrics', 'GET /openapi.json', 'POST /login',
       'GET /deploy', 'POST /deploy', 'GET /deploy/{nameOrId}', 'PUT /deploy/{nameOrId}', 'DELETE /deploy/{nameOrId}',
       'GET /deploy/{nameOrId}/events', 'POST /deploy/{nameOrId}/start', 'POST /deploy/{nameOrId}/stop',
+      'GET /runtimes',
     ].sort();
 
     it('router stack == OpenAPI paths == the hand-written list', async () => {
@@ -415,7 +448,7 @@ describe('deploy API while shutting down', () => {
     const deps = memoryDeps({ cfg: { authDisabled: true }, spawnerId: 'sp', now: () => 0 });
     const { db, cfg, runtime } = deps;
     const auth = new AuthService({ users: null, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), tokenTtlSec: 60 });
-    const app = createApiApp({ cfg, auth, service: new InstanceService(deps), events: deps.events, metrics: deps.metrics, isClosing: () => true, waker: { wake: () => Promise.reject(new Error('unused')) }, probeNonce: 'n' });
+    const app = createApiApp({ cfg, auth, service: new InstanceService(deps), events: deps.events, metrics: deps.metrics, isClosing: () => true, waker: { wake: () => Promise.reject(new Error('unused')) }, probeNonce: 'n', runtimes: async () => [] });
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

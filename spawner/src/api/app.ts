@@ -15,6 +15,7 @@ import { validateDeploy, validateName } from './validate.js';
 import { openApiDocument } from './openapi.js';
 import type { Waker } from '../instances/waker.js';
 import { throughProxyRequest } from '../readiness/through-proxy.js';
+import type { RuntimeEntry } from '../catalogue/catalogue.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -26,6 +27,8 @@ export interface ApiDeps {
   /** For `POST /deploy?wait=true`: the same single-flight wake and readiness gate as port 8000. */
   waker: Pick<Waker, 'wake'>;
   probeNonce: string;
+  /** GET /runtimes: the allowlist resolved against the engine (catalogue/catalogue.ts). */
+  runtimes: () => Promise<RuntimeEntry[]>;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -59,10 +62,18 @@ export function createApiApp(d: ApiDeps) {
     }
   }));
 
-  app.use('/deploy', (req, _res, next) => {
+  const authorized = (req: Request, _res: Response, next: NextFunction) => {
     d.auth.authenticate({ token: req.headers.token, authorization: req.headers.authorization });
     next();
-  });
+  };
+  app.use('/deploy', authorized);
+
+  app.get('/runtimes', authorized, wrap(async (_req, res) => {
+    const runtimes = await d.runtimes().catch((err: unknown) => {
+      throw isSpawnerError(err) ? err : new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
+    });
+    res.json({ runtimes });
+  }));
 
   app.post('/deploy', wrap(async (req, res) => {
     if (d.isClosing()) throw new SpawnerError('shutting_down', 'the spawner is shutting down', undefined, 5);

@@ -34,6 +34,7 @@ export function openApiDocument() {
       '/deploy/{nameOrId}/start': { parameters: [nameParam], post: { summary: 'Start an instance', security: auth, responses: { 200: ok(instance), 404: problem } } },
       '/deploy/{nameOrId}/stop': { parameters: [nameParam], post: { summary: 'Stop an instance (keeps it)', security: auth, responses: { 200: ok(instance), 404: problem } } },
       '/deploy/{nameOrId}/events': { parameters: [nameParam], get: { summary: 'Lifecycle events of an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } } },
+      '/runtimes': { get: { summary: 'Images a caller may deploy: the allowlist resolved against the engine', security: auth, responses: { 200: ok({ type: 'object', properties: { runtimes: { type: 'array', items: { $ref: '#/components/schemas/Runtime' } } } }), 401: problem, 503: problem } } },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: ok({ type: 'object' }), 503: ok({ type: 'object' }, 'shutting down') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: ok({ type: 'object' }) } } },
@@ -48,6 +49,14 @@ export function openApiDocument() {
       },
       schemas: {
         Problem: { type: 'object', required: ['type', 'title', 'status', 'code'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, field: { type: 'string' } } },
+        Runtime: { type: 'object', required: ['reference', 'present'], properties: {
+          reference: { type: 'string', description: 'what to send as `image`' }, present: { type: 'boolean', description: 'false: a deploy pulls it first' },
+          id: { type: ['string', 'null'] }, sizeBytes: { type: ['integer', 'null'] }, created: { type: ['string', 'null'] },
+          title: { type: ['string', 'null'], description: 'org.opencontainers.image.title' }, description: { type: ['string', 'null'], description: 'org.opencontainers.image.description' },
+          version: { type: ['string', 'null'], description: 'org.opencontainers.image.version' }, port: { type: ['integer', 'null'], description: 'first exposed TCP port' },
+          ports: { type: 'array', items: { type: 'integer' } },
+          healthCheck: { type: ['object', 'null'], properties: { test: { type: 'array', items: { type: 'string' } }, intervalSec: { type: 'number' }, timeoutSec: { type: 'number' }, retries: { type: 'integer' } } },
+        } },
         DeployRequest: { type: 'object', required: ['name', 'image'], additionalProperties: false, properties: {
           name: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }, image: { type: 'string' }, network: { type: 'string' },
           labels: { type: 'object', additionalProperties: { type: 'string' } }, envs: { type: 'object', additionalProperties: { type: 'string' } },

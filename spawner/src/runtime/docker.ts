@@ -6,8 +6,9 @@
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import type {
-  ContainerInfo, ContainerRuntime, ContainerSpec, PullOptions, RuntimeEvent,
+  ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, PullOptions, RuntimeEvent,
 } from './types.js';
+import { listImages } from './docker-images.js';
 import { summaryInfo, toContainerInfo, toRuntimeEvent, labelFilters, versionAtLeast } from './docker-mapping.js';
 import { watchWithBackoff } from './watch.js';
 
@@ -48,6 +49,10 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusOf(err) === 404) return false;
       throw err;
     }
+  }
+
+  listImages(): Promise<ImageInfo[]> {
+    return listImages(this.docker);
   }
 
   async pullImage(ref: string, opts: PullOptions): Promise<void> {
