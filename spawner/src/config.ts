@@ -64,6 +64,11 @@ export interface Config {
    * ('' = off: open connections are then seen only through the bytes the app sends).
    */
   socketProbeImage: string;
+  /** AES-256-GCM key for init data at rest (64 hex / base64); or SPAWNER_INIT_KEY_FILE. */
+  initKey?: string;
+  initDeadlineSec: number;
+  initMaxPayloadBytes: number;
+  initMaxResultBytes: number;
   rescanSec: number;
   shutdownGraceSec: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -110,6 +115,9 @@ export const DEFAULTS: Config = {
   idleTimeoutSec: 0,
   idleCheckSec: 5,
   socketProbeImage: '',
+  initDeadlineSec: 60,
+  initMaxPayloadBytes: 16_384,
+  initMaxResultBytes: 65_536,
   rescanSec: 30,
   shutdownGraceSec: 10,
   logLevel: 'info',

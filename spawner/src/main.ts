@@ -6,7 +6,11 @@ import type { Server } from 'node:http';
 import type { Config } from './config.js';
 import { createLogger, errorMessage, type Logger } from './log.js';
 import { createMetrics, Gauge } from './metrics.js';
-import { openDatabase, getOrCreateSpawnerId } from './store/db.js';
+import { openDatabase, getOrCreateSpawnerId, type Database } from './store/db.js';
+import { InitStore } from './store/init.js';
+import { Initializer } from './instances/init.js';
+import { convergeInit } from './instances/init-converge.js';
+import { parseKey } from './secrets/seal.js';
 import { InstanceStore } from './store/instances.js';
 import { EventLog } from './store/events.js';
 import { TokenStore } from './store/tokens.js';
@@ -48,6 +52,21 @@ function loadUsers(cfg: Config, log: Logger): Map<string, string> | null {
   }
 }
 
+/**
+ * The init key. Without one, deploys with `init` are refused; but a database that already holds
+ * init rows cannot be served without it (their data could not be opened, nor init re-run), so
+ * the spawner refuses to start rather than half-work.
+ */
+function initKey(cfg: Config, store: InitStore, db: Database): Buffer | null {
+  if (cfg.initKey) return parseKey(cfg.initKey, 'SPAWNER_INIT_KEY (or SPAWNER_INIT_KEY_FILE)');
+  const n = store.count();
+  if (n > 0) {
+    db.close();
+    throw new Error(`${n} instance(s) were deployed with init, whose data is sealed: set SPAWNER_INIT_KEY_FILE (or SPAWNER_INIT_KEY) to the key they were sealed with`);
+  }
+  return null;
+}
+
 export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new DockerRuntime()): Promise<Running> {
   const log = createLogger(cfg.logLevel);
   const users = loadUsers(cfg, log);
@@ -61,7 +80,9 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     users, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), serviceToken: cfg.serviceToken, tokenTtlSec: cfg.tokenTtlSec,
   });
   const traefik = new TraefikApi(cfg.traefikApiUrl);
-  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik };
+  const initStore = new InitStore(db);
+  const init = new Initializer({ store: initStore, key: initKey(cfg, initStore, db), maxResultBytes: cfg.initMaxResultBytes, log, now });
+  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init };
   const service = new InstanceService(deps);
   const health = new HealthWatcher(runtime);
   const waker = new Waker(deps, service, { cfg, runtime, health, traefik, now });
@@ -87,6 +108,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     },
   });
   await rescan();
+  await convergeInit(deps, initStore, service);
   const rescanTimer = setInterval(() => { void rescan(); }, cfg.rescanSec * 1000);
   rescanTimer.unref();
   const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now });
@@ -96,7 +118,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const isClosing = () => closing;
   const probeNonce = randomBytes(16).toString('hex');
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
-  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes }).listen(cfg.apiPort, cfg.apiHost);
+  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init }).listen(cfg.apiPort, cfg.apiHost);
   const wakeServer = createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing }).listen(cfg.wakePort, cfg.wakeHost);
   await Promise.all([once(apiServer, 'listening'), once(wakeServer, 'listening')]);
   log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, auth: users ? 'enabled' : 'disabled' });

@@ -40,7 +40,7 @@ function harness(over: Partial<Config> = {}) {
     },
   };
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
-  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes });
+  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes, init: deps.init });
   let server: Server;
   let port = 0;
   let token = '';
@@ -292,7 +292,7 @@ describe('deploy API over HTTP', () => {
       'GET /healthz', 'GET /metrics', 'GET /openapi.json', 'POST /login',
       'GET /deploy', 'POST /deploy', 'GET /deploy/{nameOrId}', 'PUT /deploy/{nameOrId}', 'DELETE /deploy/{nameOrId}',
       'GET /deploy/{nameOrId}/events', 'POST /deploy/{nameOrId}/start', 'POST /deploy/{nameOrId}/stop',
-      'GET /runtimes',
+      'GET /runtimes', 'GET /deploy/{nameOrId}/init', 'POST /deploy/{nameOrId}/init',
     ].sort();
 
     it('router stack == OpenAPI paths == the hand-written list', async () => {
@@ -304,7 +304,7 @@ describe('deploy API over HTTP', () => {
     });
 
     it('every documented route answers something other than the not-found fallback', async () => {
-      await h.send('POST', '/deploy', { body: deployBody('alice') });
+      await h.send('POST', '/deploy', { body: { ...deployBody('alice'), init: { path: '/init' } } });
       for (const route of HAND_WRITTEN) {
         const [method, path] = route.split(' ') as [string, string];
         if (method === 'DELETE' || method === 'POST') continue; // covered above; avoid side effects here

@@ -33,6 +33,9 @@ export function openApiDocument() {
       },
       '/deploy/{nameOrId}/start': { parameters: [nameParam], post: { summary: 'Start an instance', security: auth, responses: { 200: ok(instance), 404: problem } } },
       '/deploy/{nameOrId}/stop': { parameters: [nameParam], post: { summary: 'Stop an instance (keeps it)', security: auth, responses: { 200: ok(instance), 404: problem } } },
+      '/deploy/{nameOrId}/init': { parameters: [nameParam],
+        get: { summary: 'Init status and, once done, the instance\'s decrypted answer', security: auth, responses: { 200: ok({ $ref: '#/components/schemas/Init' }), 404: problem } },
+        post: { summary: 'Run a failed init again (starts the instance, readiness, init); no answer in the body', security: auth, responses: { 200: ok({ $ref: '#/components/schemas/Init' }), 404: problem, 409: problem } } },
       '/deploy/{nameOrId}/events': { parameters: [nameParam], get: { summary: 'Lifecycle events of an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } } },
       '/runtimes': { get: { summary: 'Images a caller may deploy: the allowlist resolved against the engine', security: auth, responses: { 200: ok({ type: 'object', properties: { runtimes: { type: 'array', items: { $ref: '#/components/schemas/Runtime' } } } }), 401: problem, 503: problem } } },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: ok({ type: 'object' }), 503: ok({ type: 'object' }, 'shutting down') } } },
@@ -49,6 +52,10 @@ export function openApiDocument() {
       },
       schemas: {
         Problem: { type: 'object', required: ['type', 'title', 'status', 'code'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, field: { type: 'string' } } },
+        Init: { type: 'object', properties: {
+          status: { enum: ['pending', 'running', 'done', 'failed'] }, reason: { type: ['string', 'null'] }, path: { type: 'string' },
+          when: { enum: ['once', 'every-start'] }, runs: { type: 'integer' }, updatedAt: { type: 'string' }, result: { description: 'the instance\'s JSON answer (GET only, once done)' },
+        } },
         Runtime: { type: 'object', required: ['reference', 'present'], properties: {
           reference: { type: 'string', description: 'what to send as `image`' }, present: { type: 'boolean', description: 'false: a deploy pulls it first' },
           id: { type: ['string', 'null'] }, sizeBytes: { type: ['integer', 'null'] }, created: { type: ['string', 'null'] },
@@ -63,6 +70,8 @@ export function openApiDocument() {
           port: { type: 'integer', minimum: 1, maximum: 65535 }, routing: { enum: ['cookie', 'host', 'path'] }, public: { type: 'boolean' },
           idleTimeout: { type: 'integer', minimum: 0 }, healthCheck: { type: 'string', format: 'uri' },
           limits: { type: 'object', properties: { memoryMb: { type: 'number' }, cpus: { type: 'number' }, pids: { type: 'integer' } } },
+          init: { type: 'object', additionalProperties: false, required: ['path'], description: 'POSTed to on the instance after its first readiness (needs SPAWNER_INIT_KEY)', properties: {
+            path: { type: 'string', pattern: '^/' }, payload: { type: 'object' }, when: { enum: ['once', 'every-start'] }, deadlineSec: { type: 'integer', minimum: 1, maximum: 3600 } } },
         } },
         Instance: { type: 'object', required: ['id', 'name', 'image', 'status', 'labels'], properties: {
           id: { type: ['string', 'null'] }, name: { type: 'string' }, image: { type: 'string' }, status: { type: 'string' }, health: { type: 'string' },

@@ -11,6 +11,7 @@ import {
   clip, fail, isPlainObject, optBoolean, optInteger, optString, own, validateHealthCheck, validateInstanceName,
 } from './fields.js';
 import { validateImage } from './image.js';
+import { validateInit } from './init-option.js';
 import { applyLabelPolicy } from './label-policy.js';
 import { validateLimits, validateNetwork } from './resources.js';
 import { ENV_RULES, LABEL_RULES, readStringMap } from './string-map.js';
@@ -19,7 +20,7 @@ export { validateName, validateInstanceName } from './fields.js';
 export { globMatch } from './glob.js';
 
 const BODY_KEYS = [
-  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits',
+  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init',
 ];
 
 /**
@@ -83,5 +84,7 @@ export function validateDeploy(body: unknown, cfg: Config, ctx: { defaultNetwork
   };
   if (healthCheck !== undefined) spec.healthCheck = healthCheck;
   if (idleTimeoutSec !== undefined) spec.idleTimeoutSec = idleTimeoutSec;
+  const init = validateInit(own(body, 'init'), cfg);
+  if (init) spec.init = init;
   return spec;
 }

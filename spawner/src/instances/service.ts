@@ -14,6 +14,7 @@ import { ContainerStates, type KnownState } from './states.js';
 import { waitRouteGone } from '../readiness/gate.js';
 import { hashSecret, newSecret, routeValue } from './routing.js';
 import type { DeploySpec, InstanceRecord, StopReason } from './types.js';
+import type { Initializer } from './init.js';
 
 export interface DeployResult {
   view: InstanceView;
@@ -79,6 +80,10 @@ export class InstanceService {
       if (this.d.instances.get(spec.name)) {
         throw new SpawnerError('conflict', `instance ${spec.name} already exists`, 'name');
       }
+      // Before any engine call: an init deploy without a key would create what cannot be initialized.
+      if (spec.init && !this.d.init?.enabled) {
+        throw new SpawnerError('init_unavailable', 'instance initialization needs SPAWNER_INIT_KEY or SPAWNER_INIT_KEY_FILE on the spawner', 'init');
+      }
       if (!(await this.d.runtime.networkExists(spec.network))) {
         throw new SpawnerError('network_not_allowed', `network ${spec.network} does not exist`, 'network');
       }
@@ -88,13 +93,14 @@ export class InstanceService {
       const rec = this.newRecord(spec, secret);
       const labels = this.labelsFor(spec, value);
       this.d.instances.insert(rec);
+      if (spec.init && this.d.init) this.d.init.insert(this.d.init.record(spec.name, spec.init));
       const id = await this.createAndStart(spec, labels);
       this.d.events.append({ instance: spec.name, kind: 'deployed', detail: { image: spec.image } }, this.d.now());
       this.d.metrics.deploys.inc({ result: 'ok' });
       const info = await this.d.runtime.inspect(id);
       if (info) this.states.set(info);
       return {
-        view: toView({ ...rec, containerId: id }, info?.state ?? 'unknown', info?.health ?? 'none'),
+        view: toView({ ...rec, containerId: id }, info?.state ?? 'unknown', info?.health ?? 'none', initState(this.d.init, spec.name)),
         cookie: { name: this.d.cfg.cookieName, value },
       };
     });
@@ -178,14 +184,14 @@ export class InstanceService {
     if (!this.states.ready) {
       this.states.replaceAll(await engine(this.d.runtime.list(ownershipLabels(this.d.spawnerId))));
     }
-    return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? this.states.get(rec.containerId) : undefined));
+    return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? this.states.get(rec.containerId) : undefined, this.d.init));
   }
 
   async get(nameOrId: string): Promise<InstanceView> {
     const rec = this.resolve(nameOrId);
     const info = rec.containerId ? await this.owned(rec.containerId) : null;
     if (info) this.states.set(info);
-    return viewOf(rec, info ?? undefined);
+    return viewOf(rec, info ?? undefined, this.d.init);
   }
 
   /** Inspect, but only containers that carry this spawner's labels are ours to see or touch. */
@@ -282,8 +288,13 @@ class DrainableLock extends KeyedLock {
   }
 }
 
-function viewOf(rec: InstanceRecord, info: KnownState | undefined): InstanceView {
+function viewOf(rec: InstanceRecord, info: KnownState | undefined, init?: Initializer): InstanceView {
   // Docker keeps the last health of a stopped container; it says nothing about a stopped one.
   const health = info?.state === 'running' ? info.health : 'none';
-  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health);
+  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health, initState(init, rec.name));
+}
+
+function initState(init: Initializer | undefined, name: string): InstanceView['init'] {
+  const i = init?.view(name, false);
+  return i ? { status: i.status, reason: i.reason } : null;
 }
