@@ -6,7 +6,7 @@
  */
 import { SpawnerError } from '../errors.js';
 import { errorMessage } from '../log.js';
-import { describeProgress, waitReady, type GateDeps, type GateProgress, type GateTimings } from '../readiness/gate.js';
+import { describeProgress, waitReady, waitRouteGone, type GateDeps, type GateProgress, type GateTimings } from '../readiness/gate.js';
 import type { ThroughProxyRequest } from '../readiness/probes.js';
 import type { InstanceDeps } from './deps.js';
 import type { InstanceService } from './service.js';
@@ -19,6 +19,9 @@ export interface WakeOutcome {
   /** `init`: only when this wake ran the instance's initialization. */
   timings: GateTimings & { start: number; total: number; init?: number };
 }
+
+/** Bound on waiting for Traefik to drop a failed-init instance's route (as service.stop does). */
+const ROUTE_GONE_MS = 5_000;
 
 export class Waker {
   private readonly flights = new Map<string, Promise<WakeOutcome>>();
@@ -125,6 +128,9 @@ export class Waker {
     if (stop) {
       await this.service.ours(id, () => this.d.runtime.stop(id, this.d.cfg.stopTimeoutSec)).catch(() => undefined);
       this.d.metrics.stops.inc({ reason: initFailed ? 'failed_init' : 'failed_wake' });
+      // The container was serving through Traefik (it passed the gate): answer once its route is
+      // gone, so the client's next request meets the listener's error, not a dead address.
+      if (initFailed && this.d.traefik) await waitRouteGone(this.d.traefik, rec.name, AbortSignal.timeout(ROUTE_GONE_MS));
     }
     this.d.events.append({ instance: rec.name, kind: 'wake_failed', reason, detail: { stopped: stop } }, this.d.now());
     if (timedOut) {
