@@ -72,6 +72,8 @@ export const OPTIONS: OptionDef[] = [
   O('initDeadlineSec', 'int', 'Default deadline of an instance\'s init (retries with capped backoff until then)', { min: 1, max: 3600 }),
   O('initMaxPayloadBytes', 'int', 'Largest init payload a deploy may send (JSON bytes)', { min: 2, max: 1_048_576 }),
   O('initMaxResultBytes', 'int', 'Largest init answer an instance may give (JSON bytes); larger is a failed init', { min: 64, max: 1_048_576 }),
+  O('identityUrl', 'string', 'URL of `GET /.spawner/self` as seen from inside an instance: Traefik\'s public entrypoint (given to instances as SPAWNER_SELF_URL)'),
+  O('publicUrl', 'string', 'Public base URL of Traefik\'s entrypoint (e.g. https://apps.example.com), for the URLs `/.spawner/self` reports (empty: relative)'),
   O('rescanSec', 'int', 'Period of the full Docker/store reconciliation', { min: 1 }),
   O('shutdownGraceSec', 'int', 'Deadline of in-flight work on SIGTERM', { min: 0 }),
   O('logLevel', 'enum', 'Log level', { choices: ['debug', 'info', 'warn', 'error'] }),

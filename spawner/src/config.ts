@@ -69,6 +69,10 @@ export interface Config {
   initDeadlineSec: number;
   initMaxPayloadBytes: number;
   initMaxResultBytes: number;
+  /** URL of GET /.spawner/self as seen from inside an instance (given to it as SPAWNER_SELF_URL). */
+  identityUrl: string;
+  /** Public base URL of the entrypoint, for the URLs /.spawner/self reports ('' = relative). */
+  publicUrl: string;
   rescanSec: number;
   shutdownGraceSec: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -118,6 +122,8 @@ export const DEFAULTS: Config = {
   initDeadlineSec: 60,
   initMaxPayloadBytes: 16_384,
   initMaxResultBytes: 65_536,
+  identityUrl: 'http://traefik/.spawner/self',
+  publicUrl: '',
   rescanSec: 30,
   shutdownGraceSec: 10,
   logLevel: 'info',

@@ -8,6 +8,7 @@ import { createLogger, errorMessage, type Logger } from './log.js';
 import { createMetrics, Gauge } from './metrics.js';
 import { openDatabase, getOrCreateSpawnerId, type Database } from './store/db.js';
 import { InitStore } from './store/init.js';
+import { IdentityStore } from './store/identity.js';
 import { Initializer } from './instances/init.js';
 import { convergeInit } from './instances/init-converge.js';
 import { parseKey } from './secrets/seal.js';
@@ -15,7 +16,7 @@ import { InstanceStore } from './store/instances.js';
 import { EventLog } from './store/events.js';
 import { TokenStore } from './store/tokens.js';
 import { AuthService } from './auth/service.js';
-import { LoginRateLimiter } from './auth/rate-limit.js';
+import { BackoffTable, LoginRateLimiter, type BackoffPolicy } from './auth/rate-limit.js';
 import { loadUsersFile, UsersFileMissingError } from './auth/users.js';
 import { DockerRuntime } from './runtime/docker.js';
 import type { ContainerRuntime } from './runtime/types.js';
@@ -29,6 +30,9 @@ import { IdleReaper } from './reaper/reaper.js';
 import { createApiApp } from './api/app.js';
 import { listRuntimes } from './catalogue/catalogue.js';
 import { createWakeApp } from './wake/app.js';
+
+/** GET /.spawner/self: 10 failures per client address within a minute, then 1 s doubling to 60 s. */
+const SELF_POLICY: BackoffPolicy = { maxFailures: 10, windowSec: 60, baseBackoffSec: 1, maxBackoffSec: 60, maxEntries: 10_000 };
 
 export interface Running {
   spawnerId: string;
@@ -82,7 +86,8 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const traefik = new TraefikApi(cfg.traefikApiUrl);
   const initStore = new InitStore(db);
   const init = new Initializer({ store: initStore, key: initKey(cfg, initStore, db), maxResultBytes: cfg.initMaxResultBytes, log, now });
-  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init };
+  const identities = new IdentityStore(db);
+  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init, identities };
   const service = new InstanceService(deps);
   const health = new HealthWatcher(runtime);
   const waker = new Waker(deps, service, { cfg, runtime, health, traefik, now });
@@ -119,7 +124,8 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const probeNonce = randomBytes(16).toString('hex');
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
   const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init }).listen(cfg.apiPort, cfg.apiHost);
-  const wakeServer = createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing }).listen(cfg.wakePort, cfg.wakeHost);
+  const self = { cfg, instances, identities, service, init, limiter: new BackoffTable(SELF_POLICY, now) };
+  const wakeServer = createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing, self }).listen(cfg.wakePort, cfg.wakeHost);
   await Promise.all([once(apiServer, 'listening'), once(wakeServer, 'listening')]);
   log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, auth: users ? 'enabled' : 'disabled' });
 

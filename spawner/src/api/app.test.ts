@@ -292,7 +292,7 @@ describe('deploy API over HTTP', () => {
       'GET /healthz', 'GET /metrics', 'GET /openapi.json', 'POST /login',
       'GET /deploy', 'POST /deploy', 'GET /deploy/{nameOrId}', 'PUT /deploy/{nameOrId}', 'DELETE /deploy/{nameOrId}',
       'GET /deploy/{nameOrId}/events', 'POST /deploy/{nameOrId}/start', 'POST /deploy/{nameOrId}/stop',
-      'GET /runtimes', 'GET /deploy/{nameOrId}/init', 'POST /deploy/{nameOrId}/init',
+      'GET /runtimes', 'GET /deploy/{nameOrId}/init', 'POST /deploy/{nameOrId}/init', 'DELETE /deploy/{nameOrId}/identity',
     ].sort();
 
     it('router stack == OpenAPI paths == the hand-written list', async () => {
@@ -321,6 +321,9 @@ describe('deploy API over HTTP', () => {
     const cases: Case[] = [
       { desc: 'rule injection in name', code: 'invalid_field', body: deployBody('x`) || PathPrefix(`/') },
       { desc: 'rule injection with a dot', code: 'invalid_field', body: deployBody('a.b') },
+      { desc: 'the identity credential set by the caller', code: 'invalid_field', body: { ...deployBody('x'), envs: { SPAWNER_IDENTITY_TOKEN: 'sid1.mine' } } },
+      { desc: 'the self URL set by the caller', code: 'invalid_field', body: { ...deployBody('x'), envs: { SPAWNER_SELF_URL: 'http://evil/' } } },
+      { desc: 'an init path that climbs', code: 'invalid_field', body: { ...deployBody('x'), init: { path: '/a/../../x' } } },
       { desc: 'uppercase name', code: 'invalid_field', body: deployBody('Alice') },
       { desc: 'name starting with a dash', code: 'invalid_field', body: deployBody('-a') },
       { desc: 'name of 64 characters', code: 'invalid_field', body: deployBody('a'.repeat(64)) },

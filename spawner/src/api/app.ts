@@ -121,6 +121,11 @@ export function createApiApp(d: ApiDeps) {
   app.get('/deploy/:nameOrId', wrap(async (req, res) => {
     res.json(await d.service.get(param(req)));
   }));
+  app.delete('/deploy/:nameOrId/identity', wrap((req, res) => {
+    const rec = d.service.resolve(param(req));
+    // Revoked at once: GET /.spawner/self refuses it from now on. A redeploy issues a new one.
+    res.json({ name: rec.name, identity: 'revoked', changed: d.service.revokeIdentity(rec.name) });
+  }));
   app.get('/deploy/:nameOrId/events', wrap((req, res) => {
     const rec = d.service.resolve(param(req));
     res.json({ events: d.events.list({ instance: rec.name, limit: 200 }) });

@@ -36,6 +36,7 @@ export function openApiDocument() {
       '/deploy/{nameOrId}/init': { parameters: [nameParam],
         get: { summary: 'Init status and, once done, the instance\'s decrypted answer', security: auth, responses: { 200: ok({ $ref: '#/components/schemas/Init' }), 404: problem } },
         post: { summary: 'Run a failed init again (starts the instance, readiness, init); no answer in the body', security: auth, responses: { 200: ok({ $ref: '#/components/schemas/Init' }), 404: problem, 409: problem } } },
+      '/deploy/{nameOrId}/identity': { parameters: [nameParam], delete: { summary: 'Revoke the instance\'s identity credential (GET /.spawner/self refuses it)', security: auth, responses: { 200: ok({ type: 'object', properties: { name: { type: 'string' }, identity: { const: 'revoked' }, changed: { type: 'boolean' } } }), 404: problem } } },
       '/deploy/{nameOrId}/events': { parameters: [nameParam], get: { summary: 'Lifecycle events of an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } } },
       '/runtimes': { get: { summary: 'Images a caller may deploy: the allowlist resolved against the engine', security: auth, responses: { 200: ok({ type: 'object', properties: { runtimes: { type: 'array', items: { $ref: '#/components/schemas/Runtime' } } } }), 401: problem, 503: problem } } },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: ok({ type: 'object' }), 503: ok({ type: 'object' }, 'shutting down') } } },

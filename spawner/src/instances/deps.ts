@@ -8,6 +8,7 @@ import type { SpawnerMetrics } from '../metrics.js';
 import type { InstanceRecord } from './types.js';
 import type { TraefikApi } from '../traefik/api.js';
 import type { Initializer } from './init.js';
+import type { IdentityStore } from '../store/identity.js';
 
 export interface InstanceDeps {
   cfg: Config;
@@ -22,6 +23,8 @@ export interface InstanceDeps {
   traefik?: TraefikApi;
   /** Instance initialization (deploy option `init`); absent: deploys with `init` are refused. */
   init?: Initializer;
+  /** Identity credential hashes (GET /.spawner/self); absent: instances get no credential. */
+  identities?: IdentityStore;
 }
 
 export function containerName(cfg: Config, name: string): string {

@@ -9,12 +9,13 @@ import { errorMessage } from '../log.js';
 import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
 import { containerName, toView, type InstanceDeps, type InstanceView } from './deps.js';
-import { KeyedLock } from './lock.js';
+import { DrainableLock } from './lock.js';
 import { ContainerStates, type KnownState } from './states.js';
 import { waitRouteGone } from '../readiness/gate.js';
 import { hashSecret, newSecret, routeValue } from './routing.js';
 import type { DeploySpec, InstanceRecord, StopReason } from './types.js';
 import type { Initializer } from './init.js';
+import { identityEnv, newIdentity } from './identity.js';
 
 export interface DeployResult {
   view: InstanceView;
@@ -94,7 +95,11 @@ export class InstanceService {
       const labels = this.labelsFor(spec, value);
       this.d.instances.insert(rec);
       if (spec.init && this.d.init) this.d.init.insert(this.d.init.record(spec.name, spec.init));
-      const id = await this.createAndStart(spec, labels);
+      // The identity credential exists only in the container's env and, hashed, in the store.
+      const identity = newIdentity();
+      this.d.identities?.set(spec.name, identity.hash, this.d.now());
+      const env = this.d.identities ? { ...spec.env, ...identityEnv(identity.token, this.d.cfg) } : spec.env;
+      const id = await this.createAndStart({ ...spec, env }, labels);
       this.d.events.append({ instance: spec.name, kind: 'deployed', detail: { image: spec.image } }, this.d.now());
       this.d.metrics.deploys.inc({ result: 'ok' });
       const info = await this.d.runtime.inspect(id);
@@ -247,6 +252,13 @@ export class InstanceService {
     });
   }
 
+  /** False when there was no live credential (already revoked, or deployed before identities). */
+  revokeIdentity(name: string): boolean {
+    const done = this.d.identities?.revoke(name, this.d.now()) ?? false;
+    if (done) this.d.events.append({ instance: name, kind: 'identity_revoked' }, this.d.now());
+    return done;
+  }
+
   async requireContainer(rec: InstanceRecord): Promise<ContainerInfo> {
     const info = rec.containerId ? await this.owned(rec.containerId) : null;
     if (!info) {
@@ -266,25 +278,6 @@ async function engine<T>(p: Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof SpawnerError) throw err;
     throw new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
-  }
-}
-
-/** KeyedLock that also knows when nothing holds or waits for any key (shutdown drains it). */
-class DrainableLock extends KeyedLock {
-  private active = 0;
-  private waiters: (() => void)[] = [];
-
-  override async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    this.active++;
-    try {
-      return await super.run(key, fn);
-    } finally {
-      if (--this.active === 0) for (const w of this.waiters.splice(0)) w();
-    }
-  }
-
-  idle(): Promise<void> {
-    return this.active === 0 ? Promise.resolve() : new Promise((r) => { this.waiters.push(r); });
   }
 }
 

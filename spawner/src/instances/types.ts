@@ -46,7 +46,7 @@ export interface InstanceRecord {
 export type LifecycleKind =
   | 'deployed' | 'started' | 'stopped' | 'removed' | 'wake' | 'wake_failed'
   | 'adopted' | 'cleaned' | 'external_start' | 'external_stop' | 'external_remove'
-  | 'init_ok' | 'init_failed';
+  | 'init_ok' | 'init_failed' | 'identity_revoked';
 
 export type StopReason = 'idle' | 'deleted' | 'failed_wake' | 'failed_init' | 'external' | 'api';
 

@@ -85,4 +85,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    name: 'instance identity',
+    sql: `
+      -- The credential an instance presents to GET /.spawner/self. Only sha256(credential) is
+      -- stored (256-bit random secrets need no slow hash). A redeploy will replace the hash
+      -- (rotation); revoked_at set: refused until then.
+      CREATE TABLE instance_identity (
+        instance   TEXT PRIMARY KEY REFERENCES instances (name) ON DELETE CASCADE,
+        hash       TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+    `,
+  },
 ];

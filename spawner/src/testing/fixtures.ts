@@ -13,6 +13,7 @@ import { openDatabase, type Database } from '../store/db.js';
 import { EventLog } from '../store/events.js';
 import { InstanceStore } from '../store/instances.js';
 import { InitStore } from '../store/init.js';
+import { IdentityStore } from '../store/identity.js';
 import { Initializer } from '../instances/init.js';
 import type { InitPost } from '../instances/init-http.js';
 
@@ -21,6 +22,7 @@ export interface MemoryDeps extends InstanceDeps {
   runtime: FakeRuntime;
   initStore: InitStore;
   init: Initializer;
+  identities: IdentityStore;
 }
 
 /** InstanceDeps over FakeRuntime (with `images` already present) and a fresh in-memory database. */
@@ -47,6 +49,7 @@ export function memoryDeps(opts: {
     db,
     initStore,
     init,
+    identities: new IdentityStore(db),
     cfg,
     runtime,
     instances: new InstanceStore(db),
