@@ -5,29 +5,13 @@
  * anywhere in the bytes on disk.
  */
 import type { Stack } from './stack.js';
+import { execOut } from './exec.js';
 
 /** Runs `node -e script arg` in the spawner container; its stdout, or throws with its stderr. */
 async function execNode(stack: Stack, script: string, arg: string): Promise<string> {
-  const exec = await stack.spawner.exec({
-    Cmd: ['node', '-e', script, arg], AttachStdout: true, AttachStderr: true, WorkingDir: '/app',
-  });
-  const stream = await exec.start({});
-  const out: Buffer[] = [];
-  stream.on('data', (d: Buffer) => out.push(d));
-  await new Promise((resolve, reject) => { stream.on('end', resolve); stream.on('error', reject); });
-  // Non-TTY exec output is multiplexed: 8-byte frame headers (stream type, 0, 0, 0, length).
-  const buf = Buffer.concat(out);
-  let stdout = '';
-  let stderr = '';
-  for (let i = 0; i + 8 <= buf.length;) {
-    const len = buf.readUInt32BE(i + 4);
-    const chunk = buf.subarray(i + 8, i + 8 + len).toString('utf8');
-    if (buf[i] === 2) stderr += chunk; else stdout += chunk;
-    i += 8 + len;
-  }
-  const { ExitCode } = await exec.inspect();
-  if (ExitCode !== 0) throw new Error(`exec failed (${ExitCode}): ${stderr.slice(0, 500)}`);
-  return stdout;
+  const r = await execOut(stack.spawner, ['node', '-e', script, arg], '/app');
+  if (r.code !== 0) throw new Error(`exec failed (${r.code}): ${r.stderr.slice(0, 500)}`);
+  return r.stdout;
 }
 
 export async function querySpawnerDb<T = Record<string, unknown>>(stack: Stack, sql: string, params: unknown[] = []): Promise<T[]> {
