@@ -5,7 +5,10 @@
  * JSON, oversized answer, deadline) ends in `init_failed` with its reason and nothing running; a
  * wake of such an instance gets a clear error, not the app. A kill -9 during init converges.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, login, startStack, type Stack } from './helpers/stack.js';
 import { IMAGES } from './helpers/docker-env.js';
@@ -110,6 +113,20 @@ describe('init failure modes', () => {
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ code: 'invalid_field', field: 'init.path' });
     expect((await api(stack, token, 'GET', '/deploy/init-bad')).status).toBe(404);
+  });
+});
+
+describe('examples/init/round-trip.sh', () => {
+  it('runs the round trip against this stack', async () => {
+    const script = fileURLToPath(new URL('../examples/init/round-trip.sh', import.meta.url));
+    const { stdout } = await promisify(execFile)('bash', [script], {
+      env: { PATH: process.env.PATH ?? '', SPAWNER_API: stack.api, SPAWNER_WEB: stack.web, SPAWNER_TOKEN: token, IMAGE: IMAGES.mockApp, NAME: 'init-example' },
+      timeout: 180_000,
+    });
+    expect(stdout).toMatch(/^deployed init-example: init answered login username=u[0-9a-f]{12} password=<32 characters, shown once>$/m);
+    expect(stdout).toMatch(/^the app says: initialized=true username=u[0-9a-f]{12}$/m);
+    expect(stdout).toContain('GET /deploy/init-example/init: status=done');
+    expect(stdout).toContain('deleted init-example');
   });
 });
 
