@@ -8,7 +8,8 @@
 # node     $NODE_IMAGE (node:20-bookworm-slim): present, else pulled, else a stand-in
 #          `docker import`ed from this machine's node binary, its libraries, npm and busybox.
 # apps     $SPAWNER_IMAGE, $MOCK_APP_IMAGE, $MOCK_HOME_IMAGE (spawner:dev, mock-app:dev,
-#          mock-home:dev). With a registry node image: <pkg>/Dockerfile (multi-stage, npm ci
+#          mock-home:dev), and $MOCK_APP_ALT_IMAGE (mock-app:dev-v2: the same app, other OCI
+#          labels, so the catalogue has a choice). With a registry node image: <pkg>/Dockerfile (multi-stage, npm ci
 #          inside). Otherwise (stand-in node image): npm ci + build on the host, stage
 #          .build/<pkg>/ with dist/ and exactly the production dependency tree, then
 #          <pkg>/Dockerfile.prebuilt. Force either with APP_BUILD_MODE=dockerfile|prebuilt.
@@ -442,6 +443,25 @@ ensure_apps() {
     [ "$NODE_BUILT" = 0 ] || check_native_addon
   fi
   for pkg in "${WORKSPACES[@]}"; do timed "image $(app_image "$pkg")" build_app "$pkg" "$mode"; done
+  timed "image $MOCK_APP_ALT_IMAGE" build_mock_app_alt
+}
+
+# The second mock-app tag: FROM the first with other OCI labels (a Dockerfile on stdin, no
+# context: the legacy builder accepts it). Rebuilt whenever the first one changes.
+build_mock_app_alt() {
+  local base hash
+  base="$(image_id "$MOCK_APP_IMAGE")" || die "$MOCK_APP_IMAGE missing"
+  hash="alt-rev1:$base"
+  if [ "$FORCE" = 0 ] && [ "$(image_label "$MOCK_APP_ALT_IMAGE" "$LABEL_INPUTS")" = "$hash" ]; then
+    log "$MOCK_APP_ALT_IMAGE up to date"
+    return 0
+  fi
+  printf '%s\n' "FROM $MOCK_APP_IMAGE" \
+    'LABEL org.opencontainers.image.title="Mock app v2" org.opencontainers.image.version="2.0.0" \' \
+    '      org.opencontainers.image.description="The mock app, second edition: same echo, other labels"' |
+    docker build -q -t "$MOCK_APP_ALT_IMAGE" --label "$LABEL_INPUTS=$hash" - >"$BUILD_DIR/logs/mock-app-alt.log" 2>&1 ||
+    { tail -n 20 "$BUILD_DIR/logs/mock-app-alt.log" >&2; die "building $MOCK_APP_ALT_IMAGE failed"; }
+  log "built $MOCK_APP_ALT_IMAGE"
 }
 
 # Earlier builds of ours that a rebuild replaced while a container still used them: remove the

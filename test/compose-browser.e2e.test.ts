@@ -80,7 +80,7 @@ describe('compose stack in a browser: signup, idle, waiting page, app', () => {
       return appJson(page, 45_000);
     });
     const id = await containerId(stack, name);
-    expect(first).toMatchObject({ hostname: id.slice(0, 12), path: '/' });
+    expect(first).toMatchObject({ hostname: name, path: '/' });
     const cookie = (await context.cookies()).find((c) => c.name === 'instance');
     expect(cookie).toMatchObject({ value: expect.stringMatching(new RegExp(`^${name}\\.`)), httpOnly: true, path: '/' });
 
@@ -111,7 +111,7 @@ describe('compose stack in a browser: signup, idle, waiting page, app', () => {
 
     const again = await timed('waiting page -> app page', () => appJson(page, 45_000));
     record('wake in the browser (total)', Date.now() - started);
-    expect(again).toMatchObject({ hostname: id.slice(0, 12), path: '/' }); // the same container, woken
+    expect(again).toMatchObject({ hostname: name, path: '/' }); // its own app, woken
     // Exactly two documents: the waiting page, then the app it replaced itself with.
     expect(navigations).toEqual([`${stack.web}/`, `${stack.web}/`]);
     const { body } = await stack.call('GET', `/deploy/${name}`);

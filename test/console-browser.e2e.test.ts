@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { api, docker, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { deployMock, send, type Deployed } from './helpers/wake.js';
-import { execIn } from './helpers/spawner-db.js';
+import { execOut } from './helpers/exec.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = new URL('../.build/artifacts/console/', import.meta.url).pathname;
@@ -140,7 +140,7 @@ describe('operator console (Chromium, real Docker + Traefik)', () => {
     }
     const inst = docker.getContainer(sleeper.id);
     const script = `fetch('http://${stack.network}-spawner:8008/console').then(async (r) => console.log(r.status, (await r.json()).code), (e) => console.log('error', e.message))`;
-    const out = await execIn(inst, ['node', '-e', script]);
+    const out = await execOut(inst, ['node', '-e', script]);
     expect(out.stdout.trim()).toBe('403 forbidden_origin');
   });
 });

@@ -45,7 +45,7 @@ describe('wake slice (real Docker + Traefik)', () => {
       return r.status === 200 && !r.headers['x-spawner-wake'] ? r : undefined;
     });
     const app1 = JSON.parse(first.body) as { hostname: string; connstr: string };
-    expect(app1.hostname).toBe(id.slice(0, 12));
+    expect(app1.hostname).toBe('minion-1'); // Hostname: the instance name, as the original set it
     expect(app1.connstr).toBe('db://one');
 
     // 2. Stop it; Traefik drops the router; the next request lands on the wake listener.
@@ -66,7 +66,7 @@ describe('wake slice (real Docker + Traefik)', () => {
     expect(again.status).toBe(200);
     expect(again.headers['x-spawner-wake']).toBeUndefined();
     const app2 = JSON.parse(again.body) as { hostname: string; path: string };
-    expect(app2.hostname).toBe(id.slice(0, 12));
+    expect(app2.hostname).toBe('minion-1');
     expect(app2.path).toBe('/a/b?c=1');
 
     const list = await api(stack, token, 'GET', '/deploy');

@@ -194,8 +194,9 @@ test_minions() {
     read -r code redirects took <<<"$out"
     hostname="$(jq -r '.hostname // empty' "$BODY" 2>/dev/null || true)"
     connstr="$(jq -r '.connstr // empty' "$BODY" 2>/dev/null || true)"
-    if [ "$code" != 200 ] || [ "$hostname" != "${id:0:12}" ]; then
-      warn "$name FAILED: $url answered HTTP $code, hostname='${hostname}' (expected ${id:0:12}): $(problem)"
+    # The spawner sets the container's hostname to the instance name (as the original did).
+    if [ "$code" != 200 ] || [ "$hostname" != "$name" ]; then
+      warn "$name FAILED: $url answered HTTP $code, hostname='${hostname}' (expected $name): $(problem)"
       failed=1
       continue
     fi

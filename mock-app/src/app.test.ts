@@ -113,6 +113,7 @@ describe('mock app', () => {
       hostname: 'box-1',
       ips: ['10.0.0.7'],
       connstr: 'postgres://db/app',
+      init: { initialized: false, username: null, idempotencyKey: null, requests: 0, payload: null, at: null },
       host: `127.0.0.1:${port}`,
       path: '/a/b?c=1',
       method: 'GET',

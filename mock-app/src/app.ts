@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { IdleTracker, realTimers, type Timers } from './idle.js';
+import { createInit, type InitFail } from './init.js';
 
 /** Bodies are echoed up to this many bytes; bodyLength still counts all of them. */
 export const MAX_ECHO_BYTES = 64 * 1024;
@@ -27,6 +28,8 @@ export interface MockAppOptions {
   connstr?: string | null;
   timers?: Timers;
   hostInfo?: () => HostInfo;
+  /** POST /init behaviour (init.ts); default: answers normally, at once. */
+  init?: { fail: InitFail; delayMs: number };
 }
 
 export interface MockApp {
@@ -65,6 +68,7 @@ export function createMockApp(opts: MockAppOptions): MockApp {
   const timers = opts.timers ?? realTimers;
   const hostInfo = opts.hostInfo ?? currentHostInfo;
   const idle = new IdleTracker(opts.idleMs, timers, opts.onIdle);
+  const init = createInit({ fail: opts.init?.fail ?? '', delayMs: opts.init?.delayMs ?? 0, timers });
 
   // Health checks poll /status; it must not count as use or nothing would ever go idle.
   function status(res: ServerResponse): void {
@@ -109,6 +113,7 @@ export function createMockApp(opts: MockAppOptions): MockApp {
       sendJson(res, 200, {
         ...hostInfo(),
         connstr: opts.connstr ?? null,
+        init: init.summary(),
         host: req.headers.host ?? null,
         path: req.url ?? '/',
         method,
@@ -130,6 +135,7 @@ export function createMockApp(opts: MockAppOptions): MockApp {
     idle.begin();
     res.once('close', () => idle.end());
     if (pathname === '/events') return events(res);
+    if (pathname === '/init') return init.handle(req, res);
     const fail = /^\/fail\/([45]\d\d)$/.exec(pathname ?? '');
     if (fail) return sendJson(res, Number(fail[1]), { hostname: hostInfo().hostname, status: Number(fail[1]) });
     echo(req, res);

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { createMockApp, type MockApp } from './app.js';
 import { formatMs, parseDuration } from './duration.js';
+import { INIT_FAILS, type InitFail } from './init.js';
 
 type Level = 'info' | 'warn' | 'error';
 
@@ -46,6 +47,11 @@ const idleMs = durationEnv('IDLE', 60_000);
 const startupDelayMs = durationEnv('STARTUP_DELAY', 0);
 const statusDelayMs = durationEnv('STATUS_DELAY', 0);
 const stopDelayMs = durationEnv('STOP_DELAY', 0);
+const initDelayMs = durationEnv('INIT_DELAY', 0);
+const initFail = (INIT_FAILS as readonly string[]).includes(process.env.INIT_FAIL ?? '') ? (process.env.INIT_FAIL ?? '') as InitFail : '';
+if (initFail === '' && process.env.INIT_FAIL) {
+  log('warn', `INIT_FAIL: invalid value; expected one of ${INIT_FAILS.filter(Boolean).join(', ')}; init answers normally`, { variable: 'INIT_FAIL', value: process.env.INIT_FAIL });
+}
 
 let server: Server | undefined;
 let app: MockApp | undefined;
@@ -90,6 +96,7 @@ if (!exiting) {
     idleMs,
     statusDelayMs,
     connstr: process.env.CONNSTR ?? null,
+    init: { fail: initFail, delayMs: initDelayMs },
     onIdle: () => {
       log('info', 'idle shutdown', { idleSeconds: idleMs / 1000 });
       shutdown('idle');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHomeApp } from './app.js';
 import type { HomeConfig } from './config.js';
-import type { DeployResult, InstanceInfo, Problem, Result, SpawnerClient } from './spawner-client.js';
+import type { DeployResult, InstanceInfo, Problem, Result, RuntimeOption, SpawnerClient } from './spawner-client.js';
 
 const config: HomeConfig = {
   port: 0,
@@ -17,6 +17,10 @@ const config: HomeConfig = {
 const cookie = { name: 'instance', value: 'alice.Zx9_-' };
 const deployed: DeployResult = { id: 'c1', name: 'alice', status: 'running', cookie };
 const running: InstanceInfo = { id: 'c1', name: 'alice', image: 'mock-app:dev', status: 'running' };
+const catalogue: RuntimeOption[] = [
+  { reference: 'mock-app:dev', title: 'Mock app', version: '1.0.0', description: null, present: true },
+  { reference: 'mock-app:dev-v2', title: 'Mock app v2', version: '2.0.0', description: null, present: true },
+];
 const refuse = (problem: Problem) => ({ ok: false, problem }) as const;
 
 let server: Server | undefined;
@@ -30,6 +34,7 @@ async function start(client: Partial<SpawnerClient> = {}, cfg: Partial<HomeConfi
   const fake = {
     deploy: vi.fn(async (): Promise<Result<DeployResult>> => ({ ok: true, value: deployed })),
     getDeploy: vi.fn(async (): Promise<Result<InstanceInfo>> => ({ ok: true, value: running })),
+    runtimes: vi.fn(async (): Promise<Result<RuntimeOption[]>> => ({ ok: true, value: catalogue })),
     ...client,
   };
   server = createServer(createHomeApp({ config: { ...config, ...cfg }, client: fake }));
@@ -37,15 +42,47 @@ async function start(client: Partial<SpawnerClient> = {}, cfg: Partial<HomeConfi
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   type Headers = Record<string, string>;
   const get = (path: string, headers: Headers = {}) => fetch(base + path, { headers, redirect: 'manual' });
-  const signup = (name: string, headers: Headers = {}) =>
+  const signup = (name: string, headers: Headers = {}, form: Record<string, string> = {}) =>
     fetch(`${base}${cfg.homePath ?? '/home'}/signup`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      body: new URLSearchParams({ name }).toString(),
+      body: new URLSearchParams({ name, ...form }).toString(),
       redirect: 'manual',
     });
   return { fake, get, signup };
 }
+
+describe('home app: choice of runtime from the spawner catalogue', () => {
+  it('offers every catalogue image, titled and versioned, the configured one preselected', async () => {
+    const { get } = await start();
+    const html = await (await get('/home')).text();
+    expect(html).toContain('<select id="runtime" name="runtime">');
+    expect(html).toContain('<option value="mock-app:dev" selected>Mock app 1.0.0 (mock-app:dev)</option>');
+    expect(html).toContain('<option value="mock-app:dev-v2">Mock app v2 2.0.0 (mock-app:dev-v2)</option>');
+  });
+
+  it('deploys the picked runtime', async () => {
+    const { fake, signup } = await start();
+    const res = await signup('alice', {}, { runtime: 'mock-app:dev-v2' });
+    expect(res.status).toBe(303);
+    expect(fake.deploy).toHaveBeenCalledWith(expect.objectContaining({ name: 'alice', image: 'mock-app:dev-v2' }));
+  });
+
+  it('refuses a runtime the catalogue does not offer, without deploying', async () => {
+    const { fake, signup } = await start();
+    const res = await signup('alice', {}, { runtime: 'evil:latest' });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('Pick one of the offered runtimes.');
+    expect(fake.deploy).not.toHaveBeenCalled();
+  });
+
+  it('without a catalogue (spawner refuses) shows no choice and deploys APP_IMAGE', async () => {
+    const { fake, get, signup } = await start({ runtimes: async () => refuse({ status: 503, title: 'x' }) });
+    expect(await (await get('/home')).text()).not.toContain('<select');
+    await signup('alice');
+    expect(fake.deploy).toHaveBeenCalledWith(expect.objectContaining({ image: 'mock-app:dev' }));
+  });
+});
 
 describe('home app', () => {
   it('shows the accessible signup form to a visitor without a cookie', async () => {

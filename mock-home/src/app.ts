@@ -7,7 +7,7 @@ import express, { type CookieOptions, type NextFunction, type Request, type Resp
 import type { HomeConfig } from './config.js';
 import { describeFailure } from './failure.js';
 import { NAME_RE, nameProblem } from './names.js';
-import { errorPage, instancePage, signupPage } from './pages.js';
+import { errorPage, instancePage, signupPage, type SignupView } from './pages.js';
 import type { SpawnerClient } from './spawner-client.js';
 
 /** Remembers which instance this browser signed up for (the routing cookie may be opaque). */
@@ -41,14 +41,22 @@ export function createHomeApp({ config, client, log = () => {} }: HomeAppDeps): 
   const router = express.Router();
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
 
+  /** The catalogue, or none when the spawner cannot list it: the form then deploys APP_IMAGE. */
+  const runtimes = async () => {
+    const r = await client.runtimes();
+    return r.ok ? r.value : [];
+  };
+  const form = async (v: Omit<SignupView, 'homePath' | 'runtimes'>) =>
+    signupPage({ homePath, runtimes: await runtimes(), runtime: config.appImage, ...v });
+
   router.get('/', async (req, res) => {
     const name: unknown = req.cookies?.[HOME_COOKIE];
-    if (typeof name !== 'string' || !NAME_RE.test(name)) return html(res, 200, signupPage({ homePath }));
+    if (typeof name !== 'string' || !NAME_RE.test(name)) return html(res, 200, await form({}));
     const info = await client.getDeploy(name);
     if (!info.ok && info.problem.status === 404) {
       res.clearCookie(HOME_COOKIE, { path: homePath });
       const notice = `Your app "${name}" no longer exists. Pick a name to create a new one.`;
-      return html(res, 200, signupPage({ homePath, notice }));
+      return html(res, 200, await form({ notice }));
     }
     const state = info.ok ? info.value.status : `unknown (${info.problem.title})`;
     const note = req.cookies?.[routingCookieName]
@@ -61,10 +69,16 @@ export function createHomeApp({ config, client, log = () => {} }: HomeAppDeps): 
     const raw: unknown = req.body?.name;
     const name = typeof raw === 'string' ? raw.trim() : '';
     const invalid = nameProblem(name);
-    if (invalid) return html(res, 400, signupPage({ homePath, name, error: invalid }));
+    const picked: unknown = req.body?.runtime;
+    const runtime = typeof picked === 'string' && picked !== '' ? picked : config.appImage;
+    if (invalid) return html(res, 400, await form({ name, error: invalid, runtime }));
+    // Only what the catalogue offers right now (the spawner checks its allowlist again anyway).
+    if (runtime !== config.appImage && !(await runtimes()).some((r) => r.reference === runtime)) {
+      return html(res, 400, await form({ name, error: 'Pick one of the offered runtimes.' }));
+    }
 
     const envs = Object.keys(config.appEnvs).length > 0 ? config.appEnvs : undefined;
-    const result = await client.deploy({ name, image: config.appImage, envs });
+    const result = await client.deploy({ name, image: runtime, envs });
     if (!result.ok) {
       const p = result.problem;
       log('warn', 'deploy failed', { name, status: p.status, code: p.code, detail: p.detail });

@@ -3,6 +3,7 @@
  * interpolated value goes through escapeHtml; spawner messages are untrusted input here.
  */
 import { NAME_PATTERN_HTML, NAME_RULE } from './names.js';
+import type { RuntimeOption } from './spawner-client.js';
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -52,6 +53,26 @@ export interface SignupView {
   error?: string;
   /** Informational line above the form (not an error in the input). */
   notice?: string;
+  /** Images to choose from (the spawner's catalogue); no choice is shown for fewer than two. */
+  runtimes?: RuntimeOption[];
+  /** The preselected image. */
+  runtime?: string;
+}
+
+function runtimeLabel(r: RuntimeOption): string {
+  const name = r.title ? `${r.title}${r.version ? ` ${r.version}` : ''} (${r.reference})` : r.reference;
+  return r.present ? name : `${name}, downloaded first`;
+}
+
+function runtimeChoice(v: SignupView): string {
+  const list = v.runtimes ?? [];
+  if (list.length < 2) return '';
+  const options = list.map((r) => `<option value="${escapeHtml(r.reference)}"${r.reference === v.runtime ? ' selected' : ''}>${escapeHtml(runtimeLabel(r))}</option>`);
+  return `<label for="runtime">Runtime</label>
+<select id="runtime" name="runtime">
+${options.join('\n')}
+</select>
+`;
 }
 
 export function signupPage(v: SignupView): string {
@@ -66,7 +87,7 @@ export function signupPage(v: SignupView): string {
 ${error}<input id="name" name="name" type="text" required maxlength="63"
  pattern="${escapeHtml(NAME_PATTERN_HTML)}" autocomplete="off" autocapitalize="none" spellcheck="false"
  aria-describedby="${describedBy}"${v.error ? ' aria-invalid="true"' : ''} value="${escapeHtml(v.name ?? '')}">
-<button type="submit">Create my app</button>
+${runtimeChoice(v)}<button type="submit">Create my app</button>
 </form>`,
   );
 }

@@ -31,6 +31,15 @@ export interface InstanceInfo {
   status: string;
 }
 
+/** One image of the spawner's catalogue (GET /runtimes), as the sign-up form offers it. */
+export interface RuntimeOption {
+  reference: string;
+  title: string | null;
+  version: string | null;
+  description: string | null;
+  present: boolean;
+}
+
 /** RFC 9457 problem details as the spawner sends them; code is the stable machine-readable bit. */
 export interface Problem {
   status: number;
@@ -46,6 +55,7 @@ export type Result<T> = { ok: true; value: T } | { ok: false; problem: Problem }
 export interface SpawnerClient {
   deploy(req: DeployRequest): Promise<Result<DeployResult>>;
   getDeploy(name: string): Promise<Result<InstanceInfo>>;
+  runtimes(): Promise<Result<RuntimeOption[]>>;
 }
 
 export interface ClientOptions {
@@ -101,6 +111,18 @@ function parseInstance(body: unknown): Result<InstanceInfo> {
   return { ok: true, value };
 }
 
+const strOrNull = (v: unknown): string | null => (str(v) ? v : null);
+
+function parseRuntimes(body: unknown): Result<RuntimeOption[]> {
+  const list = rec(body).runtimes;
+  if (!Array.isArray(list)) return { ok: false, problem: badResponse('runtimes response lacks runtimes') };
+  const value = list.map(rec).filter((r) => str(r.reference)).map((r) => ({
+    reference: r.reference as string, title: strOrNull(r.title), version: strOrNull(r.version),
+    description: strOrNull(r.description), present: r.present === true,
+  }));
+  return { ok: true, value };
+}
+
 export function createSpawnerClient(opts: ClientOptions): SpawnerClient {
   const base = opts.baseUrl.replace(/\/+$/, '');
 
@@ -134,5 +156,6 @@ export function createSpawnerClient(opts: ClientOptions): SpawnerClient {
   return {
     deploy: (req) => call('/deploy', { method: 'POST', body: JSON.stringify(req) }, parseDeploy),
     getDeploy: (name) => call(`/deploy/${encodeURIComponent(name)}`, { method: 'GET' }, parseInstance),
+    runtimes: () => call('/runtimes', { method: 'GET' }, parseRuntimes),
   };
 }

@@ -78,7 +78,7 @@ export async function browserNavigation(ctx: Ctx, targets: Array<{ inst: Inst; i
           }
           if (state !== 'application/json|complete') throw new Error(`app page not loaded (state ${state || 'navigating'})`);
           const text = await page.evaluate(() => document.body?.innerText ?? '');
-          if (!text.includes(inst.id.slice(0, 12))) throw new Error('the loaded page is not this instance');
+          if (!text.includes(inst.name)) throw new Error('the loaded page is not this instance');
           loaded.push(lastLoad - t0);
           if (tReady) ready.push(tReady - t0);
           if (tApp) appResp.push(tApp - t0);

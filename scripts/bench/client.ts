@@ -24,7 +24,7 @@ export interface WakeResult {
   /** Server-Timing of the (last) 307. */
   phases?: Phases;
   error?: string;
-  /** Hostname the app reported (its container id prefix). */
+  /** Hostname the app reported (the instance name). */
   appHost?: string;
 }
 

@@ -77,7 +77,7 @@ export async function fanout(ctx: Ctx): Promise<FanoutResult> {
     const from = performance.now();
     const rs = await Promise.all(insts.map((i) => wakeClient(`${ctx.stack.web}/bench/fanout`, `instance=${i.cookie}`, { dispatcher: agent })));
     const wallMs = performance.now() - from;
-    const ok = rs.filter((r, k) => r.ok && r.appHost === insts[k]?.id.slice(0, 12));
+    const ok = rs.filter((r, k) => r.ok && r.appHost === insts[k]?.name);
     const starts = insts.map((i) => ctx.events.count(i.id, 'start', from));
     await pool(insts, 5, (i) => stop(ctx, i.name));
     return {

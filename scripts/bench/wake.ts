@@ -86,7 +86,7 @@ async function wakeOnce(ctx: Ctx, inst: Inst, i: number): Promise<WakeResult> {
   const agent = new Agent({ connections: 4 });
   try {
     const r = await wakeClient(`${ctx.stack.web}/bench/wake?run=${i}`, `instance=${inst.cookie}`, { dispatcher: agent });
-    if (r.ok && r.appHost !== inst.id.slice(0, 12)) return { ...r, ok: false, error: `answered by ${r.appHost}` };
+    if (r.ok && r.appHost !== inst.name) return { ...r, ok: false, error: `answered by ${r.appHost}` };
     if (r.ok && r.firstStatus !== 307) return { ...r, ok: false, error: `first answer ${r.firstStatus}, not the wake listener's 307` };
     return r;
   } finally {

@@ -62,6 +62,12 @@ export function registerClientCommands(program: Command): void {
     const data = (await call(o, 'GET', '/deploy')) as { instances: Record<string, unknown>[] };
     out(o, data, () => ['NAME\tSTATUS\tIMAGE\tID\tROUTING', ...data.instances.map(row)].join('\n'));
   });
+  common(program.command('runtimes').description('list the images you may deploy (the allowlist resolved against the engine)')).action(async (o: Common) => {
+    const data = (await call(o, 'GET', '/runtimes')) as { runtimes: Record<string, unknown>[] };
+    const line = (r: Record<string, unknown>) => [r.reference, r.present ? 'present' : 'pull', r.title ?? '', r.version ?? '', r.port ?? '']
+      .map((x) => String(x)).join('\t');
+    out(o, data, () => ['REFERENCE\tSOURCE\tTITLE\tVERSION\tPORT', ...data.runtimes.map(line)].join('\n'));
+  });
   for (const [cmd, method, suffix, desc] of [
     ['start', 'POST', '/start', 'start an instance'],
     ['stop', 'POST', '/stop', 'stop an instance (keeps it)'],

@@ -46,7 +46,7 @@ describe('names', () => {
   });
 
   it('every option path exists in Config (default value or a known optional key)', () => {
-    const optional = new Set(['serviceToken', 'spawnerId', 'healthPath']);
+    const optional = new Set(['serviceToken', 'spawnerId', 'healthPath', 'initKey']);
     for (const o of OPTIONS) {
       const v = getPath(DEFAULTS, o.path);
       if (v === undefined) expect(optional.has(o.path), o.path).toBe(true);
@@ -193,6 +193,13 @@ describe('loadConfig', () => {
     writeFileSync(file, '  s3cret-token\n');
     expect(loadConfig({ SPAWNER_SERVICE_TOKEN_FILE: file }).serviceToken).toBe('s3cret-token');
     expect(loadConfig({ SPAWNER_SERVICE_TOKEN_FILE: file, SPAWNER_SERVICE_TOKEN: 'direct' }).serviceToken).toBe('direct');
+  });
+
+  it('reads the init key from SPAWNER_INIT_KEY_FILE (trimmed); an explicit key wins', () => {
+    const file = join(dir, 'init-key');
+    writeFileSync(file, `${'ab'.repeat(32)}\n`);
+    expect(loadConfig({ SPAWNER_INIT_KEY_FILE: file }).initKey).toBe('ab'.repeat(32));
+    expect(loadConfig({ SPAWNER_INIT_KEY_FILE: file, SPAWNER_INIT_KEY: 'cd'.repeat(32) }).initKey).toBe('cd'.repeat(32));
   });
 });
 

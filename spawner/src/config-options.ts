@@ -1,7 +1,8 @@
 /**
  * The one table of `spawner serve` options: flag, env variable, default and meaning. cli.ts builds
  * the commander options from it, loadConfig() reads env from it, and `spawner options --markdown`
- * prints the README table from it, so the three cannot drift apart.
+ * prints the README table from it, so the three cannot drift apart. Secrets can also come from a file
+ * (SPAWNER_SERVICE_TOKEN_FILE, SPAWNER_INIT_KEY_FILE).
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULTS, ROUTING_MODES, type Config } from './config.js';
@@ -67,6 +68,12 @@ export const OPTIONS: OptionDef[] = [
   O('idleTimeoutSec', 'int', 'Default idle timeout of instances (0 = never stop for idleness)', { min: 0 }),
   O('idleCheckSec', 'int', 'How often idleness is checked', { min: 1 }),
   O('socketProbeImage', 'string', 'Image with `cat` (e.g. the spawner\'s own) run in an instance\'s network namespace before an idle stop, to see open connections (empty: off)'),
+  O('initKey', 'string', 'Key that seals instance init data at rest (32 bytes: 64 hex or base64; prefer SPAWNER_INIT_KEY_FILE). Without it, deploys with `init` are refused, and the spawner refuses to start while instances with init exist'),
+  O('initDeadlineSec', 'int', 'Default deadline of an instance\'s init (retries with capped backoff until then)', { min: 1, max: 3600 }),
+  O('initMaxPayloadBytes', 'int', 'Largest init payload a deploy may send (JSON bytes)', { min: 2, max: 1_048_576 }),
+  O('initMaxResultBytes', 'int', 'Largest init answer an instance may give (JSON bytes); larger is a failed init', { min: 64, max: 1_048_576 }),
+  O('identityUrl', 'string', 'URL of `GET /.spawner/self` as seen from inside an instance: Traefik\'s public entrypoint (given to instances as SPAWNER_SELF_URL)'),
+  O('publicUrl', 'string', 'Public base URL of Traefik\'s entrypoint (e.g. https://apps.example.com), for the URLs `/.spawner/self` reports (empty: relative)'),
   O('rescanSec', 'int', 'Period of the full Docker/store reconciliation', { min: 1 }),
   O('shutdownGraceSec', 'int', 'Deadline of in-flight work on SIGTERM', { min: 0 }),
   O('logLevel', 'enum', 'Log level', { choices: ['debug', 'info', 'warn', 'error'] }),
@@ -123,6 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
   const c = cfg as unknown as Config;
   const tokenFile = env.SPAWNER_SERVICE_TOKEN_FILE;
   if (!c.serviceToken && tokenFile) c.serviceToken = readFileSync(tokenFile, 'utf8').trim();
+  const initKeyFile = env.SPAWNER_INIT_KEY_FILE;
+  if (!c.initKey && initKeyFile) c.initKey = readFileSync(initKeyFile, 'utf8').trim();
   if (c.recoverService !== '' && !SERVICE_REF_RE.test(c.recoverService)) {
     throw new Error(`invalid value for --recover-service (SPAWNER_RECOVER_SERVICE): ${JSON.stringify(c.recoverService.slice(0, 80))}; allowed: empty, or a Traefik service name (letters, digits, - and _) with an optional @provider`);
   }

@@ -64,6 +64,15 @@ export interface Config {
    * ('' = off: open connections are then seen only through the bytes the app sends).
    */
   socketProbeImage: string;
+  /** AES-256-GCM key for init data at rest (64 hex / base64); or SPAWNER_INIT_KEY_FILE. */
+  initKey?: string;
+  initDeadlineSec: number;
+  initMaxPayloadBytes: number;
+  initMaxResultBytes: number;
+  /** URL of GET /.spawner/self as seen from inside an instance (given to it as SPAWNER_SELF_URL). */
+  identityUrl: string;
+  /** Public base URL of the entrypoint, for the URLs /.spawner/self reports ('' = relative). */
+  publicUrl: string;
   rescanSec: number;
   shutdownGraceSec: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -110,6 +119,11 @@ export const DEFAULTS: Config = {
   idleTimeoutSec: 0,
   idleCheckSec: 5,
   socketProbeImage: '',
+  initDeadlineSec: 60,
+  initMaxPayloadBytes: 16_384,
+  initMaxResultBytes: 65_536,
+  identityUrl: 'http://traefik/.spawner/self',
+  publicUrl: '',
   rescanSec: 30,
   shutdownGraceSec: 10,
   logLevel: 'info',

@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'app_gateway_timeout'
   | 'shutting_down'
   | 'runtime_unavailable'
+  | 'init_unavailable'
+  | 'init_failed'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -52,6 +54,8 @@ const STATUS: Record<ErrorCode, number> = {
   app_gateway_timeout: 504,
   shutting_down: 503,
   runtime_unavailable: 503,
+  init_unavailable: 422,
+  init_failed: 502,
   internal: 500,
 };
 

@@ -6,12 +6,17 @@ import type { Server } from 'node:http';
 import type { Config } from './config.js';
 import { createLogger, errorMessage, type Logger } from './log.js';
 import { createMetrics, Gauge } from './metrics.js';
-import { openDatabase, getOrCreateSpawnerId } from './store/db.js';
+import { openDatabase, getOrCreateSpawnerId, type Database } from './store/db.js';
+import { InitStore } from './store/init.js';
+import { IdentityStore } from './store/identity.js';
+import { Initializer } from './instances/init.js';
+import { convergeInit } from './instances/init-converge.js';
+import { parseKey } from './secrets/seal.js';
 import { InstanceStore } from './store/instances.js';
 import { EventLog } from './store/events.js';
 import { TokenStore } from './store/tokens.js';
 import { AuthService } from './auth/service.js';
-import { LoginRateLimiter } from './auth/rate-limit.js';
+import { BackoffTable, LoginRateLimiter, type BackoffPolicy } from './auth/rate-limit.js';
 import { loadUsersFile, UsersFileMissingError } from './auth/users.js';
 import { DockerRuntime } from './runtime/docker.js';
 import type { ContainerRuntime } from './runtime/types.js';
@@ -23,9 +28,13 @@ import { Waker } from './instances/waker.js';
 import { Reconciler } from './instances/reconcile.js';
 import { IdleReaper } from './reaper/reaper.js';
 import { createApiApp } from './api/app.js';
+import { listRuntimes } from './catalogue/catalogue.js';
 import { createWakeApp } from './wake/app.js';
 import { ConsoleHub } from './console/hub.js';
 import { instanceAddressCheck } from './console/addresses.js';
+
+/** GET /.spawner/self: 10 failures per client address within a minute, then 1 s doubling to 60 s. */
+const SELF_POLICY: BackoffPolicy = { maxFailures: 10, windowSec: 60, baseBackoffSec: 1, maxBackoffSec: 60, maxEntries: 10_000 };
 
 export interface Running {
   spawnerId: string;
@@ -49,6 +58,21 @@ function loadUsers(cfg: Config, log: Logger): Map<string, string> | null {
   }
 }
 
+/**
+ * The init key. Without one, deploys with `init` are refused; but a database that already holds
+ * init rows cannot be served without it (their data could not be opened, nor init re-run), so
+ * the spawner refuses to start rather than half-work.
+ */
+function initKey(cfg: Config, store: InitStore, db: Database): Buffer | null {
+  if (cfg.initKey) return parseKey(cfg.initKey, 'SPAWNER_INIT_KEY (or SPAWNER_INIT_KEY_FILE)');
+  const n = store.count();
+  if (n > 0) {
+    db.close();
+    throw new Error(`${n} instance(s) were deployed with init, whose data is sealed: set SPAWNER_INIT_KEY_FILE (or SPAWNER_INIT_KEY) to the key they were sealed with`);
+  }
+  return null;
+}
+
 export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new DockerRuntime()): Promise<Running> {
   const log = createLogger(cfg.logLevel);
   const users = loadUsers(cfg, log);
@@ -62,7 +86,10 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     users, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), serviceToken: cfg.serviceToken, tokenTtlSec: cfg.tokenTtlSec,
   });
   const traefik = new TraefikApi(cfg.traefikApiUrl);
-  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik };
+  const initStore = new InitStore(db);
+  const init = new Initializer({ store: initStore, key: initKey(cfg, initStore, db), maxResultBytes: cfg.initMaxResultBytes, log, now });
+  const identities = new IdentityStore(db);
+  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init, identities };
   const service = new InstanceService(deps);
   const health = new HealthWatcher(runtime);
   const waker = new Waker(deps, service, { cfg, runtime, health, traefik, now });
@@ -92,6 +119,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     },
   });
   await rescan();
+  await convergeInit(deps, initStore, service);
   const rescanTimer = setInterval(() => { void rescan(); }, cfg.rescanSec * 1000);
   rescanTimer.unref();
   const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now });
@@ -105,8 +133,10 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     auth, service, hub, tokenTtlSec: cfg.tokenTtlSec,
     isInstanceAddress: instanceAddressCheck(() => runtime.list(ownershipLabels(spawnerId))),
   };
-  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, console: consoleDeps }).listen(cfg.apiPort, cfg.apiHost);
-  const wakeServer = createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing }).listen(cfg.wakePort, cfg.wakeHost);
+  const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
+  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, console: consoleDeps }).listen(cfg.apiPort, cfg.apiHost);
+  const self = { cfg, instances, identities, service, init, limiter: new BackoffTable(SELF_POLICY, now) };
+  const wakeServer = createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing, self }).listen(cfg.wakePort, cfg.wakeHost);
   await Promise.all([once(apiServer, 'listening'), once(wakeServer, 'listening')]);
   log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, auth: users ? 'enabled' : 'disabled' });
 

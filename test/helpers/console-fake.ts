@@ -52,7 +52,7 @@ export async function startFakeConsole(opts: { instances: number; labels?: (i: n
   hub.start();
   const app = createApiApp({
     cfg: deps.cfg, auth, service, events: deps.events, metrics: deps.metrics, isClosing: () => false, probeNonce: 'n',
-    waker: { wake: async () => { throw new Error('no wakes in the fake console'); } },
+    waker: { wake: async () => { throw new Error('no wakes in the fake console'); } }, runtimes: async () => [],
     console: { auth, service, hub, tokenTtlSec: 3600, isInstanceAddress: async () => false, assetsDir: ASSETS },
   });
   const server: Server = app.listen(0, '127.0.0.1');

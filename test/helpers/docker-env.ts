@@ -45,6 +45,8 @@ export interface ImageTags {
   readonly spawner: string;
   readonly mockApp: string;
   readonly mockHome: string;
+  /** The second mock-app tag (other OCI labels), built by scripts/images.sh. */
+  readonly mockAppAlt: string;
 }
 
 export const IMAGES: ImageTags = Object.freeze({
@@ -53,6 +55,7 @@ export const IMAGES: ImageTags = Object.freeze({
   spawner: fromEnv('SPAWNER_IMAGE', pinned('DEFAULT_SPAWNER_IMAGE')),
   mockApp: fromEnv('MOCK_APP_IMAGE', pinned('DEFAULT_MOCK_APP_IMAGE')),
   mockHome: fromEnv('MOCK_HOME_IMAGE', pinned('DEFAULT_MOCK_HOME_IMAGE')),
+  mockAppAlt: fromEnv('MOCK_APP_ALT_IMAGE', `${fromEnv('MOCK_APP_IMAGE', pinned('DEFAULT_MOCK_APP_IMAGE'))}-v2`),
 });
 
 /** TRAEFIK_IMAGE is also exported on its own for compose-style call sites. */

@@ -32,7 +32,7 @@ export async function deploy(stack: Stack, token: string, name: string, extra: R
   const r = await api(stack, token, 'POST', '/deploy', { name, image: IMAGES.mockApp, envs: { IDLE: '0' }, ...extra });
   if (r.status !== 200) throw new Error(`deploy ${name}: ${r.status} ${JSON.stringify(r.body)}`);
   const id = String(r.body.id);
-  return { name, id, hostname: id.slice(0, 12), cookie: `instance=${String(r.body.cookie.value)}` };
+  return { name, id, hostname: name, cookie: `instance=${String(r.body.cookie.value)}` };
 }
 
 export async function send(

@@ -13,7 +13,7 @@ import { pollUntil } from './poll.js';
 export interface Deployed {
   name: string;
   id: string;
-  /** 12-char hostname the mock app reports (the short container id). */
+  /** Hostname the mock app reports: the instance name (the spawner sets `Hostname: name`). */
   hostname: string;
   /** The cookie value `<name>.<secret>`. */
   value: string;
@@ -28,7 +28,7 @@ export async function deployMock(
   if (dep.status !== 200) throw new Error(`deploy ${name}: ${dep.status} ${JSON.stringify(dep.body)}`);
   const id = String(dep.body.id);
   const value = String(dep.body.cookie.value);
-  return { name, id, hostname: id.slice(0, 12), value, cookie: `instance=${value}` };
+  return { name, id, hostname: name, value, cookie: `instance=${value}` };
 }
 
 /**

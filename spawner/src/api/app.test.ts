@@ -15,6 +15,7 @@ import { openApiDocument } from './openapi.js';
 import { SpawnerError } from '../errors.js';
 import type { InstanceRecord } from '../instances/types.js';
 import type { ThroughProxyRequest } from '../readiness/probes.js';
+import { listRuntimes } from '../catalogue/catalogue.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const SERVICE_TOKEN = 'home-app-service-token-0123456789';
@@ -38,7 +39,8 @@ function harness(over: Partial<Config> = {}) {
       return { started: false, timings: { start: 0, health: 0, route: 0, probe: 0, total: 0 } };
     },
   };
-  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1' });
+  const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
+  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes, init: deps.init });
   let server: Server;
   let port = 0;
   let token = '';
@@ -90,6 +92,36 @@ describe('deploy API over HTTP', () => {
   afterEach(async () => {
     for (const r of h.instances.list()) await h.service.remove(r.name);
     h.runtime.calls.length = 0;
+  });
+
+  describe('GET /runtimes', () => {
+    it('needs a token, like /deploy', async () => {
+      const r = await h.send('GET', '/runtimes', { auth: false });
+      expect(r.status).toBe(401);
+      expect(r.json().code).toBe('unauthorized');
+    });
+
+    it('lists the allowed images on the engine, and nothing else', async () => {
+      h.runtime.images.add('postgres:16');
+      const r = await h.send('GET', '/runtimes');
+      expect(r.status).toBe(200);
+      expect(r.json().runtimes.map((e: { reference: string }) => e.reference)).toEqual(['mock-app:latest']);
+      expect(r.json().runtimes[0]).toMatchObject({ present: true, port: 9000 });
+      h.runtime.images.delete('postgres:16');
+    });
+
+    it('an engine that does not answer is a 503 runtime_unavailable, not a 500', async () => {
+      const orig = h.runtime.listImages.bind(h.runtime);
+      h.runtime.listImages = () => Promise.reject(new Error('connect ENOENT /var/run/docker.sock'));
+      try {
+        const r = await h.send('GET', '/runtimes');
+        expect(r.status).toBe(503);
+        expect(r.json().code).toBe('runtime_unavailable');
+        expect(r.body).not.toContain('docker.sock');
+      } finally {
+        h.runtime.listImages = orig;
+      }
+    });
   });
 
   describe('login and authentication', () => {
@@ -251,6 +283,7 @@ describe('deploy API over HTTP', () => {
       'GET /healthz', 'GET /metrics', 'GET /openapi.json', 'POST /login',
       'GET /deploy', 'POST /deploy', 'GET /deploy/{nameOrId}', 'PUT /deploy/{nameOrId}', 'DELETE /deploy/{nameOrId}',
       'GET /deploy/{nameOrId}/events', 'POST /deploy/{nameOrId}/start', 'POST /deploy/{nameOrId}/stop',
+      'GET /runtimes', 'GET /deploy/{nameOrId}/init', 'POST /deploy/{nameOrId}/init', 'DELETE /deploy/{nameOrId}/identity',
     ].sort();
 
     it('router stack == OpenAPI paths == the hand-written list', async () => {
@@ -262,7 +295,7 @@ describe('deploy API over HTTP', () => {
     });
 
     it('every documented route answers something other than the not-found fallback', async () => {
-      await h.send('POST', '/deploy', { body: deployBody('alice') });
+      await h.send('POST', '/deploy', { body: { ...deployBody('alice'), init: { path: '/init' } } });
       for (const route of HAND_WRITTEN) {
         const [method, path] = route.split(' ') as [string, string];
         if (method === 'DELETE' || method === 'POST') continue; // covered above; avoid side effects here
@@ -279,6 +312,9 @@ describe('deploy API over HTTP', () => {
     const cases: Case[] = [
       { desc: 'rule injection in name', code: 'invalid_field', body: deployBody('x`) || PathPrefix(`/') },
       { desc: 'rule injection with a dot', code: 'invalid_field', body: deployBody('a.b') },
+      { desc: 'the identity credential set by the caller', code: 'invalid_field', body: { ...deployBody('x'), envs: { SPAWNER_IDENTITY_TOKEN: 'sid1.mine' } } },
+      { desc: 'the self URL set by the caller', code: 'invalid_field', body: { ...deployBody('x'), envs: { SPAWNER_SELF_URL: 'http://evil/' } } },
+      { desc: 'an init path that climbs', code: 'invalid_field', body: { ...deployBody('x'), init: { path: '/a/../../x' } } },
       { desc: 'uppercase name', code: 'invalid_field', body: deployBody('Alice') },
       { desc: 'name starting with a dash', code: 'invalid_field', body: deployBody('-a') },
       { desc: 'name of 64 characters', code: 'invalid_field', body: deployBody('a'.repeat(64)) },
@@ -406,7 +442,7 @@ describe('deploy API while shutting down', () => {
     const deps = memoryDeps({ cfg: { authDisabled: true }, spawnerId: 'sp', now: () => 0 });
     const { db, cfg, runtime } = deps;
     const auth = new AuthService({ users: null, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), tokenTtlSec: 60 });
-    const app = createApiApp({ cfg, auth, service: new InstanceService(deps), events: deps.events, metrics: deps.metrics, isClosing: () => true, waker: { wake: () => Promise.reject(new Error('unused')) }, probeNonce: 'n' });
+    const app = createApiApp({ cfg, auth, service: new InstanceService(deps), events: deps.events, metrics: deps.metrics, isClosing: () => true, waker: { wake: () => Promise.reject(new Error('unused')) }, probeNonce: 'n', runtimes: async () => [] });
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -16,6 +16,9 @@ import { openApiDocument } from './openapi.js';
 import type { Waker } from '../instances/waker.js';
 import { throughProxyRequest } from '../readiness/through-proxy.js';
 import { consoleRouter, type ConsoleDeps } from '../console/routes.js';
+import type { RuntimeEntry } from '../catalogue/catalogue.js';
+import type { Initializer } from '../instances/init.js';
+import type { InstanceRecord } from '../instances/types.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -29,6 +32,10 @@ export interface ApiDeps {
   probeNonce: string;
   /** The operator's console under /console (console/routes.ts); absent: not served. */
   console?: ConsoleDeps;
+  /** GET /runtimes: the allowlist resolved against the engine (catalogue/catalogue.ts). */
+  runtimes: () => Promise<RuntimeEntry[]>;
+  /** Instance initialization; absent in tests that do not use it. */
+  init?: Initializer;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -62,28 +69,54 @@ export function createApiApp(d: ApiDeps) {
     }
   }));
 
-  app.use('/deploy', (req, _res, next) => {
+  const authorized = (req: Request, _res: Response, next: NextFunction) => {
     d.auth.authenticate({ token: req.headers.token, authorization: req.headers.authorization });
     next();
-  });
+  };
+  app.use('/deploy', authorized);
+
+  app.get('/runtimes', authorized, wrap(async (_req, res) => {
+    const runtimes = await d.runtimes().catch((err: unknown) => {
+      throw isSpawnerError(err) ? err : new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
+    });
+    res.json({ runtimes });
+  }));
 
   app.post('/deploy', wrap(async (req, res) => {
     if (d.isClosing()) throw new SpawnerError('shutting_down', 'the spawner is shutting down', undefined, 5);
     const spec = validateDeploy(req.body, d.cfg, { defaultNetwork: d.cfg.network });
     const result = await d.service.deploy(spec);
+    const rec = d.service.resolve(spec.name);
+    const probe = throughProxyRequest(d.cfg, rec, result.cookie.value, d.probeNonce);
     if (!isTrue(req.query.wait)) {
+      // Init runs after the first readiness whether or not anyone waits for it (a wake joins it).
+      if (spec.init) d.waker.wake(rec, probe).catch(() => undefined);
       res.status(200).json({ ...result.view, cookie: result.cookie });
       return;
     }
     // The instance exists either way; `ready` tells whether it became reachable through Traefik.
-    const rec = d.service.resolve(spec.name);
-    const probe = throughProxyRequest(d.cfg, rec, result.cookie.value, d.probeNonce);
     const ready = await d.waker.wake(rec, probe).then(() => null, (err: unknown) => err);
     const view = await d.service.get(spec.name);
+    // The one time the init answer is handed out unasked: to the caller who deployed and waited.
+    const init = spec.init ? { init: { ...view.init, ...d.init?.view(spec.name, true) } } : {};
     res.status(200).json({
       ...view, cookie: result.cookie, ready: ready === null,
       ...(ready === null ? {} : { readyError: isSpawnerError(ready) ? ready.code : 'internal' }),
+      ...init,
     });
+  }));
+  app.get('/deploy/:nameOrId/init', wrap((req, res) => {
+    res.json(initView(d, d.service.resolve(param(req)), true));
+  }));
+  app.post('/deploy/:nameOrId/init', wrap(async (req, res) => {
+    const rec = d.service.resolve(param(req));
+    if (initView(d, rec, false).status === 'done') {
+      throw new SpawnerError('conflict', `instance ${rec.name} is already initialized`, 'nameOrId');
+    }
+    // A wake: starts the container if init failed (which stopped it), gate, then init again.
+    const failed = await d.waker.wake(rec).then(() => null, (err: unknown) => err);
+    if (failed && !(isSpawnerError(failed) && failed.code === 'init_failed')) throw failed;
+    res.json(initView(d, rec, false));
   }));
   app.get('/deploy', wrap(async (_req, res) => {
     res.json({ instances: await d.service.list() });
@@ -91,11 +124,21 @@ export function createApiApp(d: ApiDeps) {
   app.get('/deploy/:nameOrId', wrap(async (req, res) => {
     res.json(await d.service.get(param(req)));
   }));
+  app.delete('/deploy/:nameOrId/identity', wrap((req, res) => {
+    const rec = d.service.resolve(param(req));
+    // Revoked at once: GET /.spawner/self refuses it from now on. A redeploy issues a new one.
+    res.json({ name: rec.name, identity: 'revoked', changed: d.service.revokeIdentity(rec.name) });
+  }));
   app.get('/deploy/:nameOrId/events', wrap((req, res) => {
     const rec = d.service.resolve(param(req));
     res.json({ events: d.events.list({ instance: rec.name, limit: 200 }) });
   }));
-  const start = wrap(async (req, res) => { res.json(await d.service.start(param(req))); });
+  const start = wrap(async (req, res) => {
+    const rec = d.service.resolve(param(req));
+    // An instance with init starts like a wake: gate, then init when due, else it stays stopped.
+    if (d.init?.view(rec.name, false)) await d.waker.wake(rec);
+    res.json(await d.service.start(rec.name));
+  });
   app.put('/deploy/:nameOrId', start);
   app.post('/deploy/:nameOrId/start', start);
   app.post('/deploy/:nameOrId/stop', wrap(async (req, res) => {
@@ -123,4 +166,10 @@ const isTrue = (v: unknown) => v === 'true' || v === '1';
 /** Path ids are names or container ids; anything else (../, %2e%2e, unicode) is refused early. */
 function param(req: Request): string {
   return validateName(req.params.nameOrId, 'nameOrId');
+}
+
+function initView(d: ApiDeps, rec: InstanceRecord, withResult: boolean) {
+  const v = d.init?.view(rec.name, withResult);
+  if (!v) throw new SpawnerError('not_found', `instance ${rec.name} was deployed without init`, 'nameOrId');
+  return v;
 }

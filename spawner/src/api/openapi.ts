@@ -33,7 +33,12 @@ export function openApiDocument() {
       },
       '/deploy/{nameOrId}/start': { parameters: [nameParam], post: { summary: 'Start an instance', security: auth, responses: { 200: ok(instance), 404: problem } } },
       '/deploy/{nameOrId}/stop': { parameters: [nameParam], post: { summary: 'Stop an instance (keeps it)', security: auth, responses: { 200: ok(instance), 404: problem } } },
+      '/deploy/{nameOrId}/init': { parameters: [nameParam],
+        get: { summary: 'Init status and, once done, the instance\'s decrypted answer', security: auth, responses: { 200: ok({ $ref: '#/components/schemas/Init' }), 404: problem } },
+        post: { summary: 'Run a failed init again (starts the instance, readiness, init); no answer in the body', security: auth, responses: { 200: ok({ $ref: '#/components/schemas/Init' }), 404: problem, 409: problem } } },
+      '/deploy/{nameOrId}/identity': { parameters: [nameParam], delete: { summary: 'Revoke the instance\'s identity credential (GET /.spawner/self refuses it)', security: auth, responses: { 200: ok({ type: 'object', properties: { name: { type: 'string' }, identity: { const: 'revoked' }, changed: { type: 'boolean' } } }), 404: problem } } },
       '/deploy/{nameOrId}/events': { parameters: [nameParam], get: { summary: 'Lifecycle events of an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } } },
+      '/runtimes': { get: { summary: 'Images a caller may deploy: the allowlist resolved against the engine', security: auth, responses: { 200: ok({ type: 'object', properties: { runtimes: { type: 'array', items: { $ref: '#/components/schemas/Runtime' } } } }), 401: problem, 503: problem } } },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: ok({ type: 'object' }), 503: ok({ type: 'object' }, 'shutting down') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: ok({ type: 'object' }) } } },
@@ -48,12 +53,26 @@ export function openApiDocument() {
       },
       schemas: {
         Problem: { type: 'object', required: ['type', 'title', 'status', 'code'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, field: { type: 'string' } } },
+        Init: { type: 'object', properties: {
+          status: { enum: ['pending', 'running', 'done', 'failed'] }, reason: { type: ['string', 'null'] }, path: { type: 'string' },
+          when: { enum: ['once', 'every-start'] }, runs: { type: 'integer' }, updatedAt: { type: 'string' }, result: { description: 'the instance\'s JSON answer (GET only, once done)' },
+        } },
+        Runtime: { type: 'object', required: ['reference', 'present'], properties: {
+          reference: { type: 'string', description: 'what to send as `image`' }, present: { type: 'boolean', description: 'false: a deploy pulls it first' },
+          id: { type: ['string', 'null'] }, sizeBytes: { type: ['integer', 'null'] }, created: { type: ['string', 'null'] },
+          title: { type: ['string', 'null'], description: 'org.opencontainers.image.title' }, description: { type: ['string', 'null'], description: 'org.opencontainers.image.description' },
+          version: { type: ['string', 'null'], description: 'org.opencontainers.image.version' }, port: { type: ['integer', 'null'], description: 'first exposed TCP port' },
+          ports: { type: 'array', items: { type: 'integer' } },
+          healthCheck: { type: ['object', 'null'], properties: { test: { type: 'array', items: { type: 'string' } }, intervalSec: { type: 'number' }, timeoutSec: { type: 'number' }, retries: { type: 'integer' } } },
+        } },
         DeployRequest: { type: 'object', required: ['name', 'image'], additionalProperties: false, properties: {
           name: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }, image: { type: 'string' }, network: { type: 'string' },
           labels: { type: 'object', additionalProperties: { type: 'string' } }, envs: { type: 'object', additionalProperties: { type: 'string' } },
           port: { type: 'integer', minimum: 1, maximum: 65535 }, routing: { enum: ['cookie', 'host', 'path'] }, public: { type: 'boolean' },
           idleTimeout: { type: 'integer', minimum: 0 }, healthCheck: { type: 'string', format: 'uri' },
           limits: { type: 'object', properties: { memoryMb: { type: 'number' }, cpus: { type: 'number' }, pids: { type: 'integer' } } },
+          init: { type: 'object', additionalProperties: false, required: ['path'], description: 'POSTed to on the instance after its first readiness (needs SPAWNER_INIT_KEY)', properties: {
+            path: { type: 'string', pattern: '^/' }, payload: { type: 'object' }, when: { enum: ['once', 'every-start'] }, deadlineSec: { type: 'integer', minimum: 1, maximum: 3600 } } },
         } },
         Instance: { type: 'object', required: ['id', 'name', 'image', 'status', 'labels'], properties: {
           id: { type: ['string', 'null'] }, name: { type: 'string' }, image: { type: 'string' }, status: { type: 'string' }, health: { type: 'string' },

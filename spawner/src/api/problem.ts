@@ -34,6 +34,8 @@ const TITLES: Record<ErrorCode, string> = {
   app_gateway_timeout: 'The app did not answer in time',
   shutting_down: 'Shutting down',
   runtime_unavailable: 'Container runtime unavailable',
+  init_unavailable: 'Instance initialization not configured',
+  init_failed: 'Instance initialization failed',
   internal: 'Internal error',
 };
 

@@ -11,6 +11,8 @@ import {
   clip, fail, isPlainObject, optBoolean, optInteger, optString, own, validateHealthCheck, validateInstanceName,
 } from './fields.js';
 import { validateImage } from './image.js';
+import { validateInit } from './init-option.js';
+import { RESERVED_ENV } from '../instances/identity.js';
 import { applyLabelPolicy } from './label-policy.js';
 import { validateLimits, validateNetwork } from './resources.js';
 import { ENV_RULES, LABEL_RULES, readStringMap } from './string-map.js';
@@ -19,7 +21,7 @@ export { validateName, validateInstanceName } from './fields.js';
 export { globMatch } from './glob.js';
 
 const BODY_KEYS = [
-  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits',
+  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init',
 ];
 
 /**
@@ -67,6 +69,9 @@ export function validateDeploy(body: unknown, cfg: Config, ctx: { defaultNetwork
   const idleTimeoutSec = optInteger(body, 'idleTimeout', 0, MAX_IDLE_TIMEOUT_SEC);
   const limits = validateLimits(own(body, 'limits'), cfg);
   const env = readStringMap(own(body, 'envs'), 'envs', ENV_RULES(cfg.maxEnv, cfg.maxEnvBytes));
+  for (const k of RESERVED_ENV) {
+    if (Object.hasOwn(env, k)) fail('invalid_field', `envs.${k}`, `${k} is set by the spawner (the instance's identity); it cannot be given`);
+  }
   const rawLabels = readStringMap(own(body, 'labels'), 'labels', LABEL_RULES(cfg.maxLabels, cfg.maxLabelBytes));
   const policy = applyLabelPolicy(rawLabels, name, cfg.allowTraefikLabels);
 
@@ -83,5 +88,7 @@ export function validateDeploy(body: unknown, cfg: Config, ctx: { defaultNetwork
   };
   if (healthCheck !== undefined) spec.healthCheck = healthCheck;
   if (idleTimeoutSec !== undefined) spec.idleTimeoutSec = idleTimeoutSec;
+  const init = validateInit(own(body, 'init'), cfg);
+  if (init) spec.init = init;
   return spec;
 }

@@ -44,7 +44,8 @@ interface Entry {
   blockedUntil: number;
 }
 
-class BackoffTable {
+/** Failures per key with exponential backoff; also used on its own (GET /.spawner/self, per client). */
+export class BackoffTable {
   private readonly entries = new Map<string, Entry>();
   private lastSweep = 0;
 

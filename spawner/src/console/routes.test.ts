@@ -30,7 +30,7 @@ const hub = new ConsoleHub({ ...deps, service, startsInFlight: () => 0, debounce
 let insideAddress = false;
 const app = createApiApp({
   cfg: deps.cfg, auth, service, events: deps.events, metrics: deps.metrics, isClosing: () => false, probeNonce: 'n',
-  waker: { wake: async () => { throw new Error('not used'); } },
+  waker: { wake: async () => { throw new Error('not used'); } }, runtimes: async () => [],
   console: { auth, service, hub, tokenTtlSec: 3600, isInstanceAddress: async () => insideAddress, keepAliveMs: 50 },
 });
 let server: Server;

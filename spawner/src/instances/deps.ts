@@ -7,6 +7,8 @@ import type { Logger } from '../log.js';
 import type { SpawnerMetrics } from '../metrics.js';
 import type { InstanceRecord } from './types.js';
 import type { TraefikApi } from '../traefik/api.js';
+import type { Initializer } from './init.js';
+import type { IdentityStore } from '../store/identity.js';
 
 export interface InstanceDeps {
   cfg: Config;
@@ -19,6 +21,10 @@ export interface InstanceDeps {
   now: () => number;
   /** Optional so unit tests of pure domain logic need no Traefik. */
   traefik?: TraefikApi;
+  /** Instance initialization (deploy option `init`); absent: deploys with `init` are refused. */
+  init?: Initializer;
+  /** Identity credential hashes (GET /.spawner/self); absent: instances get no credential. */
+  identities?: IdentityStore;
 }
 
 export function containerName(cfg: Config, name: string): string {
@@ -40,11 +46,15 @@ export interface InstanceView {
   createdAt: string;
   lastWakeAt: string | null;
   lastActivityAt: string | null;
+  /** Initialization state (never its result: that is GET /deploy/:name/init); null without init. */
+  init: { status: string; reason: string | null } | null;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-export function toView(rec: InstanceRecord, status: string, health: string): InstanceView {
+export function toView(
+  rec: InstanceRecord, status: string, health: string, init: InstanceView['init'] = null,
+): InstanceView {
   return {
     id: rec.containerId,
     name: rec.name,
@@ -59,5 +69,6 @@ export function toView(rec: InstanceRecord, status: string, health: string): Ins
     createdAt: new Date(rec.createdAt).toISOString(),
     lastWakeAt: iso(rec.lastWakeAt),
     lastActivityAt: iso(rec.lastActivityAt),
+    init,
   };
 }

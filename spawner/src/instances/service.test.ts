@@ -62,12 +62,14 @@ describe('InstanceService.deploy', () => {
     expect(h.runtime.calls.find((c) => c.op === 'create')?.arg).toBe('pfx-alice');
     const [c] = [...h.runtime.containers.values()];
     expect(c?.name).toBe('pfx-alice');
+    expect(c?.spec.hostname).toBe('alice'); // the instance name, not the prefixed container name
     expect(c?.state).toBe('running');
     expect(c?.labels.origin).toBe('spawner');
     expect(c?.labels['spawner.id']).toBe(SPAWNER_ID);
     expect(c?.labels['spawner.instance']).toBe('alice');
     expect(c?.labels.team).toBe('blue');
-    expect(c?.spec.env).toEqual({ A: '1' });
+    // The caller's env plus the instance's identity credential and where to present it.
+    expect(c?.spec.env).toEqual({ A: '1', SPAWNER_IDENTITY_TOKEN: expect.stringMatching(/^sid1\./), SPAWNER_SELF_URL: 'http://traefik/.spawner/self' });
     expect(c?.spec.limits).toEqual({ memoryBytes: 256 * 1024 * 1024, nanoCpus: 500_000_000, pids: 256 });
     const rule = c?.labels['traefik.http.routers.spawner-i-alice.rule'] ?? '';
     expect(rule).toMatch(/^HeaderRegexp\(`Cookie`, `.*instance=alice\\\.[0-9a-f]{32}.*`\)$/);

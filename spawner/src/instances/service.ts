@@ -9,11 +9,13 @@ import { errorMessage } from '../log.js';
 import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
 import { containerName, toView, type InstanceDeps, type InstanceView } from './deps.js';
-import { KeyedLock } from './lock.js';
+import { DrainableLock } from './lock.js';
 import { ContainerStates, type KnownState } from './states.js';
 import { waitRouteGone } from '../readiness/gate.js';
 import { hashSecret, newSecret, routeValue } from './routing.js';
 import type { DeploySpec, InstanceRecord, StopReason } from './types.js';
+import type { Initializer } from './init.js';
+import { identityEnv, newIdentity } from './identity.js';
 
 export interface DeployResult {
   view: InstanceView;
@@ -79,6 +81,10 @@ export class InstanceService {
       if (this.d.instances.get(spec.name)) {
         throw new SpawnerError('conflict', `instance ${spec.name} already exists`, 'name');
       }
+      // Before any engine call: an init deploy without a key would create what cannot be initialized.
+      if (spec.init && !this.d.init?.enabled) {
+        throw new SpawnerError('init_unavailable', 'instance initialization needs SPAWNER_INIT_KEY or SPAWNER_INIT_KEY_FILE on the spawner', 'init');
+      }
       if (!(await this.d.runtime.networkExists(spec.network))) {
         throw new SpawnerError('network_not_allowed', `network ${spec.network} does not exist`, 'network');
       }
@@ -88,13 +94,18 @@ export class InstanceService {
       const rec = this.newRecord(spec, secret);
       const labels = this.labelsFor(spec, value);
       this.d.instances.insert(rec);
-      const id = await this.createAndStart(spec, labels);
+      if (spec.init && this.d.init) this.d.init.insert(this.d.init.record(spec.name, spec.init));
+      // The identity credential exists only in the container's env and, hashed, in the store.
+      const identity = newIdentity();
+      this.d.identities?.set(spec.name, identity.hash, this.d.now());
+      const env = this.d.identities ? { ...spec.env, ...identityEnv(identity.token, this.d.cfg) } : spec.env;
+      const id = await this.createAndStart({ ...spec, env }, labels);
       this.d.events.append({ instance: spec.name, kind: 'deployed', detail: { image: spec.image } }, this.d.now());
       this.d.metrics.deploys.inc({ result: 'ok' });
       const info = await this.d.runtime.inspect(id);
       if (info) this.states.set(info);
       return {
-        view: toView({ ...rec, containerId: id }, info?.state ?? 'unknown', info?.health ?? 'none'),
+        view: toView({ ...rec, containerId: id }, info?.state ?? 'unknown', info?.health ?? 'none', initState(this.d.init, spec.name)),
         cookie: { name: this.d.cfg.cookieName, value },
       };
     });
@@ -124,7 +135,7 @@ export class InstanceService {
     let id: string | undefined;
     try {
       id = await this.d.runtime.create({
-        name: containerName(this.d.cfg, spec.name), image: spec.image, network: spec.network,
+        name: containerName(this.d.cfg, spec.name), hostname: spec.name, image: spec.image, network: spec.network,
         labels, env: spec.env, stopTimeoutSec: this.d.cfg.stopTimeoutSec,
         limits: {
           memoryBytes: spec.limits.memoryMb * 1024 * 1024,
@@ -178,14 +189,14 @@ export class InstanceService {
     if (!this.states.ready) {
       this.states.replaceAll(await engine(this.d.runtime.list(ownershipLabels(this.d.spawnerId))));
     }
-    return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? this.states.get(rec.containerId) : undefined));
+    return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? this.states.get(rec.containerId) : undefined, this.d.init));
   }
 
   async get(nameOrId: string): Promise<InstanceView> {
     const rec = this.resolve(nameOrId);
     const info = rec.containerId ? await this.owned(rec.containerId) : null;
     if (info) this.states.set(info);
-    return viewOf(rec, info ?? undefined);
+    return viewOf(rec, info ?? undefined, this.d.init);
   }
 
   /** Inspect, but only containers that carry this spawner's labels are ours to see or touch. */
@@ -241,6 +252,13 @@ export class InstanceService {
     });
   }
 
+  /** False when there was no live credential (already revoked, or deployed before identities). */
+  revokeIdentity(name: string): boolean {
+    const done = this.d.identities?.revoke(name, this.d.now()) ?? false;
+    if (done) this.d.events.append({ instance: name, kind: 'identity_revoked' }, this.d.now());
+    return done;
+  }
+
   async requireContainer(rec: InstanceRecord): Promise<ContainerInfo> {
     const info = rec.containerId ? await this.owned(rec.containerId) : null;
     if (!info) {
@@ -263,27 +281,13 @@ async function engine<T>(p: Promise<T>): Promise<T> {
   }
 }
 
-/** KeyedLock that also knows when nothing holds or waits for any key (shutdown drains it). */
-class DrainableLock extends KeyedLock {
-  private active = 0;
-  private waiters: (() => void)[] = [];
-
-  override async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    this.active++;
-    try {
-      return await super.run(key, fn);
-    } finally {
-      if (--this.active === 0) for (const w of this.waiters.splice(0)) w();
-    }
-  }
-
-  idle(): Promise<void> {
-    return this.active === 0 ? Promise.resolve() : new Promise((r) => { this.waiters.push(r); });
-  }
-}
-
-function viewOf(rec: InstanceRecord, info: KnownState | undefined): InstanceView {
+function viewOf(rec: InstanceRecord, info: KnownState | undefined, init?: Initializer): InstanceView {
   // Docker keeps the last health of a stopped container; it says nothing about a stopped one.
   const health = info?.state === 'running' ? info.health : 'none';
-  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health);
+  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health, initState(init, rec.name));
+}
+
+function initState(init: Initializer | undefined, name: string): InstanceView['init'] {
+  const i = init?.view(name, false);
+  return i ? { status: i.status, reason: i.reason } : null;
 }

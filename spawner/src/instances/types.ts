@@ -1,4 +1,5 @@
 import type { RoutingMode } from '../config.js';
+import type { InitSpec } from './init.js';
 
 /** What a validated deploy request asks for (output of api/validate.ts, input of the service). */
 export interface DeploySpec {
@@ -19,6 +20,8 @@ export interface DeploySpec {
   traefikLabels: Record<string, string>;
   env: Record<string, string>;
   limits: { memoryMb: number; cpus: number; pids: number };
+  /** Initialization after the first readiness (instances/init.ts). */
+  init?: InitSpec;
 }
 
 /** One row of the instances table. */
@@ -42,9 +45,10 @@ export interface InstanceRecord {
 
 export type LifecycleKind =
   | 'deployed' | 'started' | 'stopped' | 'removed' | 'wake' | 'wake_failed'
-  | 'adopted' | 'cleaned' | 'external_start' | 'external_stop' | 'external_remove';
+  | 'adopted' | 'cleaned' | 'external_start' | 'external_stop' | 'external_remove'
+  | 'init_ok' | 'init_failed' | 'identity_revoked';
 
-export type StopReason = 'idle' | 'deleted' | 'failed_wake' | 'external' | 'api';
+export type StopReason = 'idle' | 'deleted' | 'failed_wake' | 'failed_init' | 'external' | 'api';
 
 export interface LifecycleEvent {
   id: number;

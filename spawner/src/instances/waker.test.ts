@@ -9,12 +9,13 @@ import { HealthWatcher } from '../readiness/health.js';
 import type { GateDeps } from '../readiness/gate.js';
 import { FakeRuntime } from '../runtime/fake.js';
 import { type Database } from '../store/db.js';
-import type { RouterStatus, ServiceStatus, TraefikApi } from '../traefik/api.js';
+import type { TraefikApi } from '../traefik/api.js';
 import { Reconciler } from './reconcile.js';
 import { InstanceService } from './service.js';
 import type { DeploySpec, InstanceRecord } from './types.js';
 import { memoryDeps, rejection } from '../testing/fixtures.js';
 import { Waker } from './waker.js';
+import { fakeTraefik } from '../testing/fake-traefik.js';
 
 const dbs: Database[] = [];
 const aborts: AbortController[] = [];
@@ -22,36 +23,6 @@ afterEach(() => {
   for (const a of aborts.splice(0)) a.abort();
   for (const db of dbs.splice(0)) db.close();
 });
-
-/**
- * A Traefik stand-in for the readiness gate: the router is enabled and the service lists the
- * current address of every running container, as Traefik's Docker provider would. `hold` lets a
- * test keep a wake in flight until it releases it.
- */
-function fakeTraefik(rt: FakeRuntime) {
-  let release: () => void = () => undefined;
-  let held: Promise<void> = Promise.resolve();
-  const api = {
-    routerCalls: 0,
-    async router(name: string): Promise<RouterStatus | null> {
-      api.routerCalls++;
-      await held;
-      return { status: 'enabled', service: name };
-    },
-    async service(): Promise<ServiceStatus | null> {
-      await held;
-      const urls = [...rt.containers.values()]
-        .filter((c) => c.state === 'running')
-        .flatMap((c) => Object.values(c.ips).map((ip) => `http://${ip}:${c.labels['spawner.port'] ?? ''}`));
-      return { status: 'enabled', serverUrls: urls };
-    },
-    hold() {
-      held = new Promise((r) => { release = r; });
-    },
-    release: () => release(),
-  };
-  return api;
-}
 
 async function harness(over: Partial<Config> = {}) {
   const deps = memoryDeps({ cfg: { probeThroughProxy: false, ...over } });

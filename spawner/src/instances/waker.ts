@@ -6,17 +6,22 @@
  */
 import { SpawnerError } from '../errors.js';
 import { errorMessage } from '../log.js';
-import { describeProgress, waitReady, type GateDeps, type GateProgress, type GateTimings } from '../readiness/gate.js';
+import { describeProgress, waitReady, waitRouteGone, type GateDeps, type GateProgress, type GateTimings } from '../readiness/gate.js';
 import type { ThroughProxyRequest } from '../readiness/probes.js';
 import type { InstanceDeps } from './deps.js';
 import type { InstanceService } from './service.js';
 import type { InstanceRecord } from './types.js';
+import { instanceAddress } from '../readiness/address.js';
 
 export interface WakeOutcome {
   /** True when this wake started the container (false: it was already running). */
   started: boolean;
-  timings: GateTimings & { start: number; total: number };
+  /** `init`: only when this wake ran the instance's initialization. */
+  timings: GateTimings & { start: number; total: number; init?: number };
 }
+
+/** Bound on waiting for Traefik to drop a failed-init instance's route (as service.stop does). */
+const ROUTE_GONE_MS = 5_000;
 
 export class Waker {
   private readonly flights = new Map<string, Promise<WakeOutcome>>();
@@ -67,13 +72,38 @@ export class Waker {
         }
         const tStart = this.d.now() - t0;
         const gate = await waitReady(this.gate, { record: rec, containerId: info.id, throughProxy }, deadline, progress);
-        const outcome = { started, timings: { ...gate, start: tStart, total: this.d.now() - t0 } };
+        const init = await this.initialize(rec, info.id, started);
+        const outcome = { started, timings: { ...gate, start: tStart, ...init, total: this.d.now() - t0 } };
         this.recordSuccess(rec, outcome);
         return outcome;
       } catch (err) {
-        throw await this.fail(rec, info.id, started, err, deadline.aborted ? progress : undefined);
+        const initFailed = err instanceof SpawnerError && err.code === 'init_failed';
+        throw await this.fail(rec, info.id, started, err, deadline.aborted && !initFailed ? progress : undefined);
       }
     });
+  }
+
+  /**
+   * After the gate: the instance's init when it never succeeded (or, with every-start, after each
+   * start), on the instance's own address. Its own deadline, not the wake's.
+   */
+  private async initialize(rec: InstanceRecord, id: string, started: boolean): Promise<{ init?: number }> {
+    const init = this.d.init;
+    if (!init?.needed(rec.name, started)) return {};
+    const t0 = this.d.now();
+    const info = await this.d.runtime.inspect(id);
+    const ip = info ? instanceAddress(info, rec) : undefined;
+    if (!ip) throw new SpawnerError('wake_failed', `container has no address on network ${rec.network}`);
+    try {
+      await init.run(rec.name, ip, rec.port);
+    } catch (err) {
+      const reason = err instanceof SpawnerError ? init.view(rec.name, false)?.reason ?? err.code : 'internal';
+      this.d.events.append({ instance: rec.name, kind: 'init_failed', reason }, this.d.now());
+      throw err;
+    }
+    const ms = this.d.now() - t0;
+    this.d.events.append({ instance: rec.name, kind: 'init_ok', detail: { ms } }, this.d.now());
+    return { init: ms };
   }
 
   private recordSuccess(rec: InstanceRecord, o: WakeOutcome): void {
@@ -94,13 +124,20 @@ export class Waker {
   private async fail(rec: InstanceRecord, id: string, started: boolean, err: unknown, stuck: GateProgress | undefined) {
     const timedOut = stuck !== undefined;
     const reason = stuck ? `deadline: ${describeProgress(stuck)}` : errorMessage(err);
+    // A failed init stops the container even if it was running: an uninitialized app must not be
+    // routed to (Traefik drops its route once it stops); the next wake runs init again.
+    const initFailed = err instanceof SpawnerError && err.code === 'init_failed';
+    const stop = started || initFailed;
     this.d.log.warn('wake', { instance: rec.name, result: 'failed', reason, started });
-    this.d.metrics.wakes.inc({ result: timedOut ? 'timeout' : 'error' });
-    if (started) {
+    this.d.metrics.wakes.inc({ result: timedOut ? 'timeout' : initFailed ? 'init_failed' : 'error' });
+    if (stop) {
       await this.service.ours(id, () => this.d.runtime.stop(id, this.d.cfg.stopTimeoutSec)).catch(() => undefined);
-      this.d.metrics.stops.inc({ reason: 'failed_wake' });
+      this.d.metrics.stops.inc({ reason: initFailed ? 'failed_init' : 'failed_wake' });
+      // The container was serving through Traefik (it passed the gate): answer once its route is
+      // gone, so the client's next request meets the listener's error, not a dead address.
+      if (initFailed && this.d.traefik) await waitRouteGone(this.d.traefik, rec.name, AbortSignal.timeout(ROUTE_GONE_MS));
     }
-    this.d.events.append({ instance: rec.name, kind: 'wake_failed', reason, detail: { stopped: started } }, this.d.now());
+    this.d.events.append({ instance: rec.name, kind: 'wake_failed', reason, detail: { stopped: stop } }, this.d.now());
     if (timedOut) {
       return new SpawnerError('wake_timeout', `instance ${rec.name} did not become ready within ${this.d.cfg.wakeDeadlineSec} s, ${describeProgress(stuck, false)}`, undefined, 5);
     }

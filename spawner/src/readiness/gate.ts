@@ -14,6 +14,7 @@ import { HealthWatcher } from './health.js';
 import { httpReady, reachesApp, tcpReady, type ThroughProxyRequest } from './probes.js';
 import { retryUntil } from './retry.js';
 import { errorMessage } from '../log.js';
+import { instanceAddress } from './address.js';
 
 export interface GateDeps {
   cfg: Config;
@@ -77,7 +78,7 @@ async function appUp(deps: GateDeps, t: GateTarget, signal: AbortSignal): Promis
   if (!info || info.state !== 'running') {
     throw new SpawnerError('wake_failed', `container is ${info?.state ?? 'gone'}`);
   }
-  const ip = info.ips[t.record.network];
+  const ip = instanceAddress(info, t.record);
   if (!ip) throw new SpawnerError('wake_failed', `container has no address on network ${t.record.network}`);
   if (info.hasHealthcheck) {
     await deps.health.waitHealthy(t.containerId, signal);

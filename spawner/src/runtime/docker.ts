@@ -6,8 +6,9 @@
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import type {
-  ContainerInfo, ContainerRuntime, ContainerSpec, PullOptions, RuntimeEvent,
+  ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, PullOptions, RuntimeEvent,
 } from './types.js';
+import { listImages } from './docker-images.js';
 import { summaryInfo, toContainerInfo, toRuntimeEvent, labelFilters, versionAtLeast } from './docker-mapping.js';
 import { watchWithBackoff } from './watch.js';
 
@@ -50,6 +51,10 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  listImages(): Promise<ImageInfo[]> {
+    return listImages(this.docker);
+  }
+
   async pullImage(ref: string, opts: PullOptions): Promise<void> {
     const stream = (await this.docker.pull(ref)) as NodeJS.ReadableStream & { destroy?: () => void };
     await new Promise<void>((resolve, reject) => {
@@ -86,6 +91,7 @@ export class DockerRuntime implements ContainerRuntime {
     const healthcheck = await this.fastHealthcheck(spec.image);
     const container = await this.docker.createContainer({
       name: spec.name,
+      ...(spec.hostname ? { Hostname: spec.hostname } : {}),
       Image: spec.image,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,

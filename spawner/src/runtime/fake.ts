@@ -3,7 +3,7 @@
  * assert "zero Docker calls" and "exactly one start", and emits events like the real engine.
  */
 import type {
-  ContainerInfo, ContainerRuntime, ContainerSpec, RuntimeEvent, RuntimeEventKind,
+  ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, RuntimeEvent, RuntimeEventKind,
 } from './types.js';
 
 interface FakeContainer extends ContainerInfo { spec: ContainerSpec }
@@ -12,6 +12,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly calls: { op: string; arg?: string }[] = [];
   readonly containers = new Map<string, FakeContainer>();
   images = new Set<string>();
+  /** Details listImages() reports per reference in `images` (defaults: no labels, port 9000). */
+  imageDetails = new Map<string, Partial<ImageInfo>>();
   networks = new Set<string>(['spawner']);
   /** Health a started container reports: 'none' (no HEALTHCHECK) or 'healthy' after start. */
   healthOnStart: 'none' | 'healthy' = 'none';
@@ -35,6 +37,15 @@ export class FakeRuntime implements ContainerRuntime {
   async apiVersion() { return '1.41'; }
   async ping() { this.record('ping'); }
   async imageExists(ref: string) { this.record('imageExists', ref); return this.images.has(ref); }
+  async listImages(): Promise<ImageInfo[]> {
+    this.record('listImages');
+    return [...this.images].map((ref, i) => ({
+      id: `sha256:${(i + 1).toString(16).padStart(64, '0')}`, refs: [ref], sizeBytes: 1000 + i,
+      created: '2026-01-01T00:00:00.000Z', labels: {}, ports: [9000], healthcheck: null,
+      ...this.imageDetails.get(ref),
+    }));
+  }
+
   async pullImage(ref: string) {
     this.record('pull', ref);
     throw new Error(`pull access denied for ${ref}`);

@@ -17,6 +17,11 @@ export interface ResourceLimits {
 export interface ContainerSpec {
   /** Deterministic container name, so a crash between create and insert can be reconciled. */
   name: string;
+  /**
+   * The container's hostname: the instance name, as the original spawner set it (its apps and
+   * scripts report and look for it). Absent: the engine's default (the short container id).
+   */
+  hostname?: string;
   image: string;
   network: string;
   labels: Record<string, string>;
@@ -51,6 +56,22 @@ export interface RuntimeEvent {
   time: number;
 }
 
+/** An image on the engine, as the catalogue shows it (GET /runtimes). */
+export interface ImageInfo {
+  /** Content-addressed id (sha256:...). */
+  id: string;
+  /** Every name:tag the engine knows this image by. */
+  refs: string[];
+  sizeBytes: number;
+  /** ISO 8601. */
+  created: string;
+  labels: Record<string, string>;
+  /** TCP ports the image declares (EXPOSE), ascending. */
+  ports: number[];
+  /** The image's HEALTHCHECK; null when it has none (or HEALTHCHECK NONE). */
+  healthcheck: { test: string[]; intervalSec?: number; timeoutSec?: number; retries?: number } | null;
+}
+
 export interface PullOptions {
   timeoutMs: number;
   onProgress?: (line: string) => void;
@@ -61,6 +82,8 @@ export interface ContainerRuntime {
   apiVersion(): Promise<string>;
   ping(): Promise<void>;
   imageExists(ref: string): Promise<boolean>;
+  /** Every tagged image on the engine (untagged, dangling layers are left out). */
+  listImages(): Promise<ImageInfo[]>;
   pullImage(ref: string, opts: PullOptions): Promise<void>;
   networkExists(name: string): Promise<boolean>;
   create(spec: ContainerSpec): Promise<string>;

@@ -64,4 +64,39 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tokens_by_expiry ON tokens (expires_at);
     `,
   },
+  {
+    name: 'instance initialization',
+    sql: `
+      -- One row per instance deployed with an "init" option. What the caller sent, the generated
+      -- credentials and the instance's answer are sealed (AES-256-GCM, secrets/seal.ts): a leaked
+      -- database file without the key shows none of them.
+      CREATE TABLE instance_init (
+        instance        TEXT PRIMARY KEY REFERENCES instances (name) ON DELETE CASCADE,
+        path            TEXT NOT NULL,
+        mode            TEXT NOT NULL CHECK (mode IN ('once', 'every-start')),
+        deadline_sec    INTEGER NOT NULL,
+        request         BLOB NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+        reason          TEXT,
+        result          BLOB,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    name: 'instance identity',
+    sql: `
+      -- The credential an instance presents to GET /.spawner/self. Only sha256(credential) is
+      -- stored (256-bit random secrets need no slow hash). A redeploy will replace the hash
+      -- (rotation); revoked_at set: refused until then.
+      CREATE TABLE instance_identity (
+        instance   TEXT PRIMARY KEY REFERENCES instances (name) ON DELETE CASCADE,
+        hash       TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      ) STRICT;
+    `,
+  },
 ];

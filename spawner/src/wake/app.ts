@@ -20,6 +20,7 @@ import { loopRound, setLoopCookie } from './loop-guard.js';
 import { streamWake } from './stream.js';
 import { probeRequest } from './probe-request.js';
 import { APP_ERROR_PATH, originalRequest, planRecovery, recoveryStatus, unstrip } from './recover.js';
+import { self, SELF_PATH, type SelfDeps } from './self.js';
 
 export interface WakeAppDeps {
   cfg: Config;
@@ -32,6 +33,8 @@ export interface WakeAppDeps {
   /** Random per process: a probe through Traefik that falls through to us is answered at once. */
   probeNonce: string;
   isClosing: () => boolean;
+  /** GET /.spawner/self (wake/self.ts); absent: the path is answered 404 like any unknown one. */
+  self?: SelfDeps;
 }
 
 export function createWakeApp(d: WakeAppDeps) {
@@ -54,6 +57,10 @@ export function createWakeApp(d: WakeAppDeps) {
     recover(d, req, res).catch((err: unknown) => { if (!res.headersSent) sendProblem(res, err); });
   });
   app.get(APP_ERROR_PATH, (req, res) => { appError(req, res); });
+  app.get(SELF_PATH, (req, res) => {
+    if (!d.self) return void sendProblem(res, new SpawnerError('not_found', 'no such route'));
+    self(d.self, req, res, sendProblem).catch((err: unknown) => { if (!res.headersSent) sendProblem(res, err); });
+  });
   // Not app.all('/{*rest}'): that decodes a param we never use, and a bad %-escape (GET /%) then
   // reached express's default error page (a stack trace unless NODE_ENV=production).
   app.use((req, res) => { void handle(d, req, res); });
