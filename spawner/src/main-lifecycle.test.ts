@@ -21,6 +21,7 @@ class ScriptedRuntime extends FakeRuntime {
   override watch(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void,
     opts: { signal: AbortSignal; onReconnect?: () => void }): void {
     super.watch(labels, onEvent, opts);
+    if (labels['spawner.edge']) return; // the edge containers' stream: not the one scripted here
     this.watchSignal = opts.signal;
     this.reconnect = () => opts.onReconnect?.();
   }

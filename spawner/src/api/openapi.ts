@@ -49,7 +49,7 @@ export function openApiDocument() {
       schemas: {
         Problem: { type: 'object', required: ['type', 'title', 'status', 'code'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, field: { type: 'string' } } },
         DeployRequest: { type: 'object', required: ['name', 'image'], additionalProperties: false, properties: {
-          name: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }, image: { type: 'string' }, network: { type: 'string' },
+          name: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }, image: { type: 'string' }, network: { type: 'string' }, egress: { type: 'boolean' },
           labels: { type: 'object', additionalProperties: { type: 'string' } }, envs: { type: 'object', additionalProperties: { type: 'string' } },
           port: { type: 'integer', minimum: 1, maximum: 65535 }, routing: { enum: ['cookie', 'host', 'path'] }, public: { type: 'boolean' },
           idleTimeout: { type: 'integer', minimum: 0 }, healthCheck: { type: 'string', format: 'uri' },

@@ -25,3 +25,22 @@ export class KeyedLock {
     return this.tails.has(key);
   }
 }
+
+/** KeyedLock that also knows when nothing holds or waits for any key (shutdown drains it). */
+export class DrainableLock extends KeyedLock {
+  private active = 0;
+  private waiters: (() => void)[] = [];
+
+  override async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      return await super.run(key, fn);
+    } finally {
+      if (--this.active === 0) for (const w of this.waiters.splice(0)) w();
+    }
+  }
+
+  idle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((r) => { this.waiters.push(r); });
+  }
+}

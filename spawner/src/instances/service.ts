@@ -9,7 +9,8 @@ import { errorMessage } from '../log.js';
 import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
 import { containerName, toView, type InstanceDeps, type InstanceView } from './deps.js';
-import { KeyedLock } from './lock.js';
+import { DrainableLock } from './lock.js';
+import { InstanceNetworks } from './networks.js';
 import { ContainerStates, type KnownState } from './states.js';
 import { waitRouteGone } from '../readiness/gate.js';
 import { hashSecret, newSecret, routeValue } from './routing.js';
@@ -30,9 +31,12 @@ export class InstanceService {
   readonly states = new ContainerStates();
   /** Container ids whose next start/stop event we caused (so reconcile does not call it external). */
   readonly expected = new Set<string>();
+  readonly networks: InstanceNetworks;
   private closing = false;
 
-  constructor(private readonly d: InstanceDeps) {}
+  constructor(private readonly d: InstanceDeps) {
+    this.networks = new InstanceNetworks(d);
+  }
 
   /**
    * Runs an engine call whose start/stop/destroy event we cause, so reconcile does not record it
@@ -114,17 +118,23 @@ export class InstanceService {
     return instanceLabels({
       name: spec.name, port: spec.port, routing: spec.routing, public: spec.public, routeValue: value,
       cookieName: c.cookieName, appsDomain: c.appsDomain, pathPrefix: c.pathPrefix,
-      entrypoint: c.entrypoint, network: spec.network, spawnerId: this.d.spawnerId, recoverService: c.recoverService,
+      entrypoint: c.entrypoint, network: this.networks.nameFor(spec.name), egress: spec.egress, spawnerId: this.d.spawnerId, recoverService: c.recoverService,
       healthCheck: spec.healthCheck, userLabels: spec.labels, traefikLabels: spec.traefikLabels,
     });
   }
 
-  /** Create + start; on any failure remove the container and the row (nothing half-created). */
+  /**
+   * Network (edges connected) + create + start; on any failure remove the container, the network
+   * and the row (nothing half-created). A network named in the request other than the control
+   * network is an operator-allowed extra, joined in addition to the instance's own.
+   */
   private async createAndStart(spec: DeploySpec, labels: Record<string, string>): Promise<string> {
     let id: string | undefined;
     try {
+      const own = await this.networks.create(spec.name, spec.egress);
+      const networks = spec.network === this.d.cfg.network ? [own] : [own, spec.network];
       id = await this.d.runtime.create({
-        name: containerName(this.d.cfg, spec.name), image: spec.image, network: spec.network,
+        name: containerName(this.d.cfg, spec.name), image: spec.image, networks,
         labels, env: spec.env, stopTimeoutSec: this.d.cfg.stopTimeoutSec,
         limits: {
           memoryBytes: spec.limits.memoryMb * 1024 * 1024,
@@ -138,6 +148,7 @@ export class InstanceService {
       return id;
     } catch (err) {
       if (id) await this.d.runtime.remove(id).catch(() => undefined);
+      await this.networks.remove(spec.name).catch(() => undefined);
       this.d.instances.delete(spec.name);
       this.d.metrics.deploys.inc({ result: 'error' });
       const status = (err as { statusCode?: number }).statusCode;
@@ -238,6 +249,8 @@ export class InstanceService {
       }
       this.d.instances.delete(rec.name);
       this.d.events.append({ instance: rec.name, kind: 'removed', reason: 'deleted' }, this.d.now());
+      // Last: a crash before this leaves a network without a row, which the next rescan removes.
+      await this.networks.remove(rec.name).catch((err) => this.d.log.warn('instance network not removed; the next rescan retries', { instance: rec.name, error: errorMessage(err) }));
     });
   }
 
@@ -260,25 +273,6 @@ async function engine<T>(p: Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof SpawnerError) throw err;
     throw new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
-  }
-}
-
-/** KeyedLock that also knows when nothing holds or waits for any key (shutdown drains it). */
-class DrainableLock extends KeyedLock {
-  private active = 0;
-  private waiters: (() => void)[] = [];
-
-  override async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    this.active++;
-    try {
-      return await super.run(key, fn);
-    } finally {
-      if (--this.active === 0) for (const w of this.waiters.splice(0)) w();
-    }
-  }
-
-  idle(): Promise<void> {
-    return this.active === 0 ? Promise.resolve() : new Promise((r) => { this.waiters.push(r); });
   }
 }
 
