@@ -118,6 +118,21 @@ describe('deploy and delete', () => {
   });
 });
 
+describe('crash safety of DELETE', () => {
+  it('the row goes first: a DELETE cut off before the container is removed leaves nothing after a rescan', async () => {
+    const h = harness();
+    const { view } = await h.service.deploy(spec('alice'));
+    const remove = h.rt.remove.bind(h.rt);
+    h.rt.remove = async () => { throw new Error('engine went away (as a kill -9 at this point)'); };
+    await expect(h.service.remove('alice')).rejects.toThrow();
+    expect(h.instances.get('alice')).toBeUndefined();
+    h.rt.remove = remove;
+    await h.reconciler.rescan();
+    expect(h.rt.containers.has(view.id as string)).toBe(false);
+    expect(h.rt.nets.has(NET)).toBe(false);
+  });
+});
+
 describe('reconciliation of networks', () => {
   it('removes a network whose instance has no row (a crash mid deploy or mid delete)', async () => {
     const h = harness();

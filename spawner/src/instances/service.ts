@@ -239,17 +239,21 @@ export class InstanceService {
     }
   }
 
+  /**
+   * Row first, then the container, then the network: a crash after any step leaves only things
+   * without a row, which the next rescan removes (an owned container or network whose instance
+   * has no row). The other order would leave a row of a removed container behind (`gone`).
+   */
   async remove(nameOrId: string): Promise<void> {
     const rec = this.resolve(nameOrId);
     await this.locks.run(rec.name, async () => {
       const info = rec.containerId ? await this.owned(rec.containerId) : null;
+      this.d.instances.delete(rec.name);
+      this.d.events.append({ instance: rec.name, kind: 'removed', reason: 'deleted' }, this.d.now());
       if (info) {
         await this.ours(info.id, () => this.d.runtime.remove(info.id));
         this.d.metrics.stops.inc({ reason: 'deleted' });
       }
-      this.d.instances.delete(rec.name);
-      this.d.events.append({ instance: rec.name, kind: 'removed', reason: 'deleted' }, this.d.now());
-      // Last: a crash before this leaves a network without a row, which the next rescan removes.
       await this.networks.remove(rec.name).catch((err) => this.d.log.warn('instance network not removed; the next rescan retries', { instance: rec.name, error: errorMessage(err) }));
     });
   }
