@@ -4,7 +4,7 @@
  *   npm run bench                  full run (N ≥ 20 wakes, 1,000 registered instances, …)
  *   npm run bench -- --quick       CI smoke: small N, same sections, no timing assertions
  *   options: --out DIR (default bench-results), --only a,b (sections: hotpath, wake, browser,
- *            storm, deploy, fanout, footprint, proxied)
+ *            storm, deploy, fanout, footprint, proxied, networks)
  *
  * Prints a markdown table on stdout (progress goes to stderr) and writes DIR/latest.json and
  * DIR/latest.md. Everything the bench creates carries the stack's run label and is removed by
@@ -23,12 +23,13 @@ import { buildNoHealthcheckImage, containerMemory, EventLog, machine, run } from
 import { deployLatency, footprint } from './bench/deploy.js';
 import { hotPath } from './bench/hotpath.js';
 import { proxied } from './bench/proxied.js';
+import { networkCost } from './bench/networks.js';
 import { renderMarkdown } from './bench/report.js';
 import { evaluateTargets, explain, type BenchResult } from './bench/result.js';
 import { fanout, storm } from './bench/storm.js';
 import { floorAndWake } from './bench/wake.js';
 
-const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied'] as const;
+const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied', 'networks'] as const;
 type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -165,6 +166,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     await section('fanout', async () => { sections.fanout = await fanout(ctx); });
     await section('footprint', async () => { sections.footprint = await footprint(ctx, idle); });
     await section('proxied', async () => { sections.proxied = await proxied(ctx); });
+    await section('networks', async () => { sections.networks = await networkCost(ctx); });
 
     const wrk = await run('sh', ['-c', 'wrk --version 2>&1 | head -1']).catch(() => ({ out: '' }));
     const result: BenchResult = {

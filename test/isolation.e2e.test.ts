@@ -114,12 +114,12 @@ describe('hostile tenant (real Docker + Traefik)', () => {
         { kind: 'http', url: 'http://127.0.0.1:9000/' }, // itself
         { kind: 'tcp', host: traefikHere, port: 80 }, // Traefik's public entrypoint
       ];
+      // The probes can reach what is allowed (so a blocked outcome is no artefact of the harness).
+      expect(await probeFrom(me.container, allowed, 5_000)).toEqual(['http:200', 'open']);
       const t0 = Date.now();
-      const out = await probeFrom(me.container, [...allowed, ...blocked]);
+      const results = pairs(blocked, await probeFrom(me.container, blocked));
       const ms = Date.now() - t0;
-      const results = pairs([...allowed, ...blocked], out);
-      expect(results.slice(0, allowed.length).map((r) => reached(r.outcome)), JSON.stringify(results.slice(0, 2))).toEqual([true, true]);
-      expect(results.slice(allowed.length).filter((r) => reached(r.outcome))).toEqual([]);
+      expect(results.filter((r) => reached(r.outcome))).toEqual([]);
       // The spawner's and Traefik's API ports refuse at once on the instance network.
       const refused = results.filter((r) => r.probe === `http://${spawnerHere}:8008/metrics` || r.probe === `http://${traefikHere}:8080/api/http/routers`);
       expect(refused.map((r) => r.outcome)).toEqual(['refused', 'refused']);

@@ -92,6 +92,14 @@ export function renderMarkdown(r: BenchResult): string {
     }
     rows.push(valueRow('9 proxied', 'throughput ratio with / without the middleware', p.withMiddleware.length, String(p.throughputRatio), '1 = no cost'));
   }
+  if (s.networks) {
+    const nw = s.networks;
+    rows.push(distRow('10 networks', 'docker network create (a /28, Engine API)', nw.create));
+    rows.push(distRow('10 networks', 'connect both edge containers (Traefik, spawner) to it', nw.connectEdges));
+    rows.push(distRow('10 networks', 'network create + both edge connects (what a deploy adds)', nw.createPlusConnect));
+    rows.push(distRow('10 networks', 'edge disconnects + network remove (what a DELETE adds)', nw.remove));
+    rows.push(distRow('10 networks', 'POST /deploy → router visible in Traefik\'s API (isolated instance)', nw.deployToRoute, 'polled every 10 ms'));
+  }
   const header = ['section', 'measurement', 'N', 'p50 / value', 'p95', 'notes', 'target', 'result'];
   const table = [header, header.map(() => '---'), ...rows].map((cols) => `| ${cols.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`).join('\n');
   const machine = [

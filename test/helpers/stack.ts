@@ -243,6 +243,11 @@ export async function teardownRun(runId: string, spawnerId: string): Promise<voi
   await Promise.all((vols.Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
 }
 
+/** An instance's own network (the spawner's `<SPAWNER_NETWORK>-<container name>`). */
+export function instanceNetwork(stack: Pick<Stack, 'network' | 'runId'>, name: string): string {
+  return `${stack.network}-${stack.runId}-${name}`;
+}
+
 /** Log in with the original API and return the token. */
 export async function login(stack: Stack): Promise<string> {
   const res = await fetch(`${stack.api}/login`, {

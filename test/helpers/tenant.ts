@@ -18,7 +18,7 @@ export const reached = (o: Outcome) => o === 'open' || o.startsWith('http:');
 const SCRIPT = (probes: Probe[], timeoutMs: number) => `
 const net = require('node:net');
 const probes = ${JSON.stringify(probes)};
-const code = (e) => { const c = (e && (e.cause && e.cause.code || e.code)) || (e && e.name) || 'error';
+const code = (e) => { const c = (e && e.name === 'TimeoutError') ? 'TimeoutError' : (e && (e.cause && e.cause.code || e.code)) || (e && e.name) || 'error';
   return c === 'ECONNREFUSED' ? 'refused' : c === 'ENOTFOUND' || c === 'EAI_AGAIN' ? 'notfound'
     : c === 'TimeoutError' || c === 'AbortError' || c === 'ETIMEDOUT' || c === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout'
     : c === 'EHOSTUNREACH' || c === 'ENETUNREACH' ? 'unreachable' : c === 'ENOENT' ? 'nosocket' : 'error:' + c; };
