@@ -4,7 +4,7 @@
  *   npm run bench                  full run (N ≥ 20 wakes, 1,000 registered instances, …)
  *   npm run bench -- --quick       CI smoke: small N, same sections, no timing assertions
  *   options: --out DIR (default bench-results), --only a,b (sections: hotpath, wake, browser,
- *            storm, deploy, fanout, footprint, proxied, networks)
+ *            storm, deploy, fanout, footprint, proxied, networks), --registered N (footprint size)
  *
  * Prints a markdown table on stdout (progress goes to stderr) and writes DIR/latest.json and
  * DIR/latest.md. Everything the bench creates carries the stack's run label and is removed by
@@ -36,6 +36,8 @@ export interface BenchOptions {
   quick: boolean;
   outDir: string;
   only?: Section[];
+  /** Instances registered by the footprint section (default: the mode's size). */
+  registered?: number;
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
@@ -44,12 +46,13 @@ export function parseArgs(argv: string[]): BenchOptions {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--out') opts.outDir = argv[++i] ?? opts.outDir;
+    else if (a === '--registered') opts.registered = Number(argv[++i]);
     else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
       const bad = list.filter((s) => !(SECTIONS as readonly string[]).includes(s));
       if (bad.length) throw new Error(`unknown section(s) ${bad.join(', ')}; allowed: ${SECTIONS.join(', ')}`);
       opts.only = list as Section[];
-    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--only ${SECTIONS.join(',')}]`);
+    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--registered N] [--only ${SECTIONS.join(',')}]`);
   }
   return opts;
 }
@@ -62,7 +65,7 @@ const MAX_CONCURRENT_STARTS = 8; // the spawner's default, not overridden here
 export async function runBench(opts: BenchOptions): Promise<{ result: BenchResult; markdown: string; failed: boolean }> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const sizes = opts.quick ? QUICK : FULL;
+  const sizes = { ...(opts.quick ? QUICK : FULL), ...(opts.registered ? { registered: opts.registered } : {}) };
   const want = (s: Section) => !opts.only || opts.only.includes(s);
   const images = { hc: IMAGES.mockApp, nohc: `${IMAGES.mockApp.split(':')[0]}:nohc` };
   log(`building ${images.nohc} (FROM ${images.hc} + HEALTHCHECK NONE)`);

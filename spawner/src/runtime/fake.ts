@@ -7,6 +7,7 @@ import {
   type ContainerInfo, type ContainerRuntime, type ContainerSpec, type NetworkInfo, type NetworkSpec,
   type RuntimeEvent, type RuntimeEventKind,
 } from './types.js';
+import { LABEL } from '../traefik/labels.js';
 
 interface FakeContainer extends ContainerInfo { spec: ContainerSpec; attached: Set<string> }
 interface FakeNetwork extends Omit<NetworkInfo, 'members'> { members: Set<string> }
@@ -196,7 +197,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   async list(labels: Record<string, string>): Promise<ContainerInfo[]> {
     // The edge lookup is its own op: tests count the lists of instances.
-    this.record(labels['spawner.edge'] ? 'listEdges' : 'list');
+    this.record(labels[LABEL.edge] ? 'listEdges' : 'list');
     return [...this.containers.values()]
       .filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v))
       .map(info);
