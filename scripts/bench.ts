@@ -4,7 +4,7 @@
  *   npm run bench                  full run (N ≥ 20 wakes, 1,000 registered instances, …)
  *   npm run bench -- --quick       CI smoke: small N, same sections, no timing assertions
  *   options: --out DIR (default bench-results), --only a,b (sections: hotpath, wake, browser,
- *            storm, deploy, fanout, footprint, proxied)
+ *            storm, deploy, fanout, footprint, proxied, networks), --registered N (footprint size)
  *
  * Prints a markdown table on stdout (progress goes to stderr) and writes DIR/latest.json and
  * DIR/latest.md. Everything the bench creates carries the stack's run label and is removed by
@@ -23,18 +23,21 @@ import { buildNoHealthcheckImage, containerMemory, EventLog, machine, run } from
 import { deployLatency, footprint } from './bench/deploy.js';
 import { hotPath } from './bench/hotpath.js';
 import { proxied } from './bench/proxied.js';
+import { networkCost } from './bench/networks.js';
 import { renderMarkdown } from './bench/report.js';
 import { evaluateTargets, explain, type BenchResult } from './bench/result.js';
 import { fanout, storm } from './bench/storm.js';
 import { floorAndWake } from './bench/wake.js';
 
-const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied'] as const;
+const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied', 'networks'] as const;
 type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
   quick: boolean;
   outDir: string;
   only?: Section[];
+  /** Instances registered by the footprint section (default: the mode's size). */
+  registered?: number;
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
@@ -43,12 +46,13 @@ export function parseArgs(argv: string[]): BenchOptions {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--out') opts.outDir = argv[++i] ?? opts.outDir;
+    else if (a === '--registered') opts.registered = Number(argv[++i]);
     else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
       const bad = list.filter((s) => !(SECTIONS as readonly string[]).includes(s));
       if (bad.length) throw new Error(`unknown section(s) ${bad.join(', ')}; allowed: ${SECTIONS.join(', ')}`);
       opts.only = list as Section[];
-    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--only ${SECTIONS.join(',')}]`);
+    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--registered N] [--only ${SECTIONS.join(',')}]`);
   }
   return opts;
 }
@@ -61,7 +65,7 @@ const MAX_CONCURRENT_STARTS = 8; // the spawner's default, not overridden here
 export async function runBench(opts: BenchOptions): Promise<{ result: BenchResult; markdown: string; failed: boolean }> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const sizes = opts.quick ? QUICK : FULL;
+  const sizes = { ...(opts.quick ? QUICK : FULL), ...(opts.registered ? { registered: opts.registered } : {}) };
   const want = (s: Section) => !opts.only || opts.only.includes(s);
   const images = { hc: IMAGES.mockApp, nohc: `${IMAGES.mockApp.split(':')[0]}:nohc` };
   log(`building ${images.nohc} (FROM ${images.hc} + HEALTHCHECK NONE)`);
@@ -165,6 +169,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     await section('fanout', async () => { sections.fanout = await fanout(ctx); });
     await section('footprint', async () => { sections.footprint = await footprint(ctx, idle); });
     await section('proxied', async () => { sections.proxied = await proxied(ctx); });
+    await section('networks', async () => { sections.networks = await networkCost(ctx); });
 
     const wrk = await run('sh', ['-c', 'wrk --version 2>&1 | head -1']).catch(() => ({ out: '' }));
     const result: BenchResult = {

@@ -95,6 +95,12 @@ down() {
     docker rm -f $left >/dev/null
   fi
   "$COMPOSE" down -v --remove-orphans
+  # Instance networks left by instances that were not deleted through the API (same labels).
+  left="$(docker network ls -q --filter label=origin=spawner --filter "label=spawner.id=${SPAWNER_ID:-demo}")"
+  if [ -n "$left" ]; then
+    # shellcheck disable=SC2086
+    docker network rm $left >/dev/null || log "could not remove every instance network"
+  fi
   # The examples' state files now name deleted instances. A custom STATE_FILE (a second stack)
   # is the only one of this stack: leave the default ones to the default stack.
   if [ -n "${STATE_FILE:-}" ]; then rm -f "$STATE_FILE"; else rm -f "$ROOT"/examples/.state/*-routing.tsv; fi

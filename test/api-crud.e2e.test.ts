@@ -153,8 +153,11 @@ describe('the instance container as Docker sees it', () => {
     expect(Object.keys(hc.PortBindings ?? {})).toEqual([]);
     expect(hc.PublishAllPorts).toBe(false);
     expect(hc.CapAdd ?? []).toEqual([]);
-    expect(hc.NetworkMode).toBe(stack.network);
-    expect(Object.keys(info!.NetworkSettings.Networks)).toEqual([stack.network]);
+    // Its own network only (the body named the control network: isolation, still routed).
+    const own = `${stack.network}-${stack.runId}-crud-h`;
+    expect(hc.NetworkMode).toBe(own);
+    expect(Object.keys(info!.NetworkSettings.Networks)).toEqual([own]);
+    expect(info!.Config.Labels['traefik.docker.network']).toBe(own);
     // The configured defaults (no limits in the request): 256 MiB, 0.5 CPU, 256 pids.
     expect(hc.Memory).toBe(256 * 1024 * 1024);
     expect(hc.NanoCpus).toBe(500_000_000);
@@ -179,7 +182,7 @@ describe('the instance container as Docker sees it', () => {
     expect(lim.status, lim.text).toBe(200);
     const li = (await inspect(lim.json.id as string))!.HostConfig;
     expect([li.Memory, li.NanoCpus, li.PidsLimit]).toEqual([64 * 1024 * 1024, 250_000_000, 64]);
-    expect(li.NetworkMode).toBe(stack.network); // network omitted → the configured default
+    expect(li.NetworkMode).toBe(`${stack.network}-${stack.runId}-crud-l`); // network omitted: its own as well
   });
 });
 

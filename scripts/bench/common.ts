@@ -1,7 +1,7 @@
 /** Shared context of the bench sections: the stack, the deploy API, bounded concurrency. */
 import { performance } from 'node:perf_hooks';
 import type Docker from 'dockerode';
-import { api, type Stack } from '../../test/helpers/stack.js';
+import { api, instanceNetwork, type Stack } from '../../test/helpers/stack.js';
 import type { EventLog } from './docker.js';
 import { firstOk } from './client.js';
 
@@ -68,8 +68,9 @@ export async function deploy(ctx: Ctx, name: string, image: string): Promise<Ins
  */
 export async function appUp(ctx: Ctx, inst: Inst): Promise<void> {
   const info = await ctx.docker.getContainer(inst.id).inspect();
-  const ip = info.NetworkSettings.Networks[ctx.stack.network]?.IPAddress;
-  if (!ip) throw new Error(`${inst.name} has no address on ${ctx.stack.network}`);
+  const net = instanceNetwork(ctx.stack, inst.name);
+  const ip = info.NetworkSettings.Networks[net]?.IPAddress;
+  if (!ip) throw new Error(`${inst.name} has no address on ${net}`);
   await firstOk(`http://${ip}:9000/status`, { everyMs: 20, deadlineMs: 30_000 });
 }
 

@@ -74,6 +74,8 @@ export interface FootprintResult {
   withInstances: Memory;
   afterList: Memory;
   getDeploy: Dist & { instancesListed: number };
+  /** Traefik with every instance network attached: memory, and CPU at rest over 5 s. */
+  traefik: Memory & { networks: number; cpuPercentAtRest: number };
   /** The same Docker query the spawner makes for GET /deploy, timed from the host. */
   dockerListFloor: Dist;
 }
@@ -87,6 +89,16 @@ async function listOnce(ctx: Ctx): Promise<{ ms: number; count: number }> {
   const ms = performance.now() - t0;
   if (r.status !== 200) throw new Error(`GET /deploy: HTTP ${r.status}`);
   return { ms, count: (r.body.instances as unknown[]).length };
+}
+
+/** Traefik's CPU use over `ms`, in % of one core, from two cgroup readings. */
+async function cpuPercent(ctx: Ctx, ms: number): Promise<number> {
+  const read = async () => ((await ctx.stack.traefik.stats({ stream: false })) as unknown as { cpu_stats: { cpu_usage: { total_usage: number } } }).cpu_stats.cpu_usage.total_usage;
+  const a = await read();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await read();
+  return round(((b - a) / 1e6 / (performance.now() - t0)) * 100, 2);
 }
 
 export async function footprint(ctx: Ctx, idle: Memory): Promise<FootprintResult> {
@@ -129,7 +141,10 @@ export async function footprint(ctx: Ctx, idle: Memory): Promise<FootprintResult
     floor.push(performance.now() - s);
   }
   const afterList = await containerMemory(ctx.stack.spawner);
+  const traefik = { ...(await containerMemory(ctx.stack.traefik)), networks: Object.keys((await ctx.stack.traefik.inspect()).NetworkSettings.Networks).length, cpuPercentAtRest: await cpuPercent(ctx, 5_000) };
+  ctx.log(`  traefik on ${traefik.networks} networks: RSS ${traefik.rssMiB} MiB, CPU at rest ${traefik.cpuPercentAtRest} %`);
   return {
+    traefik,
     idle,
     registration: {
       target: ctx.sizes.registered, registered: listed, added: per.length, concurrency: REGISTER_CONCURRENCY,

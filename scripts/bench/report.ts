@@ -79,6 +79,7 @@ export function renderMarkdown(r: BenchResult): string {
     rows.push(valueRow('7 footprint', `spawner RSS with ${f.registration.registered} registered instances`, 1, fmt(f.withInstances.rssMiB, 'MiB'), `cgroup ${fmt(f.withInstances.cgroupMiB, 'MiB')}; after the GET /deploy runs ${fmt(f.afterList.rssMiB, 'MiB')}`, rt, rp));
     rows.push(distRow('7 footprint', `GET /deploy at ${f.getDeploy.instancesListed} instances`, f.getDeploy, '', lt, lp));
     rows.push(distRow('7 footprint', 'floor: Docker list (all, label filter) from the host', f.dockerListFloor));
+    if (f.traefik) rows.push(valueRow('7 footprint', `Traefik on ${f.traefik.networks} networks (one per instance + control)`, 1, `${f.traefik.rssMiB} MiB RSS`, `cgroup ${f.traefik.cgroupMiB} MiB; CPU at rest ${f.traefik.cpuPercentAtRest} % of a core`));
   }
   if (s.hotPath) {
     const h = s.hotPath;
@@ -91,6 +92,14 @@ export function renderMarkdown(r: BenchResult): string {
       rows.push(valueRow('9 proxied', `GET / through Traefik to a running app: ${label} (${p.tool}, ${p.connections} conns, ${p.withMiddleware.length} × ${p.secondsPerRound} s)`, p[k].length, `${x.requestsPerSec} req/s`, `median of rounds; p50 ${fmt(x.p50, 'ms')}, p99 ${fmt(x.p99, 'ms')}, errors ${x.errors}`));
     }
     rows.push(valueRow('9 proxied', 'throughput ratio with / without the middleware', p.withMiddleware.length, String(p.throughputRatio), '1 = no cost'));
+  }
+  if (s.networks) {
+    const nw = s.networks;
+    rows.push(distRow('10 networks', 'docker network create (a /28, Engine API)', nw.create));
+    rows.push(distRow('10 networks', 'connect both edge containers (Traefik, spawner) to it', nw.connectEdges));
+    rows.push(distRow('10 networks', 'network create + both edge connects (what a deploy adds)', nw.createPlusConnect));
+    rows.push(distRow('10 networks', 'edge disconnects + network remove (what a DELETE adds)', nw.remove));
+    rows.push(distRow('10 networks', 'POST /deploy → router visible in Traefik\'s API (isolated instance)', nw.deployToRoute, 'polled every 10 ms'));
   }
   const header = ['section', 'measurement', 'N', 'p50 / value', 'p95', 'notes', 'target', 'result'];
   const table = [header, header.map(() => '---'), ...rows].map((cols) => `| ${cols.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`).join('\n');

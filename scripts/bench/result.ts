@@ -1,4 +1,5 @@
 /** The JSON written to bench-results/latest.json, and the targets/explanations derived from it. */
+import type { NetworksResult } from './networks.js';
 import type { BrowserResult } from './browser.js';
 import type { DeployResult, FootprintResult } from './deploy.js';
 import type { Machine } from './docker.js';
@@ -42,6 +43,7 @@ export interface BenchResult {
     footprint?: FootprintResult;
     hotPath?: HotPathResult;
     proxied?: ProxiedResult;
+    networks?: NetworksResult;
   };
   /** 1-minute load average sampled every 5 s during the run (other work on the host skews figures). */
   loadAverageDuring: { samples: number; min: number; mean: number; max: number };

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import { firstOk, wakeClient, type Phases, type WakeResult } from './client.js';
 import { appUp, checkDeadline, deploy, stop, type Ctx, type Inst } from './common.js';
+import { instanceNetwork } from '../../test/helpers/stack.js';
 import { dist, median, round, type Dist } from './stats.js';
 
 export interface FloorRun {
@@ -70,8 +71,9 @@ async function floorOnce(ctx: Ctx, inst: Inst, hc: boolean): Promise<FloorRun> {
   await c.start();
   const tStarted = performance.now();
   const info = await c.inspect();
-  const ip = info.NetworkSettings.Networks[ctx.stack.network]?.IPAddress;
-  if (!ip) throw new Error(`${inst.name} has no address on ${ctx.stack.network}`);
+  const net = instanceNetwork(ctx.stack, inst.name);
+  const ip = info.NetworkSettings.Networks[net]?.IPAddress;
+  if (!ip) throw new Error(`${inst.name} has no address on ${net}`);
   const [tOk, tRoute] = await Promise.all([
     firstOk(`http://${ip}:9000/`, { everyMs: 5, deadlineMs: 30_000 }),
     routeUp(ctx, inst.name, ip, 30_000),

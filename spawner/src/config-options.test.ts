@@ -174,6 +174,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(/must not exceed the caps/);
   });
 
+  it('egress: a default beyond the cap is refused; off by default and by cap is fine', () => {
+    expect(() => loadConfig({ SPAWNER_EGRESS_ALLOWED: 'false' })).toThrow(/SPAWNER_EGRESS_DEFAULT=true needs SPAWNER_EGRESS_ALLOWED=true/);
+    expect(loadConfig({ SPAWNER_EGRESS_ALLOWED: 'false', SPAWNER_EGRESS_DEFAULT: 'false' }).egressAllowed).toBe(false);
+  });
+
+  it('instance subnets: a bad range is refused at start-up, naming the option; empty means the engine picks', () => {
+    expect(() => loadConfig({ SPAWNER_INSTANCE_SUBNETS: '10.0.0.0/30' })).toThrow(/SPAWNER_INSTANCE_SUBNETS/);
+    expect(loadConfig({ SPAWNER_INSTANCE_SUBNETS: '' }).instanceSubnets).toBe('');
+  });
+
   it.each(['x`) || Path(`/', 'a,b', 'svc@docker@file', ' spaced', 'a'.repeat(101)])('SPAWNER_RECOVER_SERVICE %j is refused, naming the option and what is allowed', (v) => {
     expect(() => loadConfig({ SPAWNER_RECOVER_SERVICE: v })).toThrow(/--recover-service \(SPAWNER_RECOVER_SERVICE\).*allowed: empty, or a Traefik service name/);
   });

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULTS, ROUTING_MODES, type Config } from './config.js';
 import { SERVICE_REF_RE } from './traefik/labels.js';
+import { parsePool } from './instances/subnets.js';
 
 type Kind = 'int' | 'number' | 'bool' | 'string' | 'list' | 'enum';
 export interface OptionDef {
@@ -22,9 +23,9 @@ const O = (path: string, kind: Kind, help: string, extra: Partial<OptionDef> = {
 
 export const OPTIONS: OptionDef[] = [
   O('apiPort', 'int', 'Port of the private deploy API', { min: 1, max: 65535 }),
-  O('apiHost', 'string', 'Address the deploy API listens on'),
+  O('apiHost', 'string', 'Address the deploy API listens on; `auto`: in a container, its address on the control network plus 127.0.0.1 (unreachable from instance networks), else 0.0.0.0'),
   O('wakePort', 'int', 'Port of the public wake listener', { min: 1, max: 65535 }),
-  O('wakeHost', 'string', 'Address the wake listener listens on'),
+  O('wakeHost', 'string', 'Address the wake listener listens on (`auto` as for --api-host)'),
   O('dataDir', 'string', 'Directory of the SQLite state file (spawner.db)'),
   O('usersFile', 'string', 'Users file: lines `username,<hash>` (sha256 hex or `spawner hash-password` output)'),
   O('authDisabled', 'bool', 'Disable authentication of the deploy API (development only; logs a warning)'),
@@ -32,8 +33,12 @@ export const OPTIONS: OptionDef[] = [
   O('tokenTtlSec', 'int', 'Lifetime of login tokens in seconds', { min: 60 }),
   O('spawnerId', 'string', 'Installation id written to every container label (default: generated once, kept in the database)'),
   O('containerPrefix', 'string', 'Prefix of container names'),
-  O('network', 'string', 'Docker network instances join by default (the spawner\'s own network)'),
-  O('allowedNetworks', 'list', 'Other networks a deploy request may name (comma-separated)'),
+  O('network', 'string', 'Control network shared by Traefik, the spawner and the home app; instances never join it (each gets its own network `<network>-<container name>`)'),
+  O('allowedNetworks', 'list', 'Other networks a deploy request may name; the instance joins it in addition to its own network (comma-separated)'),
+  O('egressDefault', 'bool', 'Instance networks route out through the engine\'s NAT unless a deploy says `"egress": false`'),
+  O('egressAllowed', 'bool', 'A deploy may ask for egress (false: every instance network is internal, no route out)'),
+  O('instanceSubnets', 'string', 'IPv4 range the instance networks\' subnets are taken from (empty: the engine\'s default-address-pools)'),
+  O('instanceSubnetPrefix', 'int', 'Prefix length of each instance network\'s subnet (28: 11 addresses, 4,096 networks in a /16)', { min: 16, max: 29 }),
   O('allowedImages', 'list', 'Image allowlist, comma-separated globs (`*` within a path segment, `**` across)'),
   O('pullTimeoutSec', 'int', 'Deadline of an image pull', { min: 1 }),
   O('cookieName', 'string', 'Name of the routing cookie'),
@@ -135,6 +140,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
   if (c.recoverService !== '' && !SERVICE_REF_RE.test(c.recoverService)) {
     throw new Error(`invalid value for --recover-service (SPAWNER_RECOVER_SERVICE): ${JSON.stringify(c.recoverService.slice(0, 80))}; allowed: empty, or a Traefik service name (letters, digits, - and _) with an optional @provider`);
   }
+  if (c.egressDefault && !c.egressAllowed) {
+    throw new Error('SPAWNER_EGRESS_DEFAULT=true needs SPAWNER_EGRESS_ALLOWED=true (the default may not exceed the cap)');
+  }
+  if (c.instanceSubnets !== '') parsePool(c.instanceSubnets, c.instanceSubnetPrefix);
   if (c.caps.memoryMb < c.limits.memoryMb || c.caps.cpus < c.limits.cpus || c.caps.pids < c.limits.pids) {
     throw new Error('default limits (SPAWNER_LIMITS_*) must not exceed the caps (SPAWNER_CAPS_*)');
   }

@@ -23,8 +23,22 @@ export interface Config {
   /** Container names are `${containerPrefix}${name}`: deterministic (crash recovery) and never
    *  equal to a compose service alias such as `spawner` (Docker DNS would then resolve both). */
   containerPrefix: string;
+  /**
+   * The control network: Traefik, the spawner and the home app share it; instances never join it.
+   * Every instance gets its own network `<network>-<container name>` that only it and the edge
+   * containers (Traefik, the spawner) join. A deploy naming this network gets just that.
+   */
   network: string;
+  /** Extra networks a deploy may name; the instance joins one IN ADDITION to its own network. */
   allowedNetworks: string[];
+  /** Whether instance networks route out when a deploy does not say (`egress`). */
+  egressDefault: boolean;
+  /** Whether a deploy may ask for egress at all (false: every instance network is internal). */
+  egressAllowed: boolean;
+  /** IPv4 range instance networks take their subnets from ('' = the engine's own pools). */
+  instanceSubnets: string;
+  /** Prefix length of each instance network's subnet within instanceSubnets. */
+  instanceSubnetPrefix: number;
   /** Globs, e.g. "mock-app:*". */
   allowedImages: string[];
   pullTimeoutSec: number;
@@ -80,9 +94,9 @@ export interface Config {
 
 export const DEFAULTS: Config = {
   apiPort: 8008,
-  apiHost: '0.0.0.0',
+  apiHost: 'auto',
   wakePort: 8000,
-  wakeHost: '0.0.0.0',
+  wakeHost: 'auto',
   dataDir: './data',
   usersFile: './users.txt',
   authDisabled: false,
@@ -90,6 +104,10 @@ export const DEFAULTS: Config = {
   containerPrefix: 'spawner-',
   network: 'spawner',
   allowedNetworks: [],
+  egressDefault: true,
+  egressAllowed: true,
+  instanceSubnets: '10.208.0.0/12',
+  instanceSubnetPrefix: 28,
   allowedImages: ['mock-app:*'],
   pullTimeoutSec: 120,
   cookieName: 'instance',

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULTS, type Config } from './config.js';
 import { startSpawner, type Running } from './main.js';
 import { FakeRuntime } from './runtime/fake.js';
+import { LABEL } from './traefik/labels.js';
 import type { ContainerSpec, RuntimeEvent } from './runtime/types.js';
 
 class ScriptedRuntime extends FakeRuntime {
@@ -21,6 +22,7 @@ class ScriptedRuntime extends FakeRuntime {
   override watch(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void,
     opts: { signal: AbortSignal; onReconnect?: () => void }): void {
     super.watch(labels, onEvent, opts);
+    if (labels[LABEL.edge]) return; // the edge containers' stream: not the one scripted here
     this.watchSignal = opts.signal;
     this.reconnect = () => opts.onReconnect?.();
   }

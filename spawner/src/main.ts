@@ -1,5 +1,4 @@
 /** Wiring only: build every part from the config, start both listeners, stop cleanly on SIGTERM. */
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -21,7 +20,8 @@ import { loadUsersFile, UsersFileMissingError } from './auth/users.js';
 import { DockerRuntime } from './runtime/docker.js';
 import type { ContainerRuntime } from './runtime/types.js';
 import { TraefikApi } from './traefik/api.js';
-import { ownershipLabels } from './traefik/labels.js';
+import { edgeLabels, ownershipLabels } from './traefik/labels.js';
+import { Listeners, resolveHosts } from './listen.js';
 import { HealthWatcher } from './readiness/health.js';
 import { InstanceService } from './instances/service.js';
 import { Waker } from './instances/waker.js';
@@ -118,6 +118,11 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
       log.warn('docker event stream interrupted; reconnecting', { error: errorMessage(err) });
     },
   });
+  // A recreated (or restarted) Traefik is on no instance network: put it back at once, not at the
+  // next periodic rescan. Edge containers' events only; the rescan connects what is missing.
+  runtime.watch(edgeLabels(spawnerId), (ev) => {
+    if (ev.kind === 'start') void rescan();
+  }, { signal: watchAbort.signal, onError: (err) => log.debug('edge event stream interrupted', { error: errorMessage(err) }) });
   await rescan();
   await convergeInit(deps, initStore, service);
   const rescanTimer = setInterval(() => { void rescan(); }, cfg.rescanSec * 1000);
@@ -134,11 +139,13 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     isInstanceAddress: instanceAddressCheck(() => runtime.list(ownershipLabels(spawnerId))),
   };
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
-  const apiServer = createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, console: consoleDeps }).listen(cfg.apiPort, cfg.apiHost);
   const self = { cfg, instances, identities, service, init, limiter: new BackoffTable(SELF_POLICY, now) };
-  const wakeServer = createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing, self }).listen(cfg.wakePort, cfg.wakeHost);
-  await Promise.all([once(apiServer, 'listening'), once(wakeServer, 'listening')]);
-  log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, auth: users ? 'enabled' : 'disabled' });
+  const hosts = await resolveHosts(cfg, runtime, log);
+  const api = await Listeners.open(createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, console: consoleDeps }), hosts.api, cfg.apiPort);
+  const wake = await Listeners.open(createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing, self }), hosts.wake, cfg.wakePort);
+  const apiServer = api.first;
+  const wakeServer = wake.first;
+  log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, apiHosts: hosts.api, wakeHosts: hosts.wake, auth: users ? 'enabled' : 'disabled' });
 
   const shutdown = async () => {
     if (closing) return;
@@ -148,10 +155,10 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     log.info('shutting down', { graceSec: cfg.shutdownGraceSec });
     clearInterval(rescanTimer);
     const t0 = Date.now();
-    const closed = Promise.all([apiServer, wakeServer].map((s) => new Promise((r) => s.close(r))));
+    const closed = Promise.all([api.close(), wake.close()]);
     // close() drops the connections idle right now; keep-alive ones (Traefik pools them) that go
     // idle later would hold it open until their timeout, so drop those as they go idle too.
-    const idleSweep = setInterval(() => { apiServer.closeIdleConnections(); wakeServer.closeIdleConnections(); }, 100);
+    const idleSweep = setInterval(() => { api.closeIdleConnections(); wake.closeIdleConnections(); }, 100);
     // In-flight wakes, API calls and an idle stop finish within the grace period; what is left is
     // cut off (the container stays as it is: the next start's rescan and the reaper take it over).
     const drained = Promise.all([closed, reaper.stop(), service.idle()]).then(() => true);
@@ -160,8 +167,8 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     if (finished) log.info('in-flight work finished', { ms: Date.now() - t0 });
     else log.warn('shutdown grace period over; cutting off in-flight work', { graceSec: cfg.shutdownGraceSec });
     clearInterval(idleSweep);
-    apiServer.closeAllConnections();
-    wakeServer.closeAllConnections();
+    api.closeAllConnections();
+    wake.closeAllConnections();
     watchAbort.abort();
     db.close();
     log.info('stopped');

@@ -132,6 +132,9 @@ export async function startComposeStack(opts: ComposeOptions = {}): Promise<Comp
     // Whatever `down` could not remove (it failed, or a container appeared meanwhile).
     await rmAll([...(await byLabel(`com.docker.compose.project=${project}`)), ...(await byLabel(`spawner.id=${spawnerId}`))]);
     await docker.getNetwork(network).remove().catch(() => undefined);
+    // The instance networks the spawner made (nothing is attached to them any more).
+    const own = await docker.listNetworks({ filters: { label: [`spawner.id=${spawnerId}`] } });
+    await Promise.all(own.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
     await docker.getVolume(`${project}_spawner-data`).remove().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   };

@@ -90,12 +90,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const traefik = await docker.createContainer({
       name: `${network}-traefik`,
       Image: IMAGES.traefik,
-      Labels: labels,
+      // An edge container: the spawner puts it on every instance network of this spawner id.
+      Labels: { ...labels, 'spawner.edge': 'true', 'spawner.id': spawnerId },
       Cmd: [
         // No phone-home: test traffic stays on this machine.
         '--global.checkNewVersion=false',
         '--global.sendAnonymousUsage=false',
         '--entrypoints.web.address=:80',
+        // API, ping and metrics only on the control-network address ("traefik" resolves to it
+        // when Traefik starts): from an instance network, Traefik's port 8080 refuses.
+        '--entrypoints.traefik.address=traefik:8080',
         // A request that races a stop must fail fast, not dial a dead address for 30 s.
         '--serversTransport.forwardingTimeouts.dialTimeout=2s',
         '--api.insecure=true',
@@ -129,6 +133,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         ...labels,
         // The catch-all: lowest priority, so any instance router wins while it exists.
         'spawner.id': spawnerId,
+        'spawner.edge': 'true',
         'traefik.enable': 'true',
         'traefik.docker.network': network,
         'traefik.http.routers.spawner-wake.rule': 'PathPrefix(`/`)',
@@ -227,10 +232,20 @@ export async function teardownRun(runId: string, spawnerId: string): Promise<voi
   const byLabel = async (label: string) => docker.listContainers({ all: true, filters: { label: [label] } });
   const containers = [...(await byLabel(`spawner.id=${spawnerId}`)), ...(await byLabel(`${RUN_LABEL}=${runId}`))];
   await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
-  const nets = await docker.listNetworks({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
+  // The run's control network, and the instance networks its spawner made (once their edge
+  // containers are gone, nothing is attached to them any more).
+  const nets = [
+    ...(await docker.listNetworks({ filters: { label: [`${RUN_LABEL}=${runId}`] } })),
+    ...(await docker.listNetworks({ filters: { label: [`spawner.id=${spawnerId}`] } })),
+  ];
   await Promise.all(nets.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
   const vols = await docker.listVolumes({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
   await Promise.all((vols.Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
+}
+
+/** An instance's own network (the spawner's `<SPAWNER_NETWORK>-<container name>`). */
+export function instanceNetwork(stack: Pick<Stack, 'network' | 'runId'>, name: string): string {
+  return `${stack.network}-${stack.runId}-${name}`;
 }
 
 /** Log in with the original API and return the token. */

@@ -66,7 +66,7 @@ export function openApiDocument() {
           healthCheck: { type: ['object', 'null'], properties: { test: { type: 'array', items: { type: 'string' } }, intervalSec: { type: 'number' }, timeoutSec: { type: 'number' }, retries: { type: 'integer' } } },
         } },
         DeployRequest: { type: 'object', required: ['name', 'image'], additionalProperties: false, properties: {
-          name: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }, image: { type: 'string' }, network: { type: 'string' },
+          name: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' }, image: { type: 'string' }, network: { type: 'string' }, egress: { type: 'boolean' },
           labels: { type: 'object', additionalProperties: { type: 'string' } }, envs: { type: 'object', additionalProperties: { type: 'string' } },
           port: { type: 'integer', minimum: 1, maximum: 65535 }, routing: { enum: ['cookie', 'host', 'path'] }, public: { type: 'boolean' },
           idleTimeout: { type: 'integer', minimum: 0 }, healthCheck: { type: 'string', format: 'uri' },

@@ -25,6 +25,13 @@ export function validateNetwork(raw: unknown, cfg: Config, defaultNetwork: strin
   return net;
 }
 
+/** Egress of the instance's own network: the config's default, never beyond its cap. */
+export function validateEgress(raw: boolean | undefined, cfg: Config): boolean {
+  const egress = raw ?? cfg.egressDefault;
+  if (egress && !cfg.egressAllowed) fail('network_not_allowed', 'egress', 'egress is not allowed on this spawner; instances have no route out');
+  return egress;
+}
+
 type Limits = Config['limits'];
 const LIMIT_KEYS = ['memoryMb', 'cpus', 'pids'] as const;
 /** cpus may be fractional (0.5 = half a core); memory and pids are whole numbers. */

@@ -13,7 +13,7 @@ const body = (over: Record<string, unknown> = {}) => ({
   name: 'minion-1', network: 'spawner', image: 'mock-app:1', labels: {}, envs: {}, ...over,
 });
 const spec = (over: Partial<DeploySpec> = {}): DeploySpec => ({
-  name: 'minion-1', image: 'mock-app:1', network: 'spawner', port: 9000, routing: 'cookie', public: false,
+  name: 'minion-1', image: 'mock-app:1', network: 'spawner', port: 9000, routing: 'cookie', public: false, egress: true,
   labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 }, ...over,
 });
 
@@ -46,6 +46,9 @@ describe('validateDeploy: accepted bodies', () => {
       expected: spec({ healthCheck: 'https://minion-1/ready?x=1', labels: { 'health-check': 'https://minion-1/ready?x=1' } }),
     },
     { desc: 'listed network', body: body({ network: 'extra-net' }), expected: spec({ network: 'extra-net' }) },
+    { desc: 'egress off on request', body: body({ egress: false }), expected: spec({ egress: false }) },
+    { desc: 'egress follows the default', cfg: { egressDefault: false }, body: body(), expected: spec({ egress: false }) },
+    { desc: 'egress on request, allowed', cfg: { egressDefault: false }, body: body({ egress: true }), expected: spec({ egress: true }) },
     {
       desc: 'routing default follows config; ** crosses segments',
       cfg: { routing: 'path' },
@@ -150,6 +153,8 @@ const bad: Bad[] = [
     desc: 'healthCheck and label disagree',
     body: body({ healthCheck: 'http://a/x', labels: { 'health-check': 'http://a/y' } }), code: 'invalid_field', field: 'healthCheck',
   },
+  { desc: 'egress beyond the cap', cfg: { egressDefault: false, egressAllowed: false }, body: body({ egress: true }), code: 'network_not_allowed', field: 'egress' },
+  { desc: 'egress not a boolean', body: body({ egress: 'yes' }), code: 'invalid_field', field: 'egress' },
 ];
 
 describe('validateDeploy: hostile bodies', () => {

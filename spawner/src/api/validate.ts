@@ -14,14 +14,14 @@ import { validateImage } from './image.js';
 import { validateInit } from './init-option.js';
 import { RESERVED_ENV } from '../instances/identity.js';
 import { applyLabelPolicy } from './label-policy.js';
-import { validateLimits, validateNetwork } from './resources.js';
+import { validateEgress, validateLimits, validateNetwork } from './resources.js';
 import { ENV_RULES, LABEL_RULES, readStringMap } from './string-map.js';
 
 export { validateName, validateInstanceName } from './fields.js';
 export { globMatch } from './glob.js';
 
 const BODY_KEYS = [
-  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init',
+  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init', 'egress',
 ];
 
 /**
@@ -67,6 +67,7 @@ export function validateDeploy(body: unknown, cfg: Config, ctx: { defaultNetwork
   const routing = validateRouting(own(body, 'routing'), cfg.routing);
   const isPublic = optBoolean(body, 'public') ?? false;
   const idleTimeoutSec = optInteger(body, 'idleTimeout', 0, MAX_IDLE_TIMEOUT_SEC);
+  const egress = validateEgress(optBoolean(body, 'egress'), cfg);
   const limits = validateLimits(own(body, 'limits'), cfg);
   const env = readStringMap(own(body, 'envs'), 'envs', ENV_RULES(cfg.maxEnv, cfg.maxEnvBytes));
   for (const k of RESERVED_ENV) {
@@ -83,7 +84,7 @@ export function validateDeploy(body: unknown, cfg: Config, ctx: { defaultNetwork
   const healthCheck = bodyHealth ?? policy.healthCheck;
 
   const spec: DeploySpec = {
-    name, image, network, port, routing, public: isPublic,
+    name, image, network, port, routing, public: isPublic, egress,
     labels: policy.labels, traefikLabels: policy.traefikLabels, env, limits,
   };
   if (healthCheck !== undefined) spec.healthCheck = healthCheck;

@@ -31,6 +31,16 @@ export function containerName(cfg: Config, name: string): string {
   return `${cfg.containerPrefix}${name}`;
 }
 
+/**
+ * The instance's own network. It starts with the control network's name on purpose: Docker picks
+ * a multi-network container's default gateway (and the endpoint its published ports DNAT to) by
+ * network name order, and a name sorts after its own prefix, so Traefik's and the spawner's
+ * published ports and egress stay on the control network however many instance networks they join.
+ */
+export function instanceNetworkName(cfg: Config, name: string): string {
+  return `${cfg.network}-${containerName(cfg, name)}`;
+}
+
 /** Public view of an instance: never the routing secret, its hash, or the Traefik rule labels. */
 export interface InstanceView {
   id: string | null;

@@ -46,7 +46,7 @@ function harness(answers: Attempt[] = [{ kind: 'ok', json: { ok: 1 }, text: '{"u
 
 const init = (over: Partial<InitSpec> = {}): InitSpec => ({ path: '/init', payload: { plan: 'pro-plan-X' }, when: 'once', deadlineSec: 5, ...over });
 const spec = (name: string, i: InitSpec | null = init()): DeploySpec => ({
-  name, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false,
+  name, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false, egress: true,
   labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 }, ...(i ? { init: i } : {}),
 });
 

@@ -49,18 +49,18 @@ const row = (name: string, over: Partial<InstanceRecord> = {}): InstanceRecord =
 });
 
 const spec = (name: string): DeploySpec => ({
-  name, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false,
+  name, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false, egress: true,
   labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 },
 });
 
 /** Puts a container straight into the fake engine (as a crash or another installation left it). */
 function put(h: H, id: string, name: string, labels: Record<string, string>, state: 'running' | 'exited' = 'running') {
   const s: ContainerSpec = {
-    name, image: 'mock-app:latest', network: 'spawner', labels, env: {},
+    name, image: 'mock-app:latest', networks: ['spawner'], labels, env: {},
     limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 }, stopTimeoutSec: 1,
   };
   h.runtime.containers.set(id, {
-    id, name, image: s.image, state, health: 'none', hasHealthcheck: false, labels, ips: {}, spec: s,
+    id, name, image: s.image, state, health: 'none', hasHealthcheck: false, labels, ips: {}, spec: s, attached: new Set(),
   });
 }
 const ours = (instance: string) => ({ origin: 'spawner', 'spawner.id': ID, 'spawner.instance': instance });

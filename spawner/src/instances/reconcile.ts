@@ -83,6 +83,39 @@ export class Reconciler {
       await this.d.runtime.remove(c.id).catch((err) => this.d.log.warn('cleanup failed', { id: c.id, error: errorMessage(err) }));
       this.d.events.append({ instance: name || c.name, kind: 'cleaned', reason: 'container without row' }, this.d.now());
     }
+    await this.networks(owned);
+  }
+
+  /**
+   * Instance networks: remove one whose instance has no row (a crash mid deploy or delete),
+   * make again one removed outside under a container of ours, and put every edge container
+   * (Traefik, the spawner) on every instance network: a recreated Traefik is on none of them.
+   */
+  private async networks(owned: ContainerInfo[]): Promise<void> {
+    const nets = this.service.networks;
+    const present = await nets.owned();
+    const names = new Set(present.map((n) => n.name));
+    for (const n of present) {
+      const name = n.labels[LABEL.instance] ?? '';
+      if (this.d.instances.get(name) || this.service.locks.isLocked(name)) continue;
+      await nets.remove(name).catch((err) => this.d.log.warn('network cleanup failed', { instance: name, error: errorMessage(err) }));
+      names.delete(n.name);
+      this.d.events.append({ instance: name, kind: 'cleaned', reason: 'network without row' }, this.d.now());
+    }
+    for (const rec of this.d.instances.list()) {
+      const c = rec.containerId ? owned.find((o) => o.id === rec.containerId) : undefined;
+      // Containers without the egress label predate per-instance networks: nothing to repair.
+      if (!c || c.labels[LABEL.egress] === undefined || names.has(nets.nameFor(rec.name)) || this.service.locks.isLocked(rec.name)) continue;
+      await this.service.locks.run(rec.name, async () => {
+        await nets.repair(rec.name, c.id, c.labels[LABEL.egress] !== 'false');
+        names.add(nets.nameFor(rec.name));
+        this.d.events.append({ instance: rec.name, kind: 'network_repaired', reason: 'network removed outside' }, this.d.now());
+      }).catch((err) => this.d.log.warn('network repair failed', { instance: rec.name, error: errorMessage(err) }));
+    }
+    const edges = await nets.edges();
+    for (const name of names) {
+      await nets.connectEdges(name, edges).catch((err) => this.d.log.warn('edge connect failed', { network: name, error: errorMessage(err) }));
+    }
   }
 
   /**

@@ -30,7 +30,7 @@ function harness(over: Partial<Config> = {}) {
 
 function spec(name: string, over: Partial<DeploySpec> = {}): DeploySpec {
   return {
-    name, image: IMAGE, network: 'spawner', port: 9000, routing: 'cookie', public: false,
+    name, image: IMAGE, network: 'spawner', port: 9000, routing: 'cookie', public: false, egress: true,
     labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 },
     ...over,
   };
@@ -43,12 +43,12 @@ function addForeign(rt: FakeRuntime, name: string, state: 'running' | 'exited' =
   const id = 'a'.repeat(64);
   const labels = { origin: 'spawner', 'spawner.id': 'someone-else', 'spawner.instance': name };
   const spec: ContainerSpec = {
-    name: `spawner-${name}`, image: IMAGE, network: 'spawner', labels, env: {},
+    name: `spawner-${name}`, image: IMAGE, networks: ['spawner'], labels, env: {},
     limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 }, stopTimeoutSec: 1,
   };
   rt.containers.set(id, {
     id, name: spec.name, image: IMAGE, state, health: 'none', hasHealthcheck: false, labels,
-    ips: { spawner: '10.9.9.9' }, spec,
+    ips: { spawner: '10.9.9.9' }, spec, attached: new Set(),
   });
   return id;
 }

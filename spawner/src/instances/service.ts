@@ -10,6 +10,7 @@ import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
 import { containerName, toView, type InstanceDeps, type InstanceView } from './deps.js';
 import { DrainableLock } from './lock.js';
+import { InstanceNetworks } from './networks.js';
 import { ContainerStates, type KnownState } from './states.js';
 import { waitRouteGone } from '../readiness/gate.js';
 import { hashSecret, newSecret, routeValue } from './routing.js';
@@ -32,9 +33,12 @@ export class InstanceService {
   readonly states = new ContainerStates();
   /** Container ids whose next start/stop event we caused (so reconcile does not call it external). */
   readonly expected = new Set<string>();
+  readonly networks: InstanceNetworks;
   private closing = false;
 
-  constructor(private readonly d: InstanceDeps) {}
+  constructor(private readonly d: InstanceDeps) {
+    this.networks = new InstanceNetworks(d);
+  }
 
   /**
    * Runs an engine call whose start/stop/destroy event we cause, so reconcile does not record it
@@ -125,17 +129,23 @@ export class InstanceService {
     return instanceLabels({
       name: spec.name, port: spec.port, routing: spec.routing, public: spec.public, routeValue: value,
       cookieName: c.cookieName, appsDomain: c.appsDomain, pathPrefix: c.pathPrefix,
-      entrypoint: c.entrypoint, network: spec.network, spawnerId: this.d.spawnerId, recoverService: c.recoverService,
+      entrypoint: c.entrypoint, network: this.networks.nameFor(spec.name), egress: spec.egress, spawnerId: this.d.spawnerId, recoverService: c.recoverService,
       healthCheck: spec.healthCheck, userLabels: spec.labels, traefikLabels: spec.traefikLabels,
     });
   }
 
-  /** Create + start; on any failure remove the container and the row (nothing half-created). */
+  /**
+   * Network (edges connected) + create + start; on any failure remove the container, the network
+   * and the row (nothing half-created). A network named in the request other than the control
+   * network is an operator-allowed extra, joined in addition to the instance's own.
+   */
   private async createAndStart(spec: DeploySpec, labels: Record<string, string>): Promise<string> {
     let id: string | undefined;
     try {
+      const own = await this.networks.create(spec.name, spec.egress);
+      const networks = spec.network === this.d.cfg.network ? [own] : [own, spec.network];
       id = await this.d.runtime.create({
-        name: containerName(this.d.cfg, spec.name), hostname: spec.name, image: spec.image, network: spec.network,
+        name: containerName(this.d.cfg, spec.name), hostname: spec.name, image: spec.image, networks,
         labels, env: spec.env, stopTimeoutSec: this.d.cfg.stopTimeoutSec,
         limits: {
           memoryBytes: spec.limits.memoryMb * 1024 * 1024,
@@ -149,6 +159,7 @@ export class InstanceService {
       return id;
     } catch (err) {
       if (id) await this.d.runtime.remove(id).catch(() => undefined);
+      await this.networks.remove(spec.name).catch(() => undefined);
       this.d.instances.delete(spec.name);
       this.d.metrics.deploys.inc({ result: 'error' });
       const status = (err as { statusCode?: number }).statusCode;
@@ -239,16 +250,22 @@ export class InstanceService {
     }
   }
 
+  /**
+   * Row first, then the container, then the network: a crash after any step leaves only things
+   * without a row, which the next rescan removes (an owned container or network whose instance
+   * has no row). The other order would leave a row of a removed container behind (`gone`).
+   */
   async remove(nameOrId: string): Promise<void> {
     const rec = this.resolve(nameOrId);
     await this.locks.run(rec.name, async () => {
       const info = rec.containerId ? await this.owned(rec.containerId) : null;
+      this.d.instances.delete(rec.name);
+      this.d.events.append({ instance: rec.name, kind: 'removed', reason: 'deleted' }, this.d.now());
       if (info) {
         await this.ours(info.id, () => this.d.runtime.remove(info.id));
         this.d.metrics.stops.inc({ reason: 'deleted' });
       }
-      this.d.instances.delete(rec.name);
-      this.d.events.append({ instance: rec.name, kind: 'removed', reason: 'deleted' }, this.d.now());
+      await this.networks.remove(rec.name).catch((err) => this.d.log.warn('instance network not removed; the next rescan retries', { instance: rec.name, error: errorMessage(err) }));
     });
   }
 

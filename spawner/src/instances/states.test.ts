@@ -130,7 +130,7 @@ describe('InstanceService.list reads the cache once primed', () => {
     const deps = memoryDeps();
     const service = new InstanceService(deps);
     await service.deploy({
-      name: 'a', image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false,
+      name: 'a', image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false, egress: true,
       labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 },
     });
     const lists = () => deps.runtime.calls.filter((c) => c.op === 'list').length;

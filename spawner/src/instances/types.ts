@@ -10,6 +10,8 @@ export interface DeploySpec {
   routing: RoutingMode;
   /** Public instances can be reached without presenting the routing secret. */
   public: boolean;
+  /** Whether the instance's own network routes out (false: an internal network). */
+  egress: boolean;
   /** URL probed over HTTP for readiness (the original's `health-check` label). */
   healthCheck?: string;
   /** Per-instance idle timeout in seconds; undefined = global default; 0 = never. */
@@ -45,7 +47,7 @@ export interface InstanceRecord {
 
 export type LifecycleKind =
   | 'deployed' | 'started' | 'stopped' | 'removed' | 'wake' | 'wake_failed'
-  | 'adopted' | 'cleaned' | 'external_start' | 'external_stop' | 'external_remove'
+  | 'adopted' | 'cleaned' | 'external_start' | 'external_stop' | 'external_remove' | 'network_repaired'
   | 'init_ok' | 'init_failed' | 'identity_revoked';
 
 export type StopReason = 'idle' | 'deleted' | 'failed_wake' | 'failed_init' | 'external' | 'api';

@@ -1,3 +1,4 @@
+import { instanceNetworkName } from './deps.js';
 import { once } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -45,7 +46,7 @@ async function harness(over: Partial<Config> = {}) {
 type H = Awaited<ReturnType<typeof harness>>;
 
 const spec = (name: string, port = 9000): DeploySpec => ({
-  name, image: 'mock-app:latest', network: 'spawner', port, routing: 'cookie', public: false,
+  name, image: 'mock-app:latest', network: 'spawner', port, routing: 'cookie', public: false, egress: true,
   labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 },
 });
 
@@ -267,13 +268,13 @@ describe('Waker readiness gate without a HEALTHCHECK (probes the container addre
     await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
   });
 
-  /** The fake engine hands out 10.0.0.x; point the started container at 127.0.0.1 instead. */
+  /** The fake engine hands out 10.x addresses; point the started container's own network at 127.0.0.1. */
   function startOnLoopback(h: H) {
     const orig = h.runtime.start.bind(h.runtime);
     vi.spyOn(h.runtime, 'start').mockImplementation(async (id) => {
       await orig(id);
       const c = h.runtime.containers.get(id);
-      if (c) c.ips = { spawner: '127.0.0.1' };
+      if (c) c.ips = { [instanceNetworkName(h.cfg, c.labels['spawner.instance'] ?? '')]: '127.0.0.1' };
     });
   }
 

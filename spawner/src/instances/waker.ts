@@ -92,7 +92,7 @@ export class Waker {
     if (!init?.needed(rec.name, started)) return {};
     const t0 = this.d.now();
     const info = await this.d.runtime.inspect(id);
-    const ip = info ? instanceAddress(info, rec) : undefined;
+    const ip = info ? instanceAddress(this.d.cfg, info, rec) : undefined;
     if (!ip) throw new SpawnerError('wake_failed', `container has no address on network ${rec.network}`);
     try {
       await init.run(rec.name, ip, rec.port);

@@ -33,8 +33,9 @@ async function healthyAlice() {
   const runtime = new FakeRuntime();
   runtime.images.add('mock-app:latest');
   runtime.healthOnStart = 'healthy';
+  runtime.addNetwork('spawner-spawner-alice'); // alice's own network (instanceNetworkName)
   const id = await runtime.create({
-    name: 'spawner-alice', image: 'mock-app:latest', network: 'spawner', labels: {}, env: {},
+    name: 'spawner-alice', image: 'mock-app:latest', networks: ['spawner-spawner-alice'], labels: {}, env: {},
     limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 }, stopTimeoutSec: 1,
   });
   await runtime.start(id);

@@ -4,6 +4,7 @@
  * through Traefik's entrypoint reaches the app and not our catch-all. Peers that stop after (1)
  * hand out Bad Gateways; this gate is what makes the redirect land.
  */
+import { instanceNetworkName } from '../instances/deps.js';
 import type { Config } from '../config.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { TraefikApi } from '../traefik/api.js';
@@ -78,8 +79,8 @@ async function appUp(deps: GateDeps, t: GateTarget, signal: AbortSignal): Promis
   if (!info || info.state !== 'running') {
     throw new SpawnerError('wake_failed', `container is ${info?.state ?? 'gone'}`);
   }
-  const ip = instanceAddress(info, t.record);
-  if (!ip) throw new SpawnerError('wake_failed', `container has no address on network ${t.record.network}`);
+  const ip = instanceAddress(deps.cfg, info, t.record);
+  if (!ip) throw new SpawnerError('wake_failed', `container has no address on network ${instanceNetworkName(deps.cfg, t.record.name)}`);
   if (info.hasHealthcheck) {
     await deps.health.waitHealthy(t.containerId, signal);
     return ip;

@@ -22,7 +22,7 @@ afterEach(() => {
 
 function spec(name: string, idleTimeoutSec?: number): DeploySpec {
   return {
-    name, image: IMAGE, network: 'spawner', port: 9000, routing: 'cookie', public: false,
+    name, image: IMAGE, network: 'spawner', port: 9000, routing: 'cookie', public: false, egress: true,
     labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 },
     ...(idleTimeoutSec === undefined ? {} : { idleTimeoutSec }),
   };
@@ -344,7 +344,7 @@ describe('IdleReaper', () => {
   it('never touches containers of another spawner, even with our labels otherwise', async () => {
     const h = harness({ idleTimeoutSec: 1 });
     const foreign = await h.runtime.create({
-      name: 'x-foreign', image: IMAGE, network: 'spawner', env: {}, stopTimeoutSec: 1,
+      name: 'x-foreign', image: IMAGE, networks: ['spawner'], env: {}, stopTimeoutSec: 1,
       labels: { origin: 'spawner', 'spawner.id': 'other', 'spawner.instance': 'a' },
       limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 },
     });

@@ -6,9 +6,11 @@
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import type {
-  ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, PullOptions, RuntimeEvent,
+  ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, NetworkInfo, NetworkSpec, PullOptions, RuntimeEvent,
 } from './types.js';
 import { listImages } from './docker-images.js';
+import * as nets from './docker-networks.js';
+import { readSelfContainerId } from './self.js';
 import { summaryInfo, toContainerInfo, toRuntimeEvent, labelFilters, versionAtLeast } from './docker-mapping.js';
 import { watchWithBackoff } from './watch.js';
 
@@ -87,7 +89,17 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  createNetwork(spec: NetworkSpec): Promise<string> { return nets.createNetwork(this.docker, spec); }
+  removeNetwork(name: string): Promise<void> { return nets.removeNetwork(this.docker, name); }
+  inspectNetwork(name: string): Promise<NetworkInfo | null> { return nets.inspectNetwork(this.docker, name); }
+  listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> { return nets.listNetworks(this.docker, labelFilters(labels)); }
+  connect(network: string, containerId: string): Promise<void> { return nets.connect(this.docker, network, containerId); }
+  disconnect(network: string, containerId: string): Promise<void> { return nets.disconnect(this.docker, network, containerId); }
+  selfContainerId(): Promise<string | null> { return readSelfContainerId(); }
+
   async create(spec: ContainerSpec): Promise<string> {
+    const [primary, ...extra] = spec.networks;
+    if (!primary) throw new Error('a container needs a network');
     const healthcheck = await this.fastHealthcheck(spec.image);
     const container = await this.docker.createContainer({
       name: spec.name,
@@ -99,7 +111,7 @@ export class DockerRuntime implements ContainerRuntime {
       ...(healthcheck ? { Healthcheck: healthcheck } : {}),
       HostConfig: {
         // Hardened by construction: nothing here is taken from the request except validated limits.
-        NetworkMode: spec.network,
+        NetworkMode: primary,
         Privileged: false,
         SecurityOpt: ['no-new-privileges'],
         CapDrop: ['NET_RAW', 'SYS_CHROOT', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP'],
@@ -114,8 +126,15 @@ export class DockerRuntime implements ContainerRuntime {
         Binds: [],
         PublishAllPorts: false,
       },
-      NetworkingConfig: { EndpointsConfig: { [spec.network]: {} } },
+      NetworkingConfig: { EndpointsConfig: { [primary]: {} } },
     });
+    // API < 1.44 takes one network at create; the others are joined before the first start.
+    try {
+      for (const net of extra) await nets.connect(this.docker, net, container.id);
+    } catch (err) {
+      await container.remove({ force: true }).catch(() => undefined);
+      throw err;
+    }
     return container.id;
   }
 

@@ -2,11 +2,15 @@
  * In-memory ContainerRuntime for unit tests of our own logic. It records every call so tests can
  * assert "zero Docker calls" and "exactly one start", and emits events like the real engine.
  */
-import type {
-  ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, RuntimeEvent, RuntimeEventKind,
+import {
+  NetworkConflictError,
+  type ContainerInfo, type ContainerRuntime, type ContainerSpec, type ImageInfo, type NetworkInfo, type NetworkSpec,
+  type RuntimeEvent, type RuntimeEventKind,
 } from './types.js';
+import { LABEL } from '../traefik/labels.js';
 
-interface FakeContainer extends ContainerInfo { spec: ContainerSpec }
+interface FakeContainer extends ContainerInfo { spec: ContainerSpec; attached: Set<string> }
+interface FakeNetwork extends Omit<NetworkInfo, 'members'> { members: Set<string> }
 
 export class FakeRuntime implements ContainerRuntime {
   readonly calls: { op: string; arg?: string }[] = [];
@@ -14,12 +18,44 @@ export class FakeRuntime implements ContainerRuntime {
   images = new Set<string>();
   /** Details listImages() reports per reference in `images` (defaults: no labels, port 9000). */
   imageDetails = new Map<string, Partial<ImageInfo>>();
-  networks = new Set<string>(['spawner']);
+  /** Networks by name; `spawner` exists from the start (the control network). */
+  readonly nets = new Map<string, FakeNetwork>();
+  /** Subnets the "engine" refuses as overlapping (another installation's, say). */
+  readonly takenSubnets = new Set<string>();
+  /** What selfContainerId() answers (a container the test made "the spawner's own"). */
+  self: string | null = null;
   /** Health a started container reports: 'none' (no HEALTHCHECK) or 'healthy' after start. */
   healthOnStart: 'none' | 'healthy' = 'none';
   failStart = false;
   private seq = 0;
   private listeners = new Set<(e: RuntimeEvent) => void>();
+
+  constructor() {
+    this.addNetwork('spawner');
+  }
+
+  /** A network made outside the spawner (the control network, an operator's shared one). */
+  addNetwork(name: string, labels: Record<string, string> = {}): void {
+    this.nets.set(name, { id: `net-${name}`, name, labels, internal: false, members: new Set() });
+  }
+
+  /** A container made outside the spawner (an edge such as Traefik), running. */
+  addContainer(name: string, labels: Record<string, string>, networks: string[]): string {
+    const id = (++this.seq).toString(16).padStart(64, 'e');
+    const spec: ContainerSpec = { name, image: 'x', networks, labels, env: {}, stopTimeoutSec: 1, limits: { memoryBytes: 0, nanoCpus: 0, pids: 0 } };
+    this.containers.set(id, { id, name, image: 'x', state: 'running', health: 'none', hasHealthcheck: false, labels, ips: {}, spec, attached: new Set() });
+    for (const n of networks) this.attach(n, id);
+    return id;
+  }
+
+  private attach(network: string, id: string): void {
+    const c = this.containers.get(id);
+    const n = this.nets.get(network);
+    if (!c || !n) throw Object.assign(new Error('no such network or container'), { statusCode: 404 });
+    c.attached.add(network);
+    n.members.add(id);
+    c.ips[network] = `10.${this.nets.size % 250}.0.${n.members.size + 1}`;
+  }
 
   private record(op: string, arg?: string) {
     this.calls.push({ op, arg });
@@ -50,7 +86,64 @@ export class FakeRuntime implements ContainerRuntime {
     this.record('pull', ref);
     throw new Error(`pull access denied for ${ref}`);
   }
-  async networkExists(name: string) { this.record('networkExists', name); return this.networks.has(name); }
+  async networkExists(name: string) { this.record('networkExists', name); return this.nets.has(name); }
+
+  async createNetwork(spec: NetworkSpec): Promise<string> {
+    this.record('createNetwork', spec.name);
+    if (this.nets.has(spec.name)) throw Object.assign(new Error('network name in use'), { statusCode: 409 });
+    const used = [...this.nets.values()].some((n) => n.subnet === spec.subnet);
+    if (spec.subnet && (used || this.takenSubnets.has(spec.subnet))) throw new NetworkConflictError(spec.subnet);
+    const id = `net-${spec.name}`;
+    this.nets.set(spec.name, { id, name: spec.name, labels: { ...spec.labels }, internal: spec.internal, subnet: spec.subnet, members: new Set() });
+    return id;
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    this.record('removeNetwork', name);
+    const n = this.nets.get(name);
+    if (!n) return;
+    for (const id of n.members) await this.disconnect(name, id);
+    this.nets.delete(name);
+  }
+
+  /** `docker network rm` from outside under a stopped member: the member keeps a stale reference. */
+  dropNetwork(name: string): void {
+    const n = this.nets.get(name);
+    if (n && [...n.members].some((id) => this.containers.get(id)?.state === 'running')) throw new Error('network has active endpoints');
+    this.nets.delete(name);
+  }
+
+  private netInfo(n: FakeNetwork): NetworkInfo {
+    return { ...n, labels: { ...n.labels }, members: [...n.members] };
+  }
+
+  async inspectNetwork(name: string): Promise<NetworkInfo | null> {
+    const n = this.nets.get(name);
+    return n ? this.netInfo(n) : null;
+  }
+
+  async listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> {
+    this.record('listNetworks');
+    return [...this.nets.values()]
+      .filter((n) => Object.entries(labels).every(([k, v]) => n.labels[k] === v))
+      .map((n) => this.netInfo(n));
+  }
+
+  async connect(network: string, containerId: string): Promise<void> {
+    this.record('connect', `${network} ${containerId}`);
+    if (this.containers.get(containerId)?.attached.has(network)) return;
+    this.attach(network, containerId);
+  }
+
+  async disconnect(network: string, containerId: string): Promise<void> {
+    this.record('disconnect', `${network} ${containerId}`);
+    const c = this.containers.get(containerId);
+    c?.attached.delete(network);
+    if (c) delete c.ips[network];
+    this.nets.get(network)?.members.delete(containerId);
+  }
+
+  async selfContainerId(): Promise<string | null> { return this.self; }
 
   async create(spec: ContainerSpec): Promise<string> {
     this.record('create', spec.name);
@@ -59,9 +152,16 @@ export class FakeRuntime implements ContainerRuntime {
     const id = `f${(++this.seq).toString(16).padStart(63, '0')}`;
     const c: FakeContainer = {
       id, name: spec.name, image: spec.image, state: 'created', health: 'none',
-      hasHealthcheck: this.healthOnStart !== 'none', labels: spec.labels, ips: {}, spec,
+      hasHealthcheck: this.healthOnStart !== 'none', labels: spec.labels, ips: {}, spec, attached: new Set(),
     };
     this.containers.set(id, c);
+    for (const n of spec.networks) {
+      if (!this.nets.has(n)) {
+        this.containers.delete(id);
+        throw Object.assign(new Error(`network ${n} not found`), { statusCode: 404 });
+      }
+      this.attach(n, id);
+    }
     this.emit('create', c);
     return id;
   }
@@ -72,8 +172,9 @@ export class FakeRuntime implements ContainerRuntime {
     if (!c) throw Object.assign(new Error('no such container'), { statusCode: 404 });
     if (this.failStart) throw new Error('start failed');
     if (c.state === 'running') return;
+    const missing = [...c.attached].find((n) => !this.nets.has(n));
+    if (missing) throw Object.assign(new Error(`network ${missing} not found`), { statusCode: 404 });
     c.state = 'running';
-    c.ips = { [c.spec.network]: `10.0.0.${this.seq % 250}` };
     this.emit('start', c);
     if (this.healthOnStart === 'healthy') {
       c.health = 'healthy';
@@ -95,6 +196,7 @@ export class FakeRuntime implements ContainerRuntime {
     this.record('remove', id);
     const c = this.find(id);
     if (!c) return;
+    for (const n of c.attached) this.nets.get(n)?.members.delete(c.id);
     this.containers.delete(c.id);
     this.emit('destroy', c);
   }
@@ -102,14 +204,15 @@ export class FakeRuntime implements ContainerRuntime {
   async inspect(idOrName: string): Promise<ContainerInfo | null> {
     this.record('inspect', idOrName);
     const c = this.find(idOrName);
-    return c ? { ...c, labels: { ...c.labels }, ips: { ...c.ips } } : null;
+    return c ? info(c) : null;
   }
 
   async list(labels: Record<string, string>): Promise<ContainerInfo[]> {
-    this.record('list');
+    // The edge lookup is its own op: tests count the lists of instances.
+    this.record(labels[LABEL.edge] ? 'listEdges' : 'list');
     return [...this.containers.values()]
       .filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v))
-      .map((c) => ({ ...c }));
+      .map(info);
   }
 
   watch(_labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void,
@@ -124,4 +227,21 @@ export class FakeRuntime implements ContainerRuntime {
     return this.calls.filter((c) => ['create', 'start', 'stop', 'remove', 'pull'].includes(c.op))
       .map((c) => c.op);
   }
+
+  /** Network calls that changed something, as `op arg`. */
+  networkMutations(): string[] {
+    return this.calls.filter((c) => ['createNetwork', 'removeNetwork', 'connect', 'disconnect'].includes(c.op))
+      .map((c) => `${c.op} ${c.arg ?? ''}`.trim());
+  }
+
+  /** Network names a container is attached to. */
+  attachedTo(id: string): string[] {
+    return [...(this.containers.get(id)?.attached ?? [])].sort();
+  }
+}
+
+function info(c: FakeContainer): ContainerInfo {
+  const { spec: _spec, attached: _attached, ...rest } = c;
+  // A stopped container keeps its attachments but has no addresses.
+  return { ...rest, labels: { ...c.labels }, ips: c.state === 'running' ? { ...c.ips } : {} };
 }

@@ -23,7 +23,11 @@ export interface ContainerSpec {
    */
   hostname?: string;
   image: string;
-  network: string;
+  /**
+   * Networks the container joins, the first being the one it is reached on (routed, probed);
+   * every one is joined before the container starts.
+   */
+  networks: string[];
   labels: Record<string, string>;
   env: Record<string, string>;
   limits: ResourceLimits;
@@ -42,6 +46,25 @@ export interface ContainerInfo {
   ips: Record<string, string>;
   startedAt?: string;
   exitCode?: number;
+}
+
+export interface NetworkSpec {
+  name: string;
+  labels: Record<string, string>;
+  /** No route out of the network (no egress); members still reach each other. */
+  internal: boolean;
+  /** CIDR to use; undefined lets the engine pick from its own pools. */
+  subnet?: string;
+}
+
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  internal: boolean;
+  subnet?: string;
+  /** Ids of the containers attached right now. */
+  members: string[];
 }
 
 export type RuntimeEventKind = 'create' | 'start' | 'die' | 'stop' | 'destroy' | 'health';
@@ -86,6 +109,29 @@ export interface ContainerRuntime {
   listImages(): Promise<ImageInfo[]>;
   pullImage(ref: string, opts: PullOptions): Promise<void>;
   networkExists(name: string): Promise<boolean>;
+  /**
+   * Creates a network. Throws NetworkConflictError when `subnet` overlaps another network's (the
+   * caller picks another one); a name already taken is a 409 like a container name.
+   */
+  createNetwork(spec: NetworkSpec): Promise<string>;
+  /**
+   * Idempotent: a missing network succeeds. Members are disconnected first (a network with
+   * members cannot be removed), so callers stop or remove the instance before.
+   */
+  removeNetwork(name: string): Promise<void>;
+  /** null when the network does not exist. */
+  inspectNetwork(name: string): Promise<NetworkInfo | null>;
+  /** Networks carrying every given label (key=value). */
+  listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]>;
+  /** Idempotent: a container already attached succeeds. */
+  connect(network: string, containerId: string): Promise<void>;
+  /**
+   * Idempotent: a container not attached, or a network that no longer exists (the container's
+   * stale reference to it is dropped), succeeds.
+   */
+  disconnect(network: string, containerId: string): Promise<void>;
+  /** The id of the container this process runs in, or null when it runs outside one. */
+  selfContainerId(): Promise<string | null>;
   create(spec: ContainerSpec): Promise<string>;
   /** Idempotent: starting a running container succeeds. */
   start(id: string): Promise<void>;
@@ -119,4 +165,12 @@ export interface ContainerRuntime {
     onEvent: (e: RuntimeEvent) => void,
     opts: { signal: AbortSignal; onReconnect?: () => void; onError?: (err: unknown) => void },
   ): void;
+}
+
+/** A requested subnet overlaps one the engine already uses: pick another. */
+export class NetworkConflictError extends Error {
+  constructor(subnet: string) {
+    super(`subnet ${subnet} overlaps an existing network`);
+    this.name = 'NetworkConflictError';
+  }
 }

@@ -38,6 +38,10 @@ export const LABEL = {
   routing: 'spawner.routing',
   public: 'spawner.public',
   healthCheck: 'spawner.health-check',
+  /** Whether the instance's own network routes out (recreating a network removed outside needs it). */
+  egress: 'spawner.egress',
+  /** On Traefik and the spawner: join every instance network of this installation (`true`). */
+  edge: 'spawner.edge',
 } as const;
 /** Shorthands for readers of container labels (reconcile, wake). */
 export const INSTANCE_LABEL = LABEL.instance;
@@ -53,6 +57,16 @@ const SECTIONS: readonly string[] = ['routers', 'services', 'middlewares'];
 /** Label filter for listing our containers. */
 export function ownershipLabels(spawnerId: string): Record<string, string> {
   return { [ORIGIN_LABEL]: ORIGIN_VALUE, [LABEL.id]: assertSafe('spawnerId', spawnerId) };
+}
+
+/** An instance's own network: owned like its container, named after the instance. */
+export function networkLabels(spawnerId: string, instance: string): Record<string, string> {
+  return { ...ownershipLabels(spawnerId), [LABEL.instance]: assertSafe('name', instance) };
+}
+
+/** Label filter for the edge containers (Traefik, the spawner) of this installation. */
+export function edgeLabels(spawnerId: string): Record<string, string> {
+  return { [LABEL.edge]: 'true', [LABEL.id]: assertSafe('spawnerId', spawnerId) };
 }
 
 /** True for any key Traefik would read, in any letter case (Traefik matches keys loosely). */
@@ -96,7 +110,10 @@ export interface InstanceLabelSpec {
   appsDomain: string;
   pathPrefix: string;
   entrypoint: string;
+  /** The instance's own network: the one Traefik reaches it on. */
   network: string;
+  /** Whether that network routes out (kept on the container for repairs). */
+  egress?: boolean;
   spawnerId: string;
   healthCheck?: string;
   /**
@@ -184,6 +201,7 @@ export function instanceLabels(s: InstanceLabelSpec): Record<string, string> {
     [LABEL.public]: String(s.public),
   };
   if (s.healthCheck !== undefined) ours[LABEL.healthCheck] = s.healthCheck;
+  if (s.egress !== undefined) ours[LABEL.egress] = String(s.egress);
   // Later spreads win: nothing from the caller can override what we generate.
   return { ...s.userLabels, ...s.traefikLabels, ...generated, ...ours };
 }

@@ -74,7 +74,7 @@ async function harness(over: Partial<Config> = {}, closing = false) {
   /** Deploys `name`, stops it, forgets the calls so far; returns the routing cookie header. */
   const sleeping = async (name: string, extra: Partial<DeploySpec> = {}) => {
     const res = await service.deploy({
-      name, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false,
+      name, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false, egress: true,
       labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 }, ...extra,
     });
     await service.stop(name);

@@ -19,7 +19,7 @@ const cleanups: (() => void)[] = [];
 afterEach(() => { for (const c of cleanups.splice(0)) c(); });
 
 const spec = (name: string, over: Partial<DeploySpec> = {}): DeploySpec => ({
-  name, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false,
+  name, image: 'mock-app:latest', network: 'spawner', port: 9000, routing: 'cookie', public: false, egress: true,
   labels: {}, traefikLabels: {}, env: {}, limits: { memoryMb: 256, cpus: 0.5, pids: 256 }, ...over,
 });
 

@@ -48,7 +48,7 @@ export async function self(d: SelfDeps, req: Request, res: Response, send: (res:
   const name = token ? d.identities.instanceOf(hashIdentity(token)) : undefined;
   const rec = name ? d.instances.get(name) : undefined;
   const info = rec?.containerId ? await d.service.owned(rec.containerId).catch(() => null) : null;
-  if (!rec || !info || instanceAddress(info, rec) !== ip) {
+  if (!rec || !info || instanceAddress(d.cfg, info, rec) !== ip) {
     d.limiter.fail(ip);
     return send(res, UNAUTHORIZED());
   }
