@@ -9,7 +9,8 @@ BUILD_DIR="$REPO_ROOT/.build"
 WORKSPACES=(spawner mock-app mock-home)
 
 # Debian's engine only has the legacy builder; the v28 CLI would otherwise ask for buildx.
-export DOCKER_BUILDKIT=0
+# The current engine's environment (current_engine_env) sets 1: BuildKit through its buildx.
+export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}"
 
 # usage SCRIPT: prints the script's leading comment block (after the shebang).
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"; }
@@ -49,6 +50,23 @@ SPAWNER_IMAGE="${SPAWNER_IMAGE:-$DEFAULT_SPAWNER_IMAGE}"
 MOCK_APP_IMAGE="${MOCK_APP_IMAGE:-$DEFAULT_MOCK_APP_IMAGE}"
 MOCK_HOME_IMAGE="${MOCK_HOME_IMAGE:-$DEFAULT_MOCK_HOME_IMAGE}"
 export TRAEFIK_IMAGE NODE_IMAGE SPAWNER_IMAGE MOCK_APP_IMAGE MOCK_HOME_IMAGE
+
+# ---------------------------------------------------------------- the current engine
+# scripts/ensure-current-engine.sh starts it in its own network namespace; these say where it is.
+CURRENT_ENGINE_NETNS="${SPAWNER_CURRENT_NETNS:-spawner-current}"
+CURRENT_ENGINE_RUN="${SPAWNER_CURRENT_RUN_DIR:-/run/spawner-current}" # socket, pid file, exec-root
+CURRENT_ENGINE_SOCKET="$CURRENT_ENGINE_RUN/docker.sock"
+ENGINE_CACHE="${SPAWNER_ENGINE_CACHE:-/var/cache/spawner-engines}"
+# The docker CLI's config for that engine: only its buildx plugin (never the user's ~/.docker, so
+# `docker build` against Debian's engine keeps the legacy builder).
+CURRENT_ENGINE_DOCKER_CONFIG="$ENGINE_CACHE/docker-config-buildx-$CURRENT_BUILDX_VERSION"
+
+# in_current_engine CMD...: runs CMD inside the current engine's network namespace (127.0.0.1 is
+# that engine's loopback, where its containers publish ports) with the CLI pointed at it.
+in_current_engine() {
+  ip netns exec "$CURRENT_ENGINE_NETNS" env DOCKER_HOST="unix://$CURRENT_ENGINE_SOCKET" \
+    DOCKER_CONFIG="$CURRENT_ENGINE_DOCKER_CONFIG" DOCKER_BUILDKIT=1 SPAWNER_ENGINE=current "$@"
+}
 
 # image tag for a workspace package
 app_image() {

@@ -102,6 +102,12 @@ describe('toRuntimeEvent', () => {
     expect(toRuntimeEvent(line({ Type: 'container', Action: 'start', id: 'legacy', time: 1 }))?.id).toBe('legacy');
   });
 
+  it('maps the API >= 1.52 shape, which no longer has the deprecated id, status and from fields', () => {
+    // As Docker 29 (API 1.56) sends it.
+    const current = { Type: 'container', Action: 'start', scope: 'local', time: 1, timeNano: 1_000_000_000, Actor: { ID, Attributes: { name: 'spawner-alice' } } };
+    expect(toRuntimeEvent(line(current))).toEqual({ kind: 'start', id: ID, name: 'spawner-alice', labels: {}, time: 1_000 });
+  });
+
   it('does not let the caller-controlled attributes name/image/exitCode pose as labels', () => {
     const ev = toRuntimeEvent(line({ ...base, Action: 'die' }));
     expect(ev?.labels).not.toHaveProperty('name');
