@@ -55,7 +55,7 @@ if [ "$MODE" = env ]; then
   printf '# then: ip netns exec %s <command>   (127.0.0.1 is that engine'"'"'s loopback)\n' "$NS"
   exit 0
 fi
-is_root || die "the current engine needs root (network namespace, iptables, dockerd)"
+is_root || die "the current engine needs root (network namespace, iptables, dockerd); scripts/test.sh --engine default runs the suite on the default engine only"
 
 # ---------------------------------------------------------------- binaries
 go_ok() { # GO_BIN: new enough to build every module here
@@ -179,7 +179,9 @@ start_dockerd() {
   # sysfs, the cgroup tree moved back on top.
   local move="$CURRENT_ENGINE_RUN/cgroup-move"
   mkdir -p "$move"
-  setsid nsenter --net="/run/netns/$NS" unshare --mount --propagation slave sh -c '
+  # The host's mount namespace (pid 1's) even when called from inside $NS, whose `ip netns exec`
+  # already hid the cgroup mounts.
+  setsid nsenter --mount=/proc/1/ns/mnt --net="/run/netns/$NS" unshare --mount --propagation slave sh -c '
     mount --rbind /sys/fs/cgroup "$0" && umount -l /sys && mount -t sysfs sysfs /sys &&
       mount --move "$0" /sys/fs/cgroup && exec "$@"' "$move" \
     env PATH="$BIN:$PATH" "$BIN/dockerd" \
