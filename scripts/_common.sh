@@ -62,9 +62,11 @@ ENGINE_CACHE="${SPAWNER_ENGINE_CACHE:-/var/cache/spawner-engines}"
 CURRENT_ENGINE_DOCKER_CONFIG="$ENGINE_CACHE/docker-config-buildx-$CURRENT_BUILDX_VERSION"
 
 # in_current_engine CMD...: runs CMD inside the current engine's network namespace (127.0.0.1 is
-# that engine's loopback, where its containers publish ports) with the CLI pointed at it.
+# that engine's loopback, where its containers publish ports) with the CLI pointed at it. nsenter,
+# not `ip netns exec`: CMD keeps the host's mounts (the latter's fresh /sys hides the cgroup
+# mounts, which a dockerd restarted from CMD, the e2e restart test, needs).
 in_current_engine() {
-  ip netns exec "$CURRENT_ENGINE_NETNS" env DOCKER_HOST="unix://$CURRENT_ENGINE_SOCKET" \
+  nsenter --net="/run/netns/$CURRENT_ENGINE_NETNS" env DOCKER_HOST="unix://$CURRENT_ENGINE_SOCKET" \
     DOCKER_CONFIG="$CURRENT_ENGINE_DOCKER_CONFIG" DOCKER_BUILDKIT=1 SPAWNER_ENGINE=current "$@"
 }
 

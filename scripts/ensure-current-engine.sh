@@ -19,7 +19,7 @@
 #
 # Use it: DOCKER_HOST=unix:///run/spawner-current/docker.sock reaches it from anywhere; ports its
 # containers publish on 127.0.0.1 are on the namespace's loopback: run clients with
-# `ip netns exec spawner-current ...` (scripts/test.sh --engine current does both).
+# `nsenter --net=/run/netns/spawner-current ...` (scripts/test.sh --engine current does both).
 # --env prints the environment for that; --restart stops and starts dockerd (the e2e daemon
 # restart test); --stop stops it and leaves the namespace and data in place.
 set -euo pipefail
@@ -52,7 +52,7 @@ WAIT_SECONDS="${DOCKER_WAIT_SECONDS:-90}"
 
 if [ "$MODE" = env ]; then
   printf 'export DOCKER_HOST=unix://%s DOCKER_CONFIG=%s DOCKER_BUILDKIT=1\n' "$CURRENT_ENGINE_SOCKET" "$CURRENT_ENGINE_DOCKER_CONFIG"
-  printf '# then: ip netns exec %s <command>   (127.0.0.1 is that engine'"'"'s loopback)\n' "$NS"
+  printf '# then: nsenter --net=/run/netns/%s <command>   (127.0.0.1 is that engine'"'"'s loopback)\n' "$NS"
   exit 0
 fi
 is_root || die "the current engine needs root (network namespace, iptables, dockerd); scripts/test.sh --engine default runs the suite on the default engine only"
@@ -122,41 +122,44 @@ ensure_binaries() {
 }
 
 # ---------------------------------------------------------------- network namespace
-# Host-side commands must run in the host's namespace even when called from inside $NS (the
-# e2e daemon restart test runs there).
-host() {
-  if [ "$(ip netns identify $$ 2>/dev/null)" = "$NS" ]; then nsenter --net=/proc/1/ns/net "$@"; else "$@"; fi
-}
-ns() { ip netns exec "$NS" "$@"; }
+# Called from inside $NS (the e2e daemon restart test runs there), the namespace is there already
+# and the host's side cannot be reached: only dockerd is (re)started.
+inside_ns() { [ "$(ip netns identify $$ 2>/dev/null)" = "$NS" ]; }
+ns() { nsenter --net="/run/netns/$NS" "$@"; }
 
 # ipt TABLE CHAIN RULE...: inserts the rule once (checked first), with our comment on it.
 ipt() {
   local table="$1" chain="$2"
   shift 2
-  host iptables -t "$table" -C "$chain" "$@" -m comment --comment "$NS" 2>/dev/null ||
-    host iptables -t "$table" -I "$chain" 1 "$@" -m comment --comment "$NS"
+  iptables -t "$table" -C "$chain" "$@" -m comment --comment "$NS" 2>/dev/null ||
+    iptables -t "$table" -I "$chain" 1 "$@" -m comment --comment "$NS"
 }
 
 ensure_netns() {
   need_cmd ip iproute2
   need_cmd iptables
-  [ -e "/run/netns/$NS" ] || { log "creating network namespace $NS"; host ip netns add "$NS"; }
-  ns ip link set lo up
-  if ! host ip link show "$VETH_HOST" >/dev/null 2>&1; then
-    log "veth $VETH_HOST ($HOST_IP) <-> $VETH_NS ($NS_IP) in $NS"
-    host ip link add "$VETH_HOST" type veth peer name "$VETH_NS"
-    host ip link set "$VETH_NS" netns "$NS"
-    host ip addr add "$HOST_IP/30" dev "$VETH_HOST"
+  if inside_ns; then
+    ip link show "$VETH_NS" >/dev/null 2>&1 || die "inside $NS without its veth: run this from the host's namespace"
+    log "inside $NS: namespace and veth in place"
+    return 0
   fi
-  host ip link set "$VETH_HOST" up
+  [ -e "/run/netns/$NS" ] || { log "creating network namespace $NS"; ip netns add "$NS"; }
+  ns ip link set lo up
+  if ! ip link show "$VETH_HOST" >/dev/null 2>&1; then
+    log "veth $VETH_HOST ($HOST_IP) <-> $VETH_NS ($NS_IP) in $NS"
+    ip link add "$VETH_HOST" type veth peer name "$VETH_NS"
+    ip link set "$VETH_NS" netns "$NS"
+    ip addr add "$HOST_IP/30" dev "$VETH_HOST"
+  fi
+  ip link set "$VETH_HOST" up
   ns ip addr show dev "$VETH_NS" | grep -q "$NS_IP/" || ns ip addr add "$NS_IP/30" dev "$VETH_NS"
   ns ip link set "$VETH_NS" up
   ns ip route replace default via "$HOST_IP"
   # Out through the host's uplink only (never into the host engine's bridges), NATed.
   local uplink
-  uplink="$(host ip -o route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1); exit}')"
+  uplink="$(ip -o route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1); exit}')"
   [ -n "$uplink" ] || die "the host has no default route: the namespace gets no way out"
-  [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || host sysctl -q -w net.ipv4.ip_forward=1
+  [ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || sysctl -q -w net.ipv4.ip_forward=1
   ipt nat POSTROUTING -s "$LINK_NET" -o "$uplink" -j MASQUERADE
   ipt filter FORWARD -i "$VETH_HOST" -o "$uplink" -s "$LINK_NET" -j ACCEPT
   ipt filter FORWARD -i "$uplink" -o "$VETH_HOST" -d "$LINK_NET" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
@@ -173,15 +176,14 @@ start_dockerd() {
   [ -z "$(dockerd_pid || true)" ] && rm -f "$PIDFILE"
   log "starting dockerd $CURRENT_DOCKERD_VERSION in $NS (log: $DLOG)"
   # setsid: outlives this script; 9>&-: never hand a caller's build lock to the daemon.
-  # dockerd needs a /sys of its namespace (/sys/class/net shows that namespace's links) AND the
-  # host's cgroup mounts under /sys/fs/cgroup, which `ip netns exec`'s fresh /sys hides. So: a
-  # mount namespace of its own (slave: nothing propagates back), the cgroup tree set aside, a new
-  # sysfs, the cgroup tree moved back on top.
+  # dockerd needs a /sys of its network namespace (/sys/class/net shows the links of the namespace
+  # that mounted sysfs: the host's, after a plain nsenter) AND the host's cgroup mounts under
+  # /sys/fs/cgroup, which a fresh sysfs (`ip netns exec`'s) hides. So: a mount namespace of its
+  # own (slave: nothing propagates back), the cgroup tree set aside, a new sysfs, the cgroup tree
+  # moved back on top.
   local move="$CURRENT_ENGINE_RUN/cgroup-move"
   mkdir -p "$move"
-  # The host's mount namespace (pid 1's) even when called from inside $NS, whose `ip netns exec`
-  # already hid the cgroup mounts.
-  setsid nsenter --mount=/proc/1/ns/mnt --net="/run/netns/$NS" unshare --mount --propagation slave sh -c '
+  setsid nsenter --net="/run/netns/$NS" unshare --mount --propagation slave sh -c '
     mount --rbind /sys/fs/cgroup "$0" && umount -l /sys && mount -t sysfs sysfs /sys &&
       mount --move "$0" /sys/fs/cgroup && exec "$@"' "$move" \
     env PATH="$BIN:$PATH" "$BIN/dockerd" \

@@ -8,7 +8,7 @@
 #           default  the engine that answers (DOCKER_HOST, else /var/run/docker.sock; on a fresh
 #                    Debian 12 machine its docker.io 20.10, started by scripts/ensure-docker.sh)
 #           current  Docker 29 from scripts/ensure-current-engine.sh, in its own network
-#                    namespace: the suite runs inside that namespace (`ip netns exec`), so the
+#                    namespace: the suite runs inside that namespace (nsenter --net), so the
 #                    ports its containers publish on 127.0.0.1 are reachable
 # --unit / --e2e   only that part. vitest args (e.g. a test file) go to every part.
 #
