@@ -152,7 +152,8 @@ ensure_netns() {
     ip addr add "$HOST_IP/30" dev "$VETH_HOST"
   fi
   ip link set "$VETH_HOST" up
-  ns ip addr show dev "$VETH_NS" | grep -q "$NS_IP/" || ns ip addr add "$NS_IP/30" dev "$VETH_NS"
+  # A string test, not `| grep -q`: under pipefail, grep's early exit fails the pipeline (SIGPIPE).
+  [[ "$(ns ip -o -4 addr show dev "$VETH_NS")" == *" $NS_IP/"* ]] || ns ip addr add "$NS_IP/30" dev "$VETH_NS"
   ns ip link set "$VETH_NS" up
   ns ip route replace default via "$HOST_IP"
   # Out through the host's uplink only (never into the host engine's bridges), NATed.
