@@ -9,7 +9,8 @@ BUILD_DIR="$REPO_ROOT/.build"
 WORKSPACES=(spawner mock-app mock-home)
 
 # Debian's engine only has the legacy builder; the v28 CLI would otherwise ask for buildx.
-export DOCKER_BUILDKIT=0
+# The current engine's environment (current_engine_env) sets 1: BuildKit through its buildx.
+export DOCKER_BUILDKIT="${DOCKER_BUILDKIT:-0}"
 
 # usage SCRIPT: prints the script's leading comment block (after the shebang).
 usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1"; }
@@ -51,6 +52,25 @@ MOCK_HOME_IMAGE="${MOCK_HOME_IMAGE:-$DEFAULT_MOCK_HOME_IMAGE}"
 # A second mock-app tag with other OCI labels: the catalogue (GET /runtimes) then offers a choice.
 MOCK_APP_ALT_IMAGE="${MOCK_APP_ALT_IMAGE:-${MOCK_APP_IMAGE}-v2}"
 export TRAEFIK_IMAGE NODE_IMAGE SPAWNER_IMAGE MOCK_APP_IMAGE MOCK_HOME_IMAGE MOCK_APP_ALT_IMAGE
+
+# ---------------------------------------------------------------- the current engine
+# scripts/ensure-current-engine.sh starts it in its own network namespace; these say where it is.
+CURRENT_ENGINE_NETNS="${SPAWNER_CURRENT_NETNS:-spawner-current}"
+CURRENT_ENGINE_RUN="${SPAWNER_CURRENT_RUN_DIR:-/run/spawner-current}" # socket, pid file, exec-root
+CURRENT_ENGINE_SOCKET="$CURRENT_ENGINE_RUN/docker.sock"
+ENGINE_CACHE="${SPAWNER_ENGINE_CACHE:-/var/cache/spawner-engines}"
+# The docker CLI's config for that engine: only its buildx plugin (never the user's ~/.docker, so
+# `docker build` against Debian's engine keeps the legacy builder).
+CURRENT_ENGINE_DOCKER_CONFIG="$ENGINE_CACHE/docker-config-buildx-$CURRENT_BUILDX_VERSION"
+
+# in_current_engine CMD...: runs CMD inside the current engine's network namespace (127.0.0.1 is
+# that engine's loopback, where its containers publish ports) with the CLI pointed at it. nsenter,
+# not `ip netns exec`: CMD keeps the host's mounts (the latter's fresh /sys hides the cgroup
+# mounts, which a dockerd restarted from CMD, the e2e restart test, needs).
+in_current_engine() {
+  nsenter --net="/run/netns/$CURRENT_ENGINE_NETNS" env DOCKER_HOST="unix://$CURRENT_ENGINE_SOCKET" \
+    DOCKER_CONFIG="$CURRENT_ENGINE_DOCKER_CONFIG" DOCKER_BUILDKIT=1 SPAWNER_ENGINE=current "$@"
+}
 
 # image tag for a workspace package
 app_image() {

@@ -4,7 +4,9 @@
  *   npm run bench                  full run (N ≥ 20 wakes, 1,000 registered instances, …)
  *   npm run bench -- --quick       CI smoke: small N, same sections, no timing assertions
  *   options: --out DIR (default bench-results), --only a,b (sections: hotpath, wake, browser,
- *            storm, deploy, fanout, footprint, proxied, networks), --registered N (footprint size)
+ *            storm, deploy, fanout, footprint, proxied, networks), --registered N (footprint size),
+ *            --engine default|current|both: run on that engine / on each (scripts/bench/engines.ts),
+ *            one report with the wake sections side by side (default: the engine DOCKER_HOST names)
  *
  * Prints a markdown table on stdout (progress goes to stderr) and writes DIR/latest.json and
  * DIR/latest.md. Everything the bench creates carries the stack's run label and is removed by
@@ -28,6 +30,7 @@ import { renderMarkdown } from './bench/report.js';
 import { evaluateTargets, explain, type BenchResult } from './bench/result.js';
 import { fanout, storm } from './bench/storm.js';
 import { floorAndWake } from './bench/wake.js';
+import { renderSideBySide, runOnEngines, type Engine } from './bench/engines.js';
 
 const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied', 'networks'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -38,21 +41,30 @@ export interface BenchOptions {
   only?: Section[];
   /** Instances registered by the footprint section (default: the mode's size). */
   registered?: number;
+  engines?: Engine[];
+  /** The arguments without --engine/--out, for the per-engine child runs. */
+  childArgs: string[];
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
-  const opts: BenchOptions = { quick: false, outDir: 'bench-results' };
+  const opts: BenchOptions = { quick: false, outDir: 'bench-results', childArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--out') opts.outDir = argv[++i] ?? opts.outDir;
     else if (a === '--registered') opts.registered = Number(argv[++i]);
-    else if (a === '--only') {
+    else if (a === '--engine') {
+      const e = argv[++i] ?? '';
+      if (!['default', 'current', 'both'].includes(e)) throw new Error(`--engine ${e}; allowed: default, current, both`);
+      opts.engines = e === 'both' ? ['default', 'current'] : [e as Engine];
+      continue;
+    } else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
       const bad = list.filter((s) => !(SECTIONS as readonly string[]).includes(s));
       if (bad.length) throw new Error(`unknown section(s) ${bad.join(', ')}; allowed: ${SECTIONS.join(', ')}`);
       opts.only = list as Section[];
-    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--registered N] [--only ${SECTIONS.join(',')}]`);
+    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--registered N] [--only ${SECTIONS.join(',')}] [--engine default|current|both]`);
+    if (a !== '--out') opts.childArgs.push(a, ...(a === '--only' || a === '--registered' ? [argv[i] ?? ''] : []));
   }
   return opts;
 }
@@ -218,9 +230,23 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  const { result, markdown, failed } = await runBench(opts);
   const dir = resolve(opts.outDir);
   mkdirSync(dir, { recursive: true });
+  if (opts.engines) {
+    const results = await runOnEngines(opts.engines, opts.childArgs, dir, log);
+    const engines = opts.engines.map((e) => `${e}/latest.md`).join(', ');
+    const markdown = `${renderSideBySide(results)}\n\nFull reports: ${engines}\n`;
+    writeFileSync(join(dir, 'latest.md'), markdown);
+    writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ schema: 'spawner-bench-engines/1', engines: results }, null, 2)}\n`);
+    process.stdout.write(markdown);
+    const missing = opts.engines.filter((e) => !results[e] || Object.keys(results[e]?.errors ?? {}).length > 0);
+    if (missing.length) {
+      log(`engines with errors or no result: ${missing.join(', ')}`);
+      process.exitCode = 1;
+    }
+    return;
+  }
+  const { result, markdown, failed } = await runBench(opts);
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), `${markdown}\n`);
   process.stdout.write(`${markdown}\n`);

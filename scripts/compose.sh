@@ -33,4 +33,10 @@ else
   exit 1
 fi
 
+# The containers get the socket of the engine compose talks to (DOCKER_HOST=unix://...), not
+# always /var/run/docker.sock: that may be another engine's (see scripts/ensure-current-engine.sh).
+if [ -z "${SPAWNER_DOCKER_SOCKET:-}" ] && [[ "${DOCKER_HOST:-}" == unix://* ]]; then
+  export SPAWNER_DOCKER_SOCKET="${DOCKER_HOST#unix://}"
+fi
+
 exec "${CMD[@]}" -f "$FILE" -f "$HARNESS" -p "$PROJECT" "$@"

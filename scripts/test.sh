@@ -1,20 +1,84 @@
 #!/usr/bin/env bash
-# The project's test command: prepares the machine, then runs every test suite.
+# The project's test command: prepares the machine, then runs the unit tests once and the e2e
+# suite on each Docker engine.
 #
-#   scripts/test.sh [vitest args...]     e.g. scripts/test.sh --project unit
+#   scripts/test.sh [--engine default|current|both] [--unit | --e2e] [vitest args...]
 #
-# Runs scripts/setup.sh --browser (Docker engine, Debian chromium for the browser tests, npm ci,
-# build, images), then `npm test -- <args>`.
+# --engine  which engines the e2e suite runs on (default: both; env SPAWNER_TEST_ENGINE):
+#           default  the engine that answers (DOCKER_HOST, else /var/run/docker.sock; on a fresh
+#                    Debian 12 machine its docker.io 20.10, started by scripts/ensure-docker.sh)
+#           current  Docker 29 from scripts/ensure-current-engine.sh, in its own network
+#                    namespace: the suite runs inside that namespace (nsenter --net), so the
+#                    ports its containers publish on 127.0.0.1 are reachable
+# --unit / --e2e   only that part. vitest args (e.g. a test file) go to every part.
+#
+# Runs scripts/setup.sh --browser (engine, Debian chromium, npm ci, build, images) and, for the
+# current engine, its images there too (built by scripts/images.sh against it, BuildKit). A
+# failure in any part fails the command, after every part ran. Prints the time of each part.
 set -euo pipefail
 LOG_TAG="test"
 # shellcheck source=scripts/_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
-# The suite has browser tests: Debian's chromium is part of the setup.
-"$REPO_ROOT/scripts/setup.sh" --browser
-cd "$REPO_ROOT"
+ENGINES="${SPAWNER_TEST_ENGINE:-both}"
+PARTS=(unit e2e)
+ARGS=()
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --engine) ENGINES="${2:-}"; shift 2 ;;
+    --engine=*) ENGINES="${1#*=}"; shift ;;
+    --unit) PARTS=(unit); shift ;;
+    --e2e) PARTS=(e2e); shift ;;
+    -h | --help) usage "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
+done
+case "$ENGINES" in
+  default) ENGINE_LIST=(default) ;;
+  current) ENGINE_LIST=(current) ;;
+  both) ENGINE_LIST=(default current) ;;
+  *) die "--engine $ENGINES (allowed: default, current, both)" ;;
+esac
+wants_part() { local p; for p in "${PARTS[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
+wants_engine() { local e; for e in "${ENGINE_LIST[@]}"; do [ "$e" = "$1" ] && return 0; done; return 1; }
+
 START="$(now_ms)"
-rc=0
-npm test -- "$@" || rc=$?
-log "npm test finished in $(fmt_ms $(($(now_ms) - START))) with exit code $rc"
-exit "$rc"
+# setup.sh also builds (npm ci, tsc) and makes the default engine answer: the current engine's
+# images are made from the same build.
+timed "setup (default engine)" "$REPO_ROOT/scripts/setup.sh" --browser
+if wants_part e2e && wants_engine current; then
+  timed "current engine start" "$REPO_ROOT/scripts/ensure-current-engine.sh"
+  # Nothing can be pulled (no registry): every image is built in that engine.
+  timed "images (current engine)" in_current_engine env NO_PULL=1 "$REPO_ROOT/scripts/images.sh"
+fi
+cd "$REPO_ROOT"
+
+FAILED=()
+# part LABEL CMD...: runs one suite, records its time and exit code, never stops the script.
+part() {
+  local label="$1" start rc=0
+  shift
+  log "== $label"
+  start="$(now_ms)"
+  "$@" || rc=$?
+  TIMINGS+=("$(printf '%-28s %8s  exit %s' "$label" "$(fmt_ms $(($(now_ms) - start)))" "$rc")")
+  log "$label finished in $(fmt_ms $(($(now_ms) - start))) with exit code $rc"
+  [ "$rc" -eq 0 ] || FAILED+=("$label")
+}
+vitest() { npx vitest run --passWithNoTests "$@" ${ARGS[@]+"${ARGS[@]}"}; }
+
+wants_part unit && part "unit tests" vitest --project unit
+if wants_part e2e; then
+  if wants_engine default; then
+    part "e2e, default engine ($(docker version --format 'API {{.Server.APIVersion}}' 2>/dev/null || echo '?'))" vitest --project e2e
+  fi
+  if wants_engine current; then
+    # The daemon restart test (SPAWNER_E2E_RESTART_DOCKERD=1, CI) restarts this engine, not the default one.
+    part "e2e, current engine (API $(DOCKER_HOST="unix://$CURRENT_ENGINE_SOCKET" docker version --format '{{.Server.APIVersion}}' 2>/dev/null || echo '?'))" \
+      in_current_engine env SPAWNER_E2E_DOCKERD_RESTART_CMD="$REPO_ROOT/scripts/ensure-current-engine.sh --restart" \
+      npx vitest run --passWithNoTests --project e2e ${ARGS[@]+"${ARGS[@]}"}
+  fi
+fi
+print_timings
+log "tests finished in $(fmt_ms $(($(now_ms) - START)))"
+[ "${#FAILED[@]}" -eq 0 ] || die "failed: ${FAILED[*]}"

@@ -18,13 +18,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { api, docker, ENGINE_SOCKET, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
 import {
   deploy, eventsOf, followToApp, fromApp, send, spawnerLogSince, statusOf, waitLogLine, waitReachable,
 } from './helpers/lifecycle.js';
 
-const ENGINE_SOCKET = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock';
 
 /** A byte-for-byte proxy of the engine's unix socket that can be cut and restored. */
 class EngineProxy {

@@ -24,14 +24,13 @@ import { execFileSync, execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { api, docker, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { api, docker, ENGINE_SOCKET, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
 import {
   deploy, eventsOf, followToApp, fromApp, statusOf, waitLogLine, waitReachable,
 } from './helpers/lifecycle.js';
 
 const ENABLED = process.env.SPAWNER_E2E_RESTART_DOCKERD === '1';
-const SOCKET = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock';
 const REPO = new URL('..', import.meta.url).pathname;
 
 async function restartDockerd(): Promise<void> {
@@ -51,7 +50,7 @@ async function restartDockerd(): Promise<void> {
 
 describe('Docker daemon restart while the spawner runs', () => {
   it.skipIf(!ENABLED)('reconnects (or comes back), stays true to Docker, and wakes work afterwards', async () => {
-    const dir = dirname(SOCKET);
+    const dir = dirname(ENGINE_SOCKET);
     const stack: Stack = await startStack({ spawnerDockerDir: dir, traefikDockerDir: dir, restartPolicy: 'unless-stopped' });
     try {
       let token = await login(stack);

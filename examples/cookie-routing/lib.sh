@@ -8,7 +8,7 @@
 #   SPAWNER_TOKEN     a token instead (login token or the service token)
 #   SPAWNER_TOKEN_FILE  file holding a token; default compose/secrets/service-token when it is
 #                     readable and neither SPAWNER_PASSWORD nor SPAWNER_TOKEN is set
-#   COUNT (3)  PREFIX (minion | host-minion | path-minion)  IMAGE (mock-app:dev)
+#   COUNT (3)  PREFIX (minion | host-minion | path-minion)  IMAGE ($MOCK_APP_IMAGE, else mock-app:dev)
 #   IDLE (1m)  passed to each minion: mock-app exits after this long without requests
 #   CONNSTR    passed to each minion (default postgres://db.example/<name>); echoed back by it
 #   SPAWNER_APPS_DOMAIN (apps.localhost), SPAWNER_PATH_PREFIX (app): as configured in the spawner
@@ -34,7 +34,8 @@ SPAWNER_APPS_DOMAIN="${SPAWNER_APPS_DOMAIN:-apps.localhost}"
 SPAWNER_PATH_PREFIX="${SPAWNER_PATH_PREFIX:-app}"
 COUNT="${COUNT:-3}"
 PREFIX="${PREFIX:-$DEFAULT_PREFIX}"
-IMAGE="${IMAGE:-mock-app:dev}"
+# The tag the compose stack and scripts/images.sh use (MOCK_APP_IMAGE) unless IMAGE says otherwise.
+IMAGE="${IMAGE:-${MOCK_APP_IMAGE:-mock-app:dev}}"
 IDLE="${IDLE:-1m}"
 STATE_FILE="${STATE_FILE:-$EXAMPLES_DIR/.state/$ROUTING-routing.tsv}"
 TAG="$ROUTING-routing"

@@ -36,8 +36,10 @@ export class EventLog {
         buf = buf.slice(nl + 1);
         if (!line) continue;
         try {
-          const ev = JSON.parse(line) as { id?: string; Action?: string; status?: string };
-          if (ev.id && (ev.Action ?? ev.status)) log.events.push({ id: ev.id, action: (ev.Action ?? ev.status) as string, at });
+          // Actor.ID and Action: engines with API >= 1.52 (Docker 29) dropped `id` and `status`.
+          const ev = JSON.parse(line) as { Actor?: { ID?: string }; Action?: string };
+          const id = ev.Actor?.ID;
+          if (id && ev.Action) log.events.push({ id, action: ev.Action, at });
         } catch { /* partial line: ignored */ }
       }
       for (const w of log.waiters) w();

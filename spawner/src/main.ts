@@ -18,6 +18,7 @@ import { AuthService } from './auth/service.js';
 import { BackoffTable, LoginRateLimiter, type BackoffPolicy } from './auth/rate-limit.js';
 import { loadUsersFile, UsersFileMissingError } from './auth/users.js';
 import { DockerRuntime } from './runtime/docker.js';
+import { healthcheckPlan } from './runtime/docker-mapping.js';
 import type { ContainerRuntime } from './runtime/types.js';
 import { TraefikApi } from './traefik/api.js';
 import { edgeLabels, ownershipLabels } from './traefik/labels.js';
@@ -100,6 +101,14 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   metrics.registry.add(new Gauge('spawner_instances', 'Registered instances by last known container state', () => service.instancesByState()));
 
   await runtime.ping().catch((err) => log.warn('docker engine not answering yet', { error: errorMessage(err) }));
+  // Which engine-dependent path creates take (the same decision DockerRuntime makes on create).
+  await runtime.apiVersion().then(
+    (apiVersion) => {
+      const plan = healthcheckPlan(apiVersion);
+      log.info('docker engine', { apiVersion, healthStartInterval: plan.startInterval, path: plan.reason });
+    },
+    (err) => log.warn('docker engine API version unknown yet', { error: errorMessage(err) }),
+  );
   const rescan = () => reconciler.rescan().catch((err) => log.warn('rescan failed', { error: errorMessage(err) }));
   const watchAbort = new AbortController();
   runtime.watch(ownershipLabels(spawnerId), (ev) => {

@@ -15,6 +15,12 @@ import { pollUntil } from './poll.js';
 
 export const RUN_LABEL = 'spawner-test.run';
 export const docker = new Docker();
+/**
+ * The engine's socket on this host (DOCKER_HOST, else the default): the one the stack's containers
+ * get mounted. Mounting /var/run/docker.sock instead would hand a stack on a second engine (the
+ * current engine of scripts/ensure-current-engine.sh) the other engine's socket.
+ */
+export const ENGINE_SOCKET = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock';
 
 export interface Stack {
   runId: string;
@@ -119,7 +125,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ExposedPorts: { '80/tcp': {}, '8080/tcp': {} },
       HostConfig: {
         NetworkMode: network,
-        Binds: [opts.traefikDockerDir ? `${opts.traefikDockerDir}:${SPAWNER_DOCKER_DIR}` : '/var/run/docker.sock:/var/run/docker.sock:ro'],
+        Binds: [opts.traefikDockerDir ? `${opts.traefikDockerDir}:${SPAWNER_DOCKER_DIR}` : `${ENGINE_SOCKET}:/var/run/docker.sock:ro`],
         ...(opts.restartPolicy ? { RestartPolicy: { Name: opts.restartPolicy } } : {}),
         PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
       },
@@ -167,7 +173,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       HostConfig: {
         NetworkMode: network,
         Binds: [
-          opts.spawnerDockerDir ? `${opts.spawnerDockerDir}:${SPAWNER_DOCKER_DIR}` : '/var/run/docker.sock:/var/run/docker.sock',
+          opts.spawnerDockerDir ? `${opts.spawnerDockerDir}:${SPAWNER_DOCKER_DIR}` : `${ENGINE_SOCKET}:/var/run/docker.sock`,
           `${usersFile}:/etc/spawner/users.txt:ro`, `${network}-data:/data`,
         ],
         ...(opts.restartPolicy ? { RestartPolicy: { Name: opts.restartPolicy } } : {}),

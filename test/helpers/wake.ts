@@ -126,7 +126,9 @@ export async function watchStarts(ids: string[]): Promise<StartWatch> {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
       if (!line) continue;
-      const e = JSON.parse(line) as { id: string; timeNano: number };
+      // Actor.ID: engines with API >= 1.52 (Docker 29) dropped the top-level `id`.
+      const raw = JSON.parse(line) as { Actor: { ID: string }; timeNano: number };
+      const e = { id: raw.Actor.ID, timeNano: raw.timeNano };
       const key = `${e.id}@${e.timeNano}`;
       const time = e.timeNano / 1e6;
       if (seen.has(key) || time < since - 50) continue; // second-granular `since`: trim precisely

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { labelFilters, summaryInfo, toContainerInfo, toRuntimeEvent, versionAtLeast } from './docker-mapping.js';
+import {
+  healthcheckPlan, instanceHealthcheck, labelFilters, summaryInfo, toContainerInfo, toRuntimeEvent, versionAtLeast,
+} from './docker-mapping.js';
 
 const ID = 'c'.repeat(64);
 
@@ -102,6 +104,12 @@ describe('toRuntimeEvent', () => {
     expect(toRuntimeEvent(line({ Type: 'container', Action: 'start', id: 'legacy', time: 1 }))?.id).toBe('legacy');
   });
 
+  it('maps the API >= 1.52 shape, which no longer has the deprecated id, status and from fields', () => {
+    // As Docker 29 (API 1.56) sends it.
+    const current = { Type: 'container', Action: 'start', scope: 'local', time: 1, timeNano: 1_000_000_000, Actor: { ID, Attributes: { name: 'spawner-alice' } } };
+    expect(toRuntimeEvent(line(current))).toEqual({ kind: 'start', id: ID, name: 'spawner-alice', labels: {}, time: 1_000 });
+  });
+
   it('does not let the caller-controlled attributes name/image/exitCode pose as labels', () => {
     const ev = toRuntimeEvent(line({ ...base, Action: 'die' }));
     expect(ev?.labels).not.toHaveProperty('name');
@@ -168,5 +176,36 @@ describe('summaryInfo (list endpoint, no inspect)', () => {
 
   it('an unknown state is dead, not trusted', () => {
     expect(summaryInfo({ Id: 'x', State: 'weird' }).state).toBe('dead');
+  });
+});
+
+describe('healthcheckPlan and instanceHealthcheck: the health StartInterval path by engine', () => {
+  const image = { Test: ['CMD', 'node', 'dist/healthcheck.js'], Interval: 2_000_000_000, Retries: 3, StartPeriod: 30_000_000_000 };
+
+  it.each([
+    ['1.41', false], // Debian 12's docker.io 20.10
+    ['1.43', false],
+    ['1.44', true], // Docker 25
+    ['1.56', true], // Docker 29
+  ])('API %s: StartInterval %s, and the reason names the version and the threshold', (api, on) => {
+    const plan = healthcheckPlan(api);
+    expect(plan.startInterval).toBe(on);
+    expect(plan.reason).toContain(`API ${api} ${on ? '>=' : '<'} 1.44`);
+  });
+
+  it('on API >= 1.44 sends the image\'s own HEALTHCHECK with the start interval added', () => {
+    expect(instanceHealthcheck(healthcheckPlan('1.56'), image, 100_000_000)).toEqual({ ...image, StartInterval: 100_000_000 });
+  });
+
+  it('on older engines sends nothing (the field would be refused): the image\'s HEALTHCHECK applies', () => {
+    expect(instanceHealthcheck(healthcheckPlan('1.41'), image, 100_000_000)).toBeUndefined();
+  });
+
+  it.each([
+    ['no HEALTHCHECK', undefined],
+    ['HEALTHCHECK NONE', { Test: ['NONE'] }],
+    ['empty test', { Test: [] }],
+  ])('sends nothing for an image with %s, whatever the engine', (_d, hc) => {
+    expect(instanceHealthcheck(healthcheckPlan('1.56'), hc, 100_000_000)).toBeUndefined();
   });
 });

@@ -17,6 +17,37 @@ export function versionAtLeast(version: string, min: string): boolean {
   return true;
 }
 
+/** Docker's health StartInterval (probe fast during the start period) exists from API 1.44. */
+export const HEALTH_START_INTERVAL_MIN_API = '1.44';
+
+export interface HealthcheckPlan {
+  /** Whether instances get the image's HEALTHCHECK with a fast StartInterval added. */
+  startInterval: boolean;
+  /** Which path this engine takes and why, for the start-up log. */
+  reason: string;
+}
+
+/**
+ * The engine-dependent part of a create: on API >= 1.44 the image's HEALTHCHECK is copied with a
+ * fast StartInterval, so `healthy` follows the app within ~100 ms; older engines (Debian 12's
+ * 20.10 is API 1.41) would reject the field, so the image's HEALTHCHECK is left as it is and the
+ * first check runs one full interval after start.
+ */
+export function healthcheckPlan(apiVersion: string): HealthcheckPlan {
+  return versionAtLeast(apiVersion, HEALTH_START_INTERVAL_MIN_API)
+    ? { startInterval: true, reason: `API ${apiVersion} >= ${HEALTH_START_INTERVAL_MIN_API}: health StartInterval set on instances with a HEALTHCHECK` }
+    : { startInterval: false, reason: `API ${apiVersion} < ${HEALTH_START_INTERVAL_MIN_API}: no health StartInterval; the first health check runs one interval after start` };
+}
+
+/** The Healthcheck to send on create, or undefined to keep the image's own (or none). */
+export function instanceHealthcheck(
+  plan: HealthcheckPlan, imageHealthcheck: Record<string, unknown> | undefined, startIntervalNs: number,
+): Record<string, unknown> | undefined {
+  const test = imageHealthcheck?.Test as string[] | undefined;
+  if (!plan.startInterval || !imageHealthcheck || !test?.length || test[0] === 'NONE') return undefined;
+  return { ...imageHealthcheck, StartInterval: startIntervalNs };
+}
+
 const STATES: readonly ContainerState[] = [
   'created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead',
 ];

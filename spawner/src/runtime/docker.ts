@@ -11,7 +11,9 @@ import type {
 import { listImages } from './docker-images.js';
 import * as nets from './docker-networks.js';
 import { readSelfContainerId } from './self.js';
-import { summaryInfo, toContainerInfo, toRuntimeEvent, labelFilters, versionAtLeast } from './docker-mapping.js';
+import {
+  healthcheckPlan, instanceHealthcheck, summaryInfo, toContainerInfo, toRuntimeEvent, labelFilters,
+} from './docker-mapping.js';
 import { watchWithBackoff } from './watch.js';
 
 /** Docker's health StartInterval: probe fast while the container is starting. */
@@ -35,7 +37,11 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   apiVersion(): Promise<string> {
-    this.version ??= this.docker.version().then((v) => String(v.ApiVersion));
+    // A failed read (engine not up yet) is not kept: the next call asks again.
+    this.version ??= this.docker.version().then((v) => String(v.ApiVersion)).catch((err: unknown) => {
+      this.version = undefined;
+      throw err;
+    });
     return this.version;
   }
 
@@ -138,17 +144,12 @@ export class DockerRuntime implements ContainerRuntime {
     return container.id;
   }
 
-  /**
-   * When the daemon supports health StartInterval, copy the image's HEALTHCHECK and add a fast
-   * start interval so "healthy" arrives ~100 ms after the app is up instead of one full interval.
-   */
+  /** See healthcheckPlan: the image's HEALTHCHECK plus a fast StartInterval where the engine has it. */
   private async fastHealthcheck(image: string): Promise<Record<string, unknown> | undefined> {
-    if (!versionAtLeast(await this.apiVersion(), '1.44')) return undefined;
+    const plan = healthcheckPlan(await this.apiVersion());
+    if (!plan.startInterval) return undefined;
     const info = await this.docker.getImage(image).inspect();
-    const hc = info.Config?.Healthcheck as Record<string, unknown> | undefined;
-    const test = hc?.Test as string[] | undefined;
-    if (!hc || !test || test[0] === 'NONE') return undefined;
-    return { ...hc, StartInterval: FAST_START_INTERVAL_NS };
+    return instanceHealthcheck(plan, info.Config?.Healthcheck as Record<string, unknown> | undefined, FAST_START_INTERVAL_NS);
   }
 
   async start(id: string): Promise<void> {
