@@ -15,6 +15,8 @@ export class FakeRuntime implements ContainerRuntime {
   networks = new Set<string>(['spawner']);
   /** Health a started container reports: 'none' (no HEALTHCHECK) or 'healthy' after start. */
   healthOnStart: 'none' | 'healthy' = 'none';
+  /** Address a started container gets (tests that really probe it point it at 127.0.0.1). */
+  startIp?: string;
   failStart = false;
   private seq = 0;
   private listeners = new Set<(e: RuntimeEvent) => void>();
@@ -61,7 +63,7 @@ export class FakeRuntime implements ContainerRuntime {
     if (this.failStart) throw new Error('start failed');
     if (c.state === 'running') return;
     c.state = 'running';
-    c.ips = { [c.spec.network]: `10.0.0.${this.seq % 250}` };
+    c.ips = { [c.spec.network]: this.startIp ?? `10.0.0.${this.seq % 250}` };
     this.emit('start', c);
     if (this.healthOnStart === 'healthy') {
       c.health = 'healthy';
