@@ -1,9 +1,10 @@
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../config.js';
 import type { InstanceRecord } from '../instances/types.js';
 import { FakeRuntime } from '../runtime/fake.js';
 import type { TraefikApi } from '../traefik/api.js';
-import { describeProgress, probeUrl, waitReady, type GateProgress } from './gate.js';
+import { describeProgress, GATE_POLL, probeUrl, waitReady, type GateProgress } from './gate.js';
 import { HealthWatcher } from './health.js';
 
 const rec = (over: Partial<InstanceRecord> = {}): InstanceRecord => ({
@@ -70,3 +71,75 @@ describe('waitReady progress', () => {
     expect(describeProgress(progress, false)).toBe('waiting for Traefik to route to the instance');
   });
 });
+
+describe('waitReady without a HEALTHCHECK watches the route while the app boots', () => {
+  /** A container of alice whose address is 127.0.0.1 (the probe really connects), and a port where nothing listens yet. */
+  async function bootingAlice() {
+    const runtime = new FakeRuntime();
+    runtime.images.add('mock-app:latest');
+    runtime.startIp = '127.0.0.1';
+    runtime.addNetwork('spawner-spawner-alice'); // alice's own network (instanceNetworkName)
+    const port = await freePort();
+    const id = await runtime.create({
+      name: 'spawner-alice', image: 'mock-app:latest', networks: ['spawner-spawner-alice'], labels: {}, env: {},
+      limits: { memoryBytes: 1, nanoCpus: 1, pids: 1 }, stopTimeoutSec: 1,
+    });
+    await runtime.start(id);
+    return { runtime, id, port };
+  }
+
+  it('a route that Traefik shows before the app answers costs the wake nothing (route = 0)', async () => {
+    const { runtime, id, port } = await bootingAlice();
+    let firstRead: number | undefined;
+    let listenedAt: number | undefined;
+    const traefik = {
+      router: async () => { firstRead ??= Date.now(); return { status: 'enabled', service: 'spawner-i-alice' }; },
+      service: async () => ({ serverUrls: [`http://127.0.0.1:${port}`] }),
+    } as unknown as TraefikApi;
+    const app = net.createServer((s) => s.end());
+    const listening = setTimeout(() => { listenedAt = Date.now(); app.listen(port, '127.0.0.1'); }, 150);
+    try {
+      const deps = { cfg: { ...DEFAULTS, probeThroughProxy: false }, runtime, health: new HealthWatcher(runtime), traefik, now: Date.now };
+      const timings = await waitReady(deps, { record: rec({ containerId: id, port }), containerId: id }, AbortSignal.timeout(5_000));
+      // Traefik was asked while the app was still booting, so the route was known when it came up.
+      expect(firstRead).toBeDefined();
+      expect(listenedAt).toBeDefined();
+      expect(firstRead as number).toBeLessThan(listenedAt as number);
+      expect(timings.route).toBe(0);
+      expect(timings.health).toBeGreaterThanOrEqual(100);
+    } finally {
+      clearTimeout(listening);
+      app.close();
+    }
+  });
+
+  it('a deadline while the app boots blames the app, not Traefik errors seen meanwhile', async () => {
+    const { runtime, id, port } = await bootingAlice();
+    const traefik = {
+      router: async () => { throw new Error('fetch failed'); },
+      service: async () => { throw new Error('fetch failed'); },
+    } as unknown as TraefikApi;
+    const progress: GateProgress = { step: 'app' };
+    const deps = { cfg: { ...DEFAULTS, probeThroughProxy: false }, runtime, health: new HealthWatcher(runtime), traefik, now: Date.now };
+    await expect(waitReady(deps, { record: rec({ containerId: id, port }), containerId: id }, AbortSignal.timeout(300), progress)).rejects.toThrow();
+    expect(progress.step).toBe('app');
+    expect(describeProgress(progress)).toBe('waiting for the app to answer its health check');
+  });
+
+  it('polls its steps at most every 50 ms', () => {
+    expect(GATE_POLL.firstMs).toBeLessThanOrEqual(GATE_POLL.capMs);
+    expect(GATE_POLL.capMs).toBeLessThanOrEqual(50);
+  });
+});
+
+/** A 127.0.0.1 port nothing listens on (asked of the OS, then released). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}

@@ -26,6 +26,8 @@ export class FakeRuntime implements ContainerRuntime {
   self: string | null = null;
   /** Health a started container reports: 'none' (no HEALTHCHECK) or 'healthy' after start. */
   healthOnStart: 'none' | 'healthy' = 'none';
+  /** Address a started container gets (tests that really probe it point it at 127.0.0.1). */
+  startIp?: string;
   failStart = false;
   private seq = 0;
   private listeners = new Set<(e: RuntimeEvent) => void>();
@@ -54,7 +56,7 @@ export class FakeRuntime implements ContainerRuntime {
     if (!c || !n) throw Object.assign(new Error('no such network or container'), { statusCode: 404 });
     c.attached.add(network);
     n.members.add(id);
-    c.ips[network] = `10.${this.nets.size % 250}.0.${n.members.size + 1}`;
+    c.ips[network] = this.startIp ?? `10.${this.nets.size % 250}.0.${n.members.size + 1}`;
   }
 
   private record(op: string, arg?: string) {
