@@ -97,7 +97,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       name: `${network}-traefik`,
       Image: IMAGES.traefik,
       // An edge container: the spawner puts it on every instance network of this spawner id.
-      Labels: { ...labels, 'spawner.edge': 'true', 'spawner.id': spawnerId },
+      // `traefik` on every instance network too: instances reach the public entrypoint by that name
+      // (SPAWNER_SELF_URL is http://traefik/.spawner/self).
+      Labels: { ...labels, 'spawner.edge': 'true', 'spawner.edge.aliases': 'traefik', 'spawner.id': spawnerId },
       Cmd: [
         // No phone-home: test traffic stays on this machine.
         '--global.checkNewVersion=false',

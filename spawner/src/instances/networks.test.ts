@@ -118,6 +118,16 @@ describe('deploy and delete', () => {
   });
 });
 
+describe('edge aliases', () => {
+  it("an edge takes the names of its spawner.edge.aliases label on each instance network (hostile names dropped)", async () => {
+    const h = harness();
+    const proxy = h.rt.addContainer('proxy', { 'spawner.edge': 'true', 'spawner.id': ID, 'spawner.edge.aliases': 'traefik, Bad_Name ,a..b,edge-2' }, ['spawner']);
+    await h.service.deploy(spec('alice'));
+    expect(h.rt.aliases.get(`${NET} ${proxy}`)).toEqual(['traefik', 'edge-2']);
+    expect(h.rt.aliases.get(`${NET} ${h.traefik}`)).toBeUndefined();
+  });
+});
+
 describe('crash safety of DELETE', () => {
   it('the row goes first: a DELETE cut off before the container is removed leaves nothing after a rescan', async () => {
     const h = harness();

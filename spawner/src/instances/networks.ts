@@ -6,12 +6,12 @@
  */
 import { SpawnerError } from '../errors.js';
 import { errorMessage } from '../log.js';
-import { edgeLabels, networkLabels, ownershipLabels, LABEL } from '../traefik/labels.js';
+import { edgeAliases, edgeLabels, networkLabels, ownershipLabels, LABEL } from '../traefik/labels.js';
 import { NetworkConflictError, type NetworkInfo } from '../runtime/types.js';
 import { instanceNetworkName, type InstanceDeps } from './deps.js';
 import { candidates, parsePool, type Pool } from './subnets.js';
 
-export interface Edge { id: string; on: ReadonlySet<string> }
+export interface Edge { id: string; on: ReadonlySet<string>; aliases: string[] }
 
 /** Overlaps with other installations' networks tried before giving up on one deploy. */
 const SUBNET_TRIES = 32;
@@ -41,7 +41,7 @@ export class InstanceNetworks {
     const self = selfId && !listed.some((c) => c.id === selfId) ? await this.d.runtime.inspect(selfId) : null;
     return [...listed, ...(self ? [self] : [])]
       .filter((c) => c.state === 'running')
-      .map((c) => ({ id: c.id, on: new Set(Object.keys(c.ips)) }));
+      .map((c) => ({ id: c.id, on: new Set(Object.keys(c.ips)), aliases: edgeAliases(c.labels) }));
   }
 
   /**
@@ -81,7 +81,7 @@ export class InstanceNetworks {
   }
 
   async connectEdges(network: string, edges: Edge[]): Promise<void> {
-    for (const e of edges) if (!e.on.has(network)) await this.d.runtime.connect(network, e.id);
+    for (const e of edges) if (!e.on.has(network)) await this.d.runtime.connect(network, e.id, e.aliases);
   }
 
   async remove(instance: string): Promise<void> {

@@ -74,9 +74,9 @@ export async function removeNetwork(docker: Docker, name: string): Promise<void>
   }
 }
 
-export async function connect(docker: Docker, network: string, containerId: string): Promise<void> {
+export async function connect(docker: Docker, network: string, containerId: string, aliases: string[] = []): Promise<void> {
   try {
-    await docker.getNetwork(network).connect({ Container: containerId });
+    await docker.getNetwork(network).connect({ Container: containerId, ...(aliases.length ? { EndpointConfig: { Aliases: aliases } } : {}) });
   } catch (err) {
     // 20.10 answers 403 "endpoint with name ... already exists" for a member.
     if (/already exists/i.test(messageOf(err))) return;

@@ -99,7 +99,7 @@ export class DockerRuntime implements ContainerRuntime {
   removeNetwork(name: string): Promise<void> { return nets.removeNetwork(this.docker, name); }
   inspectNetwork(name: string): Promise<NetworkInfo | null> { return nets.inspectNetwork(this.docker, name); }
   listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> { return nets.listNetworks(this.docker, labelFilters(labels)); }
-  connect(network: string, containerId: string): Promise<void> { return nets.connect(this.docker, network, containerId); }
+  connect(network: string, containerId: string, aliases?: string[]): Promise<void> { return nets.connect(this.docker, network, containerId, aliases); }
   disconnect(network: string, containerId: string): Promise<void> { return nets.disconnect(this.docker, network, containerId); }
   selfContainerId(): Promise<string | null> { return readSelfContainerId(); }
 

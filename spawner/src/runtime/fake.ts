@@ -131,8 +131,12 @@ export class FakeRuntime implements ContainerRuntime {
       .map((n) => this.netInfo(n));
   }
 
-  async connect(network: string, containerId: string): Promise<void> {
+  /** Aliases each connect gave, by `${network} ${containerId}`. */
+  readonly aliases = new Map<string, string[]>();
+
+  async connect(network: string, containerId: string, aliases: string[] = []): Promise<void> {
     this.record('connect', `${network} ${containerId}`);
+    if (aliases.length) this.aliases.set(`${network} ${containerId}`, aliases);
     if (this.containers.get(containerId)?.attached.has(network)) return;
     this.attach(network, containerId);
   }

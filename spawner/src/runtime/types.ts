@@ -123,8 +123,8 @@ export interface ContainerRuntime {
   inspectNetwork(name: string): Promise<NetworkInfo | null>;
   /** Networks carrying every given label (key=value). */
   listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]>;
-  /** Idempotent: a container already attached succeeds. */
-  connect(network: string, containerId: string): Promise<void>;
+  /** Idempotent: a container already attached succeeds. `aliases`: its DNS names on that network. */
+  connect(network: string, containerId: string, aliases?: string[]): Promise<void>;
   /**
    * Idempotent: a container not attached, or a network that no longer exists (the container's
    * stale reference to it is dropped), succeeds.

@@ -3,7 +3,7 @@
  * only; no other module spells a `traefik.` or `spawner.` key (they import from here).
  */
 import type { RoutingMode } from '../config.js';
-import { isOwnScopedName, recoverMiddlewareName, routerName, stripMiddlewareName } from './names.js';
+import { INSTANCE_NAME_RE, isOwnScopedName, recoverMiddlewareName, routerName, stripMiddlewareName } from './names.js';
 import {
   assertSafe, cookieRule, hostRule, instancePath, pathRule,
 } from './rules.js';
@@ -42,6 +42,8 @@ export const LABEL = {
   egress: 'spawner.egress',
   /** On Traefik and the spawner: join every instance network of this installation (`true`). */
   edge: 'spawner.edge',
+  /** On an edge container: the names it answers to on every instance network (e.g. `traefik`). */
+  edgeAliases: 'spawner.edge.aliases',
 } as const;
 /** Shorthands for readers of container labels (reconcile, wake). */
 export const INSTANCE_LABEL = LABEL.instance;
@@ -62,6 +64,15 @@ export function ownershipLabels(spawnerId: string): Record<string, string> {
 /** An instance's own network: owned like its container, named after the instance. */
 export function networkLabels(spawnerId: string, instance: string): Record<string, string> {
   return { ...ownershipLabels(spawnerId), [LABEL.instance]: assertSafe('name', instance) };
+}
+
+/**
+ * The DNS names an edge container takes on instance networks, from its `spawner.edge.aliases`
+ * label (comma-separated): so code inside an instance reaches Traefik's public entrypoint by the
+ * name the spawner tells it (SPAWNER_SELF_URL). Names that are not DNS labels are dropped.
+ */
+export function edgeAliases(labels: Record<string, string>): string[] {
+  return (labels[LABEL.edgeAliases] ?? '').split(',').map((a) => a.trim()).filter((a) => INSTANCE_NAME_RE.test(a)).slice(0, 8);
 }
 
 /** Label filter for the edge containers (Traefik, the spawner) of this installation. */
