@@ -232,13 +232,14 @@ function wire(): void {
     if (!k) return;
     query.desc = query.sort === k ? !query.desc : false;
     query.sort = k;
+    limit = PAGE; // a new order starts at its first page (1,000 rows in the DOM cost seconds per change)
     renderHead();
     schedule();
     (document.querySelector(`[data-sort="${k}"]`) as HTMLElement | null)?.focus();
   });
   $('more').addEventListener('click', () => { limit += PAGE; schedule(); });
-  $<HTMLInputElement>('filter').addEventListener('input', (e) => { query.text = (e.target as HTMLInputElement).value; schedule(); });
-  $<HTMLSelectElement>('state-filter').addEventListener('change', (e) => { query.state = (e.target as HTMLSelectElement).value; schedule(); });
+  $<HTMLInputElement>('filter').addEventListener('input', (e) => { query.text = (e.target as HTMLInputElement).value; limit = PAGE; schedule(); });
+  $<HTMLSelectElement>('state-filter').addEventListener('change', (e) => { query.state = (e.target as HTMLSelectElement).value; limit = PAGE; schedule(); });
   $('instance').addEventListener('click', (e) => {
     const a = (e.target as HTMLElement).closest('button')?.dataset.action;
     if (a) void act(a);
