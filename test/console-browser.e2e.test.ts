@@ -21,6 +21,8 @@ let token: string;
 let browser: Browser;
 let page: Page;
 let sleeper: Deployed;
+/** Never idle-stopped (sleeper stops again 4 s after each use): the target of refused actions. */
+let keeper: Deployed;
 let loads = 0;
 
 const shot = (name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png` });
@@ -34,6 +36,7 @@ beforeAll(async () => {
     chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] }),
   ]);
   token = await login(stack);
+  keeper = await deployMock(stack, token, 'keeper', {}, { idleTimeout: 0 });
   page = await (await browser.newContext({ viewport: { width: 1366, height: 768 } })).newPage();
   page.on('load', () => { loads++; });
 });
@@ -113,7 +116,7 @@ describe('operator console (Chromium, real Docker + Traefik)', () => {
 
   it('refuses actions without the CSRF token or without the session (problem+json), and changes nothing', async () => {
     const session = (await page.context().cookies()).find((c) => c.name === 'spawner_console')!;
-    const url = `${stack.api}/console/api/instances/sleeper/stop`;
+    const url = `${stack.api}/console/api/instances/keeper/stop`;
     const tries: [string, Record<string, string>, number, string][] = [
       ['no session', {}, 401, 'unauthorized'],
       ['no CSRF token', { cookie: `spawner_console=${session.value}` }, 403, 'csrf_invalid'],
@@ -126,9 +129,9 @@ describe('operator console (Chromium, real Docker + Traefik)', () => {
       expect(((await r.json()) as { code: string }).code).toBe(code);
     }
     // From the page itself: the browser adds the cookie, but a script without the token is refused.
-    const inPage = await page.evaluate(async () => (await fetch('/console/api/instances/sleeper/stop', { method: 'POST' })).status);
+    const inPage = await page.evaluate(async () => (await fetch('/console/api/instances/keeper/stop', { method: 'POST' })).status);
     expect(inPage).toBe(403);
-    expect((await api(stack, token, 'GET', '/deploy/sleeper')).body.status).toBe('running');
+    expect((await api(stack, token, 'GET', '/deploy/keeper')).body.status).toBe('running');
   });
 
   it('is not reachable through Traefik\'s entrypoint, nor from inside an instance', async () => {
@@ -138,7 +141,7 @@ describe('operator console (Chromium, real Docker + Traefik)', () => {
       expect(r.headers['content-security-policy']).toBeUndefined();
       expect(r.headers['x-spawner-wake']).toBeDefined(); // the wake listener answered: no instance, no console
     }
-    const inst = docker.getContainer(sleeper.id);
+    const inst = docker.getContainer(keeper.id);
     // The spawner's name resolves on the instance's own network (the spawner joined it for its
     // probes), but it listens only on its control-network address: refused before any HTTP.
     const script = `fetch('http://${stack.network}-spawner:8008/console', { signal: AbortSignal.timeout(3000) }).then(async (r) => console.log(r.status, (await r.json()).code), (e) => console.log('error', e.cause?.code ?? e.name))`;

@@ -5,6 +5,7 @@
  * compiled browser modules from spawner/dist/console/web). Listens on 127.0.0.1 only.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
@@ -30,6 +31,7 @@ export interface FakeConsole {
 }
 
 export async function startFakeConsole(opts: { instances: number; labels?: (i: number) => Record<string, string> }): Promise<FakeConsole> {
+  if (!existsSync(`${ASSETS}main.js`)) throw new Error(`${ASSETS}main.js is missing: run \`npm run build\` first`);
   const deps = memoryDeps({ cfg: { idleTimeoutSec: 300, maxLabels: 32 } });
   const service = new InstanceService(deps);
   const user = { username: 'ops', password: 'console-pw' };

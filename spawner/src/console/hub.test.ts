@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InstanceService } from '../instances/service.js';
 import { validateDeploy } from '../api/validate.js';
 import { memoryDeps } from '../testing/fixtures.js';
@@ -78,6 +78,18 @@ describe('ConsoleHub', () => {
     setStarts(3);
     hub.notify();
     expect((await r.until((e) => e.event === 'fleet' && e.data.startsInFlight === 3)).data.maxConcurrentStarts).toBe(8);
+  });
+
+  it('does no work for Docker or lifecycle events while no page is open', async () => {
+    const { hub, service, deploy } = setup();
+    await deploy('a');
+    hub.start();
+    await hub.snapshot();
+    const list = vi.spyOn(service, 'list');
+    await service.stop('a');
+    hub.notify();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(list).not.toHaveBeenCalled();
   });
 
   it('says goodbye to every page on stop (shutdown must not wait for open streams)', async () => {

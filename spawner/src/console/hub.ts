@@ -91,7 +91,8 @@ export class ConsoleHub {
 
   /** Something changed (a Docker event, a lifecycle event): push the difference soon. */
   notify(): void {
-    if (this.pending) return;
+    // Nobody watching: nothing to push (the tick still samples; a new page gets a fresh snapshot).
+    if (this.pending || this.clients.size === 0) return;
     this.pending = setTimeout(() => {
       this.pending = undefined;
       void this.refresh();
