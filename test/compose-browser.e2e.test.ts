@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { containerId, startComposeStack, waitForFallThrough, waitForStatus, type ComposeStack, stepTimer } from './helpers/compose.js';
 import { pollUntil } from './helpers/poll.js';
+import { IMAGES } from './helpers/docker-env.js';
 
 const HOME_PNG = '/tmp/compose-browser-home.png';
 const WAITING_PNG = '/tmp/compose-browser-waiting.png';
@@ -74,6 +75,11 @@ describe('compose stack in a browser: signup, idle, waiting page, app', () => {
     expect(await page.title()).toBe('Get your own app');
     await page.screenshot({ path: HOME_PNG, fullPage: true });
 
+    // A choice of runtime from the spawner's catalogue (GET /runtimes): the app image preselected,
+    // its second tag (other OCI labels) offered. The sign-up keeps the preselected one.
+    const options = await page.locator('#runtime option').evaluateAll((os) => os.map((o) => ({ value: (o as HTMLOptionElement).value, text: o.textContent ?? '', selected: (o as HTMLOptionElement).selected })));
+    expect(options).toContainEqual({ value: IMAGES.mockApp, text: `Mock app 1.0.0 (${IMAGES.mockApp})`, selected: true });
+    expect(options).toContainEqual({ value: IMAGES.mockAppAlt, text: `Mock app v2 2.0.0 (${IMAGES.mockAppAlt})`, selected: false });
     await page.fill('#name', name);
     const first = await timed('signup -> app page', async () => {
       await Promise.all([page.waitForURL(`${stack.web}/`), page.click('button[type=submit]')]);

@@ -61,6 +61,13 @@ describe('home app: choice of runtime from the spawner catalogue', () => {
     expect(html).toContain('<option value="mock-app:dev-v2">Mock app v2 2.0.0 (mock-app:dev-v2)</option>');
   });
 
+  it('keeps APP_IMAGE as the preselected choice when the catalogue lacks it', async () => {
+    const { get } = await start({}, { appImage: 'mock-app:custom' });
+    const html = await (await get('/home')).text();
+    expect(html).toContain('<option value="mock-app:custom" selected>mock-app:custom</option>');
+    expect(html).toContain('<option value="mock-app:dev-v2">');
+  });
+
   it('deploys the picked runtime', async () => {
     const { fake, signup } = await start();
     const res = await signup('alice', {}, { runtime: 'mock-app:dev-v2' });

@@ -44,7 +44,11 @@ export function createHomeApp({ config, client, log = () => {} }: HomeAppDeps): 
   /** The catalogue, or none when the spawner cannot list it: the form then deploys APP_IMAGE. */
   const runtimes = async () => {
     const r = await client.runtimes();
-    return r.ok ? r.value : [];
+    if (!r.ok || r.value.length === 0) return [];
+    // APP_IMAGE is always a choice (and the preselected one), catalogued or not.
+    const own = r.value.some((x) => x.reference === config.appImage)
+      ? [] : [{ reference: config.appImage, title: null, version: null, description: null, present: true }];
+    return [...own, ...r.value];
   };
   const form = async (v: Omit<SignupView, 'homePath' | 'runtimes'>) =>
     signupPage({ homePath, runtimes: await runtimes(), runtime: config.appImage, ...v });

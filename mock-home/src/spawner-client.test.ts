@@ -90,6 +90,24 @@ describe('spawner client', () => {
     expect(seen[1]?.url).toBe('/deploy/a%2Fb');
   });
 
+  it('GETs /runtimes with the token and keeps reference, title, version, description, present', async () => {
+    const { seen, client } = await stub((res) => json(res, 200, { runtimes: [
+      { reference: 'mock-app:dev', present: true, title: 'Mock app', version: '1.0.0', description: 'd', id: 'sha256:x' },
+      { reference: 'reg.example/a:1', present: false, title: null },
+      { title: 'no reference: dropped' },
+    ] }));
+    expect(await client.runtimes()).toEqual({ ok: true, value: [
+      { reference: 'mock-app:dev', present: true, title: 'Mock app', version: '1.0.0', description: 'd' },
+      { reference: 'reg.example/a:1', present: false, title: null, version: null, description: null },
+    ] });
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/runtimes', headers: { token: 's3cret' } });
+  });
+
+  it('rejects a runtimes answer without a list', async () => {
+    const { client } = await stub((res) => json(res, 200, { runtimes: 'nope' }));
+    expect(await client.runtimes()).toMatchObject({ ok: false, problem: { code: 'bad_response' } });
+  });
+
   it('reports an unreachable spawner as 502 spawner_unreachable', async () => {
     // Grab a free port, then close it so nothing listens there.
     const probe = createServer();

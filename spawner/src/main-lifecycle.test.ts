@@ -105,4 +105,23 @@ describe('main wiring', () => {
     expect(runtime.watchSignal?.aborted).toBe(true);
     expect(await deploy).toBeInstanceOf(Error); // its connection was closed
   });
+
+  it('refuses to start without the init key once the database holds instances with init', async () => {
+    const key = 'ab'.repeat(32);
+    const { cfg, running, api } = await boot({ initKey: key, wakeDeadlineSec: 1, shutdownGraceSec: 2 });
+    const r = await fetch(`${api}/deploy`, { method: 'POST', body: JSON.stringify({ name: 'a', image: 'mock-app:dev', init: { path: '/init' } }) });
+    expect(r.status).toBe(200);
+    await running.shutdown();
+    const again = { ...cfg, initKey: undefined };
+    await expect(startSpawner(again, new ScriptedRuntime())).rejects.toThrow(/1 instance\(s\) were deployed with init.*SPAWNER_INIT_KEY_FILE/);
+    await expect(startSpawner({ ...cfg, initKey: 'too-short' }, new ScriptedRuntime())).rejects.toThrow(/^SPAWNER_INIT_KEY \(or SPAWNER_INIT_KEY_FILE\): the init key must be 32 bytes/);
+  });
+
+  it('without a key, a deploy with init is refused (422 init_unavailable) and nothing is created', async () => {
+    const { runtime, api } = await boot();
+    const r = await fetch(`${api}/deploy`, { method: 'POST', body: JSON.stringify({ name: 'a', image: 'mock-app:dev', init: { path: '/init' } }) });
+    expect(r.status).toBe(422);
+    expect(((await r.json()) as { code: string }).code).toBe('init_unavailable');
+    expect(runtime.mutations()).toEqual([]);
+  });
 });

@@ -65,13 +65,15 @@ function loadUsers(cfg: Config, log: Logger): Map<string, string> | null {
  * the spawner refuses to start rather than half-work.
  */
 function initKey(cfg: Config, store: InitStore, db: Database): Buffer | null {
-  if (cfg.initKey) return parseKey(cfg.initKey, 'SPAWNER_INIT_KEY (or SPAWNER_INIT_KEY_FILE)');
-  const n = store.count();
-  if (n > 0) {
-    db.close();
-    throw new Error(`${n} instance(s) were deployed with init, whose data is sealed: set SPAWNER_INIT_KEY_FILE (or SPAWNER_INIT_KEY) to the key they were sealed with`);
+  try {
+    if (cfg.initKey) return parseKey(cfg.initKey, 'SPAWNER_INIT_KEY (or SPAWNER_INIT_KEY_FILE)');
+    const n = store.count();
+    if (n > 0) throw new Error(`${n} instance(s) were deployed with init, whose data is sealed: set SPAWNER_INIT_KEY_FILE (or SPAWNER_INIT_KEY) to the key they were sealed with`);
+    return null;
+  } catch (err) {
+    db.close(); // refusing to start: leave the file closed
+    throw err;
   }
-  return null;
 }
 
 export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new DockerRuntime()): Promise<Running> {

@@ -78,6 +78,7 @@ export function openApiDocument() {
           id: { type: ['string', 'null'] }, name: { type: 'string' }, image: { type: 'string' }, status: { type: 'string' }, health: { type: 'string' },
           labels: { type: 'object', additionalProperties: { type: 'string' } }, network: { type: 'string' }, port: { type: 'integer' },
           routing: { type: 'string' }, public: { type: 'boolean' }, createdAt: { type: 'string' }, lastWakeAt: { type: ['string', 'null'] }, lastActivityAt: { type: ['string', 'null'] },
+          init: { type: ['object', 'null'], description: 'init status (never its answer: GET /deploy/{nameOrId}/init)', properties: { status: { enum: ['pending', 'running', 'done', 'failed'] }, reason: { type: ['string', 'null'] } } },
         } },
       },
     },

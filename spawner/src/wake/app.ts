@@ -202,7 +202,8 @@ function reqInfo(req: Request) {
 
 export function serverTiming(o: WakeOutcome): string {
   const t = o.timings;
-  return [['start', t.start], ['health', t.health], ['route', t.route], ['probe', t.probe], ['total', t.total]]
+  const init: [string, number][] = t.init === undefined ? [] : [['init', t.init]];
+  return [['start', t.start], ['health', t.health], ['route', t.route], ['probe', t.probe], ...init, ['total', t.total]]
     .map(([k, v]) => `${k};dur=${v}`)
     .join(', ');
 }

@@ -112,3 +112,12 @@ describe('clientAddress', () => {
     expect(clientAddress('', '10.0.0.1')).toBe('10.0.0.1');
   });
 });
+
+describe('serverTiming', () => {
+  it('lists the init phase only when the wake ran init', async () => {
+    const { serverTiming } = await import('./app.js');
+    const t = { start: 1, health: 2, route: 3, probe: 4, total: 15 };
+    expect(serverTiming({ started: true, timings: t })).toBe('start;dur=1, health;dur=2, route;dur=3, probe;dur=4, total;dur=15');
+    expect(serverTiming({ started: true, timings: { ...t, init: 5 } })).toBe('start;dur=1, health;dur=2, route;dur=3, probe;dur=4, init;dur=5, total;dur=15');
+  });
+});
