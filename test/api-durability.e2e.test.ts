@@ -220,7 +220,9 @@ describe('kill -9 during a deploy', () => {
         const events = await kinds(name);
         // A repaired deploy says so in its history; a finished one says deployed; never anything else.
         expect(events.every((k) => k === 'adopted' || k === 'deployed'), events.join(',')).toBe(true);
-        if (row.json.status === 'created') expect(events).toContain('adopted');
+        // Never started: either adopted by the rescan (killed before the id was recorded) or
+        // killed between recording the id and the start (no event yet; as consistent).
+        if (row.json.status === 'created') expect(events.filter((k) => k !== 'adopted')).toEqual([]);
         expect((await call('PUT', `/deploy/${name}`)).json.status).toBe('running');
         expect((await call('DELETE', `/deploy/${name}`)).status).toBe(200);
         outcomes.push(`${trig.label}: answer=${answer} → instance kept (${row.json.status}, events ${events.join(',')})`);

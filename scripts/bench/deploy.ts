@@ -19,6 +19,8 @@ export interface DeployResult {
   sequential: { perDeploy: Dist; wallMs: number };
   parallel: { concurrency: number; perDeploy: Dist; wallMs: number; deploysPerSec: number };
   stopAfter: { perStop: Dist };
+  /** GET /deploy once the first 10 sequential deploys are registered (running). */
+  getDeployAt10?: Dist & { instancesListed: number };
 }
 
 export async function deployLatency(ctx: Ctx): Promise<DeployResult> {
@@ -27,12 +29,14 @@ export async function deployLatency(ctx: Ctx): Promise<DeployResult> {
   const parNames = Array.from({ length: ctx.sizes.deployParallel }, (_, i) => `d-p-${pad(i + 1)}`);
   const seq: number[] = [];
   const insts: Inst[] = [];
+  let at10: (Dist & { instancesListed: number }) | undefined;
   const t0 = performance.now();
   for (const n of seqNames) {
     checkDeadline(ctx, 'sequential deploys');
     const d = await deploy(ctx, n, image);
     insts.push(d);
     seq.push(d.ms);
+    if (insts.length === 10) at10 = await listLatency(ctx);
   }
   const seqWall = performance.now() - t0;
   ctx.log(`  ${seq.length} sequential deploys in ${round(seqWall)} ms`);
@@ -57,7 +61,20 @@ export async function deployLatency(ctx: Ctx): Promise<DeployResult> {
       deploysPerSec: round(par.length / (parWall / 1000), 2),
     },
     stopAfter: { perStop: dist(stops) },
+    ...(at10 ? { getDeployAt10: at10 } : {}),
   };
+}
+
+async function listLatency(ctx: Ctx): Promise<Dist & { instancesListed: number }> {
+  await listOnce(ctx); // warm-up, not counted
+  const ms: number[] = [];
+  let listed = 0;
+  for (let i = 0; i < ctx.sizes.listRuns; i++) {
+    const r = await listOnce(ctx);
+    ms.push(r.ms);
+    listed = r.count;
+  }
+  return { ...dist(ms), instancesListed: listed };
 }
 
 export interface FootprintResult {

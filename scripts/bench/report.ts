@@ -69,6 +69,7 @@ export function renderMarkdown(r: BenchResult): string {
     rows.push(distRow('6 deploy', `POST /deploy one after another (${d.image})`, d.sequential.perDeploy, `wall ${d.sequential.wallMs} ms`));
     rows.push(distRow('6 deploy', `POST /deploy ${d.parallel.concurrency} at a time`, d.parallel.perDeploy, `wall ${d.parallel.wallMs} ms, ${d.parallel.deploysPerSec} deploys/s`));
     rows.push(distRow('6 deploy', 'POST /deploy/:name/stop (returns when Traefik dropped the route)', d.stopAfter.perStop));
+    if (d.getDeployAt10) rows.push(distRow('6 deploy', `GET /deploy at ${d.getDeployAt10.instancesListed} instances`, d.getDeployAt10));
   }
   if (s.footprint) {
     const f = s.footprint;

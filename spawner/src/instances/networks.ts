@@ -80,8 +80,9 @@ export class InstanceNetworks {
     throw new SpawnerError('runtime_unavailable', `no free subnet for the instance network in ${this.d.cfg.instanceSubnets}`, undefined, 30);
   }
 
+  /** In parallel: each connect is a veth pair and a namespace change in another container. */
   async connectEdges(network: string, edges: Edge[]): Promise<void> {
-    for (const e of edges) if (!e.on.has(network)) await this.d.runtime.connect(network, e.id, e.aliases);
+    await Promise.all(edges.filter((e) => !e.on.has(network)).map((e) => this.d.runtime.connect(network, e.id, e.aliases)));
   }
 
   async remove(instance: string): Promise<void> {
