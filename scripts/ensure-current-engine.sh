@@ -87,12 +87,12 @@ ensure_go() {
   go_ok "$GO" || die "$GO does not run"
 }
 
-go_install() { # GOBIN TAGS MODULE@VERSION
-  local out="$1" tags="$2" mod="$3" start
+go_install() { # GOBIN TAGS MODULE@VERSION [LDFLAGS]
+  local out="$1" tags="$2" mod="$3" ldflags="${4:-}" start
   start="$(now_ms)"
   log "go install $mod (tags: ${tags:-none}) into $out"
   mkdir -p "$out" "$BUILD_DIR/logs"
-  GOFLAGS=-mod=mod GOTOOLCHAIN=local GOBIN="$out.tmp" "$GO" install -tags "$tags" "$mod" \
+  GOFLAGS=-mod=mod GOTOOLCHAIN=local GOBIN="$out.tmp" "$GO" install -tags "$tags" -ldflags "$ldflags" "$mod" \
     >"$BUILD_DIR/logs/go-install.log" 2>&1 || { tail -n 30 "$BUILD_DIR/logs/go-install.log" >&2; die "go install $mod failed"; }
   mv -f "$out.tmp"/* "$out/" && rmdir "$out.tmp"
   log "built $mod in $(fmt_ms $(($(now_ms) - start)))"
@@ -100,16 +100,23 @@ go_install() { # GOBIN TAGS MODULE@VERSION
 
 ensure_binaries() {
   local moby=github.com/moby/moby/v2/cmd
-  # A runc of another version is rebuilt (the directory is keyed by the dockerd version).
+  # A binary that does not report its pinned version is rebuilt (the directory is keyed by the
+  # dockerd version; a dockerd built without the version stamp reports "library-import").
   if [ -x "$BIN/runc" ] && [ "$("$BIN/runc" --version | head -n 1)" != "runc version ${CURRENT_RUNC_VERSION#v}" ]; then
     rm -f "$BIN/runc"
+  fi
+  if [ -x "$BIN/dockerd" ] && [ "$("$BIN/dockerd" --version)" != "Docker version ${CURRENT_DOCKERD_VERSION#v}, build $CURRENT_DOCKERD_VERSION" ]; then
+    rm -f "$BIN/dockerd"
   fi
   if [ -x "$BIN/dockerd" ] && [ -x "$BIN/docker-proxy" ] && [ -x "$BIN/runc" ] && [ -x "$BUILDX" ]; then
     log "binaries cached in $BIN (dockerd $CURRENT_DOCKERD_VERSION, runc $CURRENT_RUNC_VERSION, buildx $CURRENT_BUILDX_VERSION)"
   else
     apt_install gcc libc6-dev libseccomp-dev pkg-config
     ensure_go
-    [ -x "$BIN/dockerd" ] || go_install "$BIN" 'exclude_graphdriver_btrfs exclude_graphdriver_devicemapper' "$moby/dockerd@$CURRENT_DOCKERD_VERSION"
+    # The version stamp: `docker version` and the bench report say which engine this is.
+    local stamp="-X github.com/moby/moby/v2/dockerversion.Version=${CURRENT_DOCKERD_VERSION#v}"
+    stamp+=" -X github.com/moby/moby/v2/dockerversion.GitCommit=$CURRENT_DOCKERD_VERSION"
+    [ -x "$BIN/dockerd" ] || go_install "$BIN" 'exclude_graphdriver_btrfs exclude_graphdriver_devicemapper' "$moby/dockerd@$CURRENT_DOCKERD_VERSION" "$stamp"
     [ -x "$BIN/docker-proxy" ] || go_install "$BIN" '' "$moby/docker-proxy@$CURRENT_DOCKERD_VERSION"
     [ -x "$BIN/runc" ] || go_install "$BIN" seccomp "github.com/opencontainers/runc@$CURRENT_RUNC_VERSION"
     [ -x "$BUILDX" ] || go_install "$(dirname "$BUILDX")" '' "github.com/docker/buildx/cmd/buildx@$CURRENT_BUILDX_VERSION"

@@ -32,11 +32,14 @@ done
 
 engine_answers() { command -v docker >/dev/null 2>&1 && timeout 15 docker info >/dev/null 2>&1; }
 
-# true when a process named dockerd runs (no procps needed)
+# true when a process named dockerd runs in this network namespace (no procps needed). Engines
+# in other namespaces (scripts/ensure-current-engine.sh) are not the default engine.
 dockerd_running() {
-  local c
+  local c d here
+  here="$(readlink /proc/self/ns/net)"
   for c in /proc/[0-9]*/comm; do
-    [ "$(cat "$c" 2>/dev/null)" = dockerd ] && return 0
+    d="${c%/comm}"
+    [ "$(cat "$c" 2>/dev/null)" = dockerd ] && [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$here" ] && return 0
   done
   return 1
 }

@@ -30,6 +30,21 @@ afterAll(async () => {
   for (const pkg of ['mock-app', 'mock-home']) await docker.getImage(`${pkg}:${runId}`).remove({ force: true }).catch(() => undefined);
 });
 
+const danglingIds = async () => new Set((await docker.listImages({ filters: { dangling: ['true'] } })).map((i) => i.Id));
+
+/**
+ * The legacy builder leaves each build stage (deps, build) behind as an untagged image; on a
+ * shared engine this test removes the ones its build made (new since `before`, the Dockerfiles'
+ * WORKDIR /src). BuildKit keeps its cache in its own store, not as images.
+ */
+async function dropBuildStages(before: Set<string>): Promise<void> {
+  for (const id of await danglingIds()) {
+    if (before.has(id)) continue;
+    const img = await docker.getImage(id).inspect().catch(() => undefined);
+    if (img?.Config.WorkingDir === '/src') await docker.getImage(id).remove().catch(() => undefined);
+  }
+}
+
 async function buildStandard(pkg: string): Promise<string> {
   const node = await docker.getImage(IMAGES.node).inspect();
   const standin = Boolean(node.Config.Labels?.['io.spawner.standin']);
@@ -41,7 +56,9 @@ async function buildStandard(pkg: string): Promise<string> {
     ...(buildkit ? ['--progress=plain'] : []), '.',
   ];
   const t0 = Date.now();
+  const before = await danglingIds();
   const r = await run('docker', args, env, BUILD_TIMEOUT_MS);
+  await dropBuildStages(before);
   const log = `${r.stdout}${r.stderr}`;
   console.log(`[dockerfiles] ${pkg}/Dockerfile with ${buildkit ? 'BuildKit' : 'the legacy builder'}: exit ${r.code} in ${Math.round((Date.now() - t0) / 1000)} s`);
   expect(r.code, log.slice(-3000)).toBe(0);

@@ -68,6 +68,7 @@ export function renderSideBySide(results: Partial<Record<Engine, BenchResult>>):
     ['floor, no HEALTHCHECK: docker start → app\'s first 200', col((r) => p50(w(r, 'nohc')?.floor.toApp200))],
     ['floor, HEALTHCHECK: docker start → app\'s first 200', col((r) => p50(w(r, 'hc')?.floor.toApp200))],
     ['floor, HEALTHCHECK: docker start → Docker `healthy`', col((r) => p50(w(r, 'hc')?.floor.toHealthy))],
+    ['floor, HEALTHCHECK: docker start → route in Traefik\'s API', col((r) => p50(w(r, 'hc')?.floor.toRoute))],
     ['cold wake, no HEALTHCHECK (first request → app\'s 200 through Traefik)', col((r) => withP95(w(r, 'nohc')?.wake.total))],
     ['wake overhead over the floor, no HEALTHCHECK (median of pairs)', col((r) => ms(w(r, 'nohc')?.overhead.vsApp200.p50))],
     ['cold wake, HEALTHCHECK', col((r) => withP95(w(r, 'hc')?.wake.total))],
