@@ -70,20 +70,14 @@ ensure_go() {
   for c in "$(command -v go || true)" /usr/local/go/bin/go "$dir/bin/go"; do
     if [ -n "$c" ] && [ -x "$c" ] && go_ok "$c"; then GO="$c"; return 0; fi
   done
-  # The toolchain is a module on the Go proxy (what `go` itself fetches with GOTOOLCHAIN=auto).
-  local arch zip mod="golang.org/toolchain@v0.0.1-go$GO_TOOLCHAIN_VERSION.linux-"
-  case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) die "no Go toolchain for $(uname -m)" ;; esac
-  need_cmd curl
-  need_cmd unzip
-  zip="$(mktemp)"
-  log "fetching Go $GO_TOOLCHAIN_VERSION from the Go module proxy"
-  curl -fsSL --retry 3 -o "$zip" "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go$GO_TOOLCHAIN_VERSION.linux-$arch.zip" ||
-    die "cannot fetch the Go toolchain from proxy.golang.org"
-  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-  unzip -q "$zip" -d "$dir.tmp" && rm -f "$zip"
-  mv "$dir.tmp/$mod$arch" "$dir" && rm -rf "$dir.tmp"
-  chmod -R a+x "$dir/bin" "$dir/pkg/tool" # module zips carry no modes
-  GO="$dir/bin/go"
+  # An older go fetches the pinned toolchain itself through its configured module proxy
+  # (GOTOOLCHAIN=go<version>), and runs it from then on.
+  c="$(command -v go || true)"
+  [ -n "$c" ] || apt_install golang-go
+  c="$(command -v go)" || die "no Go toolchain: install Go >= $GO_TOOLCHAIN_VERSION"
+  log "fetching Go $GO_TOOLCHAIN_VERSION through $("$c" env GOVERSION) (GOTOOLCHAIN)"
+  GOTOOLCHAIN="go$GO_TOOLCHAIN_VERSION" "$c" version >/dev/null || die "go could not fetch the Go $GO_TOOLCHAIN_VERSION toolchain"
+  GO="$(GOTOOLCHAIN="go$GO_TOOLCHAIN_VERSION" "$c" env GOROOT)/bin/go"
   go_ok "$GO" || die "$GO does not run"
 }
 
