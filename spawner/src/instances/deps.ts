@@ -6,6 +6,7 @@ import type { EventLog } from '../store/events.js';
 import type { Logger } from '../log.js';
 import type { SpawnerMetrics } from '../metrics.js';
 import type { InstanceRecord } from './types.js';
+import type { KnownState } from './states.js';
 import type { TraefikApi } from '../traefik/api.js';
 import type { Initializer } from './init.js';
 import type { IdentityStore } from '../store/identity.js';
@@ -81,4 +82,16 @@ export function toView(
     lastActivityAt: iso(rec.lastActivityAt),
     init,
   };
+}
+
+/** The view of a record with its last known container state (`gone`: removed outside). */
+export function viewOf(rec: InstanceRecord, info: KnownState | undefined, init?: Initializer): InstanceView {
+  // Docker keeps the last health of a stopped container; it says nothing about a stopped one.
+  const health = info?.state === 'running' ? info.health : 'none';
+  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health, initState(init, rec.name));
+}
+
+export function initState(init: Initializer | undefined, name: string): InstanceView['init'] {
+  const i = init?.view(name, false);
+  return i ? { status: i.status, reason: i.reason } : null;
 }

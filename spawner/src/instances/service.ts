@@ -8,10 +8,10 @@ import { SpawnerError } from '../errors.js';
 import { errorMessage } from '../log.js';
 import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
-import { containerName, toView, type InstanceDeps, type InstanceView } from './deps.js';
+import { containerName, initState, toView, viewOf, type InstanceDeps, type InstanceView } from './deps.js';
 import { DrainableLock } from './lock.js';
 import { InstanceNetworks } from './networks.js';
-import { ContainerStates, type KnownState } from './states.js';
+import { ContainerStates } from './states.js';
 import { waitRouteGone } from '../readiness/gate.js';
 import { hashSecret, newSecret, routeValue } from './routing.js';
 import type { DeploySpec, InstanceRecord, StopReason } from './types.js';
@@ -296,15 +296,4 @@ async function engine<T>(p: Promise<T>): Promise<T> {
     if (err instanceof SpawnerError) throw err;
     throw new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
   }
-}
-
-function viewOf(rec: InstanceRecord, info: KnownState | undefined, init?: Initializer): InstanceView {
-  // Docker keeps the last health of a stopped container; it says nothing about a stopped one.
-  const health = info?.state === 'running' ? info.health : 'none';
-  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health, initState(init, rec.name));
-}
-
-function initState(init: Initializer | undefined, name: string): InstanceView['init'] {
-  const i = init?.view(name, false);
-  return i ? { status: i.status, reason: i.reason } : null;
 }
