@@ -77,7 +77,7 @@ describe('hostile tenant (real Docker + Traefik)', () => {
         const text = await r.body.text();
         return r.statusCode === 200 && !r.headers['x-spawner-wake'] ? text : undefined;
       });
-      expect(JSON.parse(body).hostname).toBe(t.name) // the hostname is the instance name;
+      expect(JSON.parse(body).hostname).toBe(t.name); // the hostname is the instance name
     }
   });
 
