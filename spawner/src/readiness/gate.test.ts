@@ -29,6 +29,11 @@ describe('probeUrl: the health-check URL is only ever aimed at the container its
   });
 });
 
+/** The gate's dependencies over the fake runtime and a scripted Traefik; no probe through Traefik. */
+function gateDeps(runtime: FakeRuntime, traefik: TraefikApi) {
+  return { cfg: { ...DEFAULTS, probeThroughProxy: false }, runtime, health: new HealthWatcher(runtime), traefik, now: Date.now };
+}
+
 /** A started, healthy container of instance alice on the fake runtime. */
 async function healthyAlice() {
   const runtime = new FakeRuntime();
@@ -51,7 +56,7 @@ describe('waitReady progress', () => {
       service: async () => { throw new Error('fetch failed'); },
     } as unknown as TraefikApi;
     const progress: GateProgress = { step: 'app' };
-    const deps = { cfg: { ...DEFAULTS, probeThroughProxy: false }, runtime, health: new HealthWatcher(runtime), traefik, now: Date.now };
+    const deps = gateDeps(runtime, traefik);
     await expect(waitReady(deps, { record: rec({ containerId: id }), containerId: id }, AbortSignal.timeout(300), progress)).rejects.toThrow();
     expect(progress.step).toBe('route');
     expect(describeProgress(progress)).toBe('waiting for Traefik to route to the instance (last error: Traefik API: fetch failed)');
@@ -65,7 +70,7 @@ describe('waitReady progress', () => {
       service: async () => ({ serverUrls: [] }),
     } as unknown as TraefikApi;
     const progress: GateProgress = { step: 'app' };
-    const deps = { cfg: { ...DEFAULTS, probeThroughProxy: false }, runtime, health: new HealthWatcher(runtime), traefik, now: Date.now };
+    const deps = gateDeps(runtime, traefik);
     await expect(waitReady(deps, { record: rec({ containerId: id }), containerId: id }, AbortSignal.timeout(300), progress)).rejects.toThrow();
     expect(describeProgress(progress)).toBe('waiting for Traefik to route to the instance (last error: Traefik: router spawner-i-alice is disabled: the service "nope@docker" does not exist)');
     expect(describeProgress(progress, false)).toBe('waiting for Traefik to route to the instance');
@@ -99,7 +104,7 @@ describe('waitReady without a HEALTHCHECK watches the route while the app boots'
     const app = net.createServer((s) => s.end());
     const listening = setTimeout(() => { listenedAt = Date.now(); app.listen(port, '127.0.0.1'); }, 150);
     try {
-      const deps = { cfg: { ...DEFAULTS, probeThroughProxy: false }, runtime, health: new HealthWatcher(runtime), traefik, now: Date.now };
+      const deps = gateDeps(runtime, traefik);
       const timings = await waitReady(deps, { record: rec({ containerId: id, port }), containerId: id }, AbortSignal.timeout(5_000));
       // Traefik was asked while the app was still booting, so the route was known when it came up.
       expect(firstRead).toBeDefined();
@@ -120,7 +125,7 @@ describe('waitReady without a HEALTHCHECK watches the route while the app boots'
       service: async () => { throw new Error('fetch failed'); },
     } as unknown as TraefikApi;
     const progress: GateProgress = { step: 'app' };
-    const deps = { cfg: { ...DEFAULTS, probeThroughProxy: false }, runtime, health: new HealthWatcher(runtime), traefik, now: Date.now };
+    const deps = gateDeps(runtime, traefik);
     await expect(waitReady(deps, { record: rec({ containerId: id, port }), containerId: id }, AbortSignal.timeout(300), progress)).rejects.toThrow();
     expect(progress.step).toBe('app');
     expect(describeProgress(progress)).toBe('waiting for the app to answer its health check');
