@@ -87,6 +87,15 @@ export interface Config {
   identityUrl: string;
   /** Public base URL of the entrypoint, for the URLs /.spawner/self reports ('' = relative). */
   publicUrl: string;
+  /** Revisions kept per instance besides the active one (older superseded/failed ones are dropped). */
+  revisionsKeep: number;
+  /**
+   * Directory Traefik's file provider watches (shared with Traefik): a redeploy writes its switch
+   * route there. '' = redeploys of running instances are refused (start-first needs it).
+   */
+  traefikDynamicDir: string;
+  /** How long an old container may finish its in-flight requests after a switch (docker stop timeout). */
+  drainDeadlineSec: number;
   rescanSec: number;
   shutdownGraceSec: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -142,6 +151,9 @@ export const DEFAULTS: Config = {
   initMaxResultBytes: 65_536,
   identityUrl: 'http://traefik/.spawner/self',
   publicUrl: '',
+  revisionsKeep: 10,
+  traefikDynamicDir: '',
+  drainDeadlineSec: 30,
   rescanSec: 30,
   shutdownGraceSec: 10,
   logLevel: 'info',

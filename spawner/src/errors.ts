@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'runtime_unavailable'
   | 'init_unavailable'
   | 'init_failed'
+  | 'redeploy_in_progress'
+  | 'redeploy_failed'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -56,6 +58,8 @@ const STATUS: Record<ErrorCode, number> = {
   runtime_unavailable: 503,
   init_unavailable: 422,
   init_failed: 502,
+  redeploy_in_progress: 409,
+  redeploy_failed: 502,
   internal: 500,
 };
 

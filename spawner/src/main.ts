@@ -8,6 +8,8 @@ import { createMetrics, Gauge } from './metrics.js';
 import { openDatabase, getOrCreateSpawnerId, type Database } from './store/db.js';
 import { InitStore } from './store/init.js';
 import { IdentityStore } from './store/identity.js';
+import { RevisionStore } from './store/revisions.js';
+import { Revisions } from './instances/revisions.js';
 import { Initializer } from './instances/init.js';
 import { convergeInit } from './instances/init-converge.js';
 import { parseKey } from './secrets/seal.js';
@@ -26,6 +28,7 @@ import { Listeners, resolveHosts } from './listen.js';
 import { HealthWatcher } from './readiness/health.js';
 import { InstanceService } from './instances/service.js';
 import { Waker } from './instances/waker.js';
+import { Redeployer } from './instances/redeploy.js';
 import { Reconciler } from './instances/reconcile.js';
 import { IdleReaper } from './reaper/reaper.js';
 import { createApiApp } from './api/app.js';
@@ -90,12 +93,16 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   });
   const traefik = new TraefikApi(cfg.traefikApiUrl);
   const initStore = new InitStore(db);
-  const init = new Initializer({ store: initStore, key: initKey(cfg, initStore, db), maxResultBytes: cfg.initMaxResultBytes, log, now });
+  const key = initKey(cfg, initStore, db);
+  const init = new Initializer({ store: initStore, key, maxResultBytes: cfg.initMaxResultBytes, log, now });
   const identities = new IdentityStore(db);
-  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init, identities };
+  // The same key seals each revision's env (it may hold tenant secrets); without one it is plain.
+  const revisions = new Revisions(new RevisionStore(db), key, cfg.revisionsKeep);
+  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init, identities, revisions };
   const service = new InstanceService(deps);
   const health = new HealthWatcher(runtime);
-  const waker = new Waker(deps, service, { cfg, runtime, health, traefik, now });
+  const gate = { cfg, runtime, health, traefik, now };
+  const waker = new Waker(deps, service, gate);
   const reconciler = new Reconciler(deps, service);
   const hub = new ConsoleHub({
     cfg, service, instances, events, traefik, log, now, startsInFlight: () => waker.startsInFlight,
@@ -145,6 +152,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   let closing = false;
   const isClosing = () => closing;
   const probeNonce = randomBytes(16).toString('hex');
+  const redeployer = new Redeployer(deps, service, gate, probeNonce);
   const consoleDeps = {
     auth, service, hub, tokenTtlSec: cfg.tokenTtlSec,
     isInstanceAddress: instanceAddressCheck(() => runtime.list(ownershipLabels(spawnerId))),
@@ -152,7 +160,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
   const self = { cfg, instances, identities, service, init, limiter: new BackoffTable(SELF_POLICY, now) };
   const hosts = await resolveHosts(cfg, runtime, log);
-  const api = await Listeners.open(createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, console: consoleDeps }), hosts.api, cfg.apiPort);
+  const api = await Listeners.open(createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, redeployer, console: consoleDeps }), hosts.api, cfg.apiPort);
   const wake = await Listeners.open(createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing, self }), hosts.wake, cfg.wakePort);
   const apiServer = api.first;
   const wakeServer = wake.first;

@@ -19,6 +19,8 @@ import { consoleRouter, type ConsoleDeps } from '../console/routes.js';
 import type { RuntimeEntry } from '../catalogue/catalogue.js';
 import type { Initializer } from '../instances/init.js';
 import type { InstanceRecord } from '../instances/types.js';
+import type { Redeployer } from '../instances/redeploy.js';
+import { callerOf, revisionsRouter } from './revisions-routes.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -36,6 +38,8 @@ export interface ApiDeps {
   runtimes: () => Promise<RuntimeEntry[]>;
   /** Instance initialization; absent in tests that do not use it. */
   init?: Initializer;
+  /** Redeploys, revisions and rollbacks (api/revisions-routes.ts); absent: not served. */
+  redeployer?: Redeployer;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -69,8 +73,8 @@ export function createApiApp(d: ApiDeps) {
     }
   }));
 
-  const authorized = (req: Request, _res: Response, next: NextFunction) => {
-    d.auth.authenticate({ token: req.headers.token, authorization: req.headers.authorization });
+  const authorized = (req: Request, res: Response, next: NextFunction) => {
+    res.locals.principal = d.auth.authenticate({ token: req.headers.token, authorization: req.headers.authorization });
     next();
   };
   app.use('/deploy', authorized);
@@ -85,7 +89,7 @@ export function createApiApp(d: ApiDeps) {
   app.post('/deploy', wrap(async (req, res) => {
     if (d.isClosing()) throw new SpawnerError('shutting_down', 'the spawner is shutting down', undefined, 5);
     const spec = validateDeploy(req.body, d.cfg, { defaultNetwork: d.cfg.network });
-    const result = await d.service.deploy(spec);
+    const result = await d.service.deploy(spec, callerOf(res));
     const rec = d.service.resolve(spec.name);
     const probe = throughProxyRequest(d.cfg, rec, result.cookie.value, d.probeNonce);
     if (!isTrue(req.query.wait)) {
@@ -118,6 +122,7 @@ export function createApiApp(d: ApiDeps) {
     if (failed && !(isSpawnerError(failed) && failed.code === 'init_failed')) throw failed;
     res.json(initView(d, rec, false));
   }));
+  if (d.redeployer) app.use('/deploy', revisionsRouter({ cfg: d.cfg, service: d.service, redeployer: d.redeployer, isClosing: d.isClosing }));
   app.get('/deploy', wrap(async (_req, res) => {
     res.json({ instances: await d.service.list() });
   }));

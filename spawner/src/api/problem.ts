@@ -36,6 +36,8 @@ const TITLES: Record<ErrorCode, string> = {
   runtime_unavailable: 'Container runtime unavailable',
   init_unavailable: 'Instance initialization not configured',
   init_failed: 'Instance initialization failed',
+  redeploy_in_progress: 'A redeploy of this instance is in progress',
+  redeploy_failed: 'The new revision failed its gate',
   internal: 'Internal error',
 };
 

@@ -10,7 +10,7 @@ export interface WakeStats {
 }
 
 export function toRow(
-  view: InstanceView & { revision?: string | null },
+  view: InstanceView,
   rec: InstanceRecord,
   opts: { defaultIdleSec: number; startedAt?: string; runningSince?: number; wakes?: WakeStats },
 ): ConsoleRow {
@@ -22,7 +22,8 @@ export function toRow(
     health: view.health,
     routing: view.routing,
     image: view.image,
-    ...(view.revision !== undefined ? { revision: view.revision } : {}),
+    // The column appears once instances have revisions (instances deployed before have none).
+    ...(view.revision != null ? { revision: `r${view.revision}` } : {}),
     idleTimeoutSec: timeout,
     // The reaper's own rule (policy.ts). Its clock starts no earlier than the moment the console
     // saw the container running (a start event carries no StartedAt): an estimate, never early.

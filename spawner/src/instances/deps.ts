@@ -10,6 +10,7 @@ import type { KnownState } from './states.js';
 import type { TraefikApi } from '../traefik/api.js';
 import type { Initializer } from './init.js';
 import type { IdentityStore } from '../store/identity.js';
+import type { Revisions } from './revisions.js';
 
 export interface InstanceDeps {
   cfg: Config;
@@ -26,6 +27,13 @@ export interface InstanceDeps {
   init?: Initializer;
   /** Identity credential hashes (GET /.spawner/self); absent: instances get no credential. */
   identities?: IdentityStore;
+  /** Revision history (deploys, redeploys, rollbacks); absent in unit tests that do not use it. */
+  revisions?: Revisions;
+}
+
+/** The engine's units for a deploy's limits. */
+export function limitsOf(l: { memoryMb: number; cpus: number; pids: number }) {
+  return { memoryBytes: l.memoryMb * 1024 * 1024, nanoCpus: Math.round(l.cpus * 1e9), pids: l.pids };
 }
 
 export function containerName(cfg: Config, name: string): string {
@@ -57,6 +65,8 @@ export interface InstanceView {
   createdAt: string;
   lastWakeAt: string | null;
   lastActivityAt: string | null;
+  /** The active revision's number (GET /deploy/:name/revisions); null before revisions existed. */
+  revision: number | null;
   /** Initialization state (never its result: that is GET /deploy/:name/init); null without init. */
   init: { status: string; reason: string | null } | null;
 }
@@ -80,6 +90,7 @@ export function toView(
     createdAt: new Date(rec.createdAt).toISOString(),
     lastWakeAt: iso(rec.lastWakeAt),
     lastActivityAt: iso(rec.lastActivityAt),
+    revision: rec.revision ?? null,
     init,
   };
 }

@@ -8,7 +8,7 @@ import { SpawnerError } from '../errors.js';
 import { errorMessage } from '../log.js';
 import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
-import { containerName, initState, toView, viewOf, type InstanceDeps, type InstanceView } from './deps.js';
+import { containerName, initState, limitsOf, toView, viewOf, type InstanceDeps, type InstanceView } from './deps.js';
 import { DrainableLock } from './lock.js';
 import { InstanceNetworks } from './networks.js';
 import { ContainerStates } from './states.js';
@@ -17,6 +17,8 @@ import { hashSecret, newSecret, routeValue } from './routing.js';
 import type { DeploySpec, InstanceRecord, StopReason } from './types.js';
 import type { Initializer } from './init.js';
 import { identityEnv, newIdentity } from './identity.js';
+import { engine } from './engine.js';
+import { revisionSpecOf } from './revisions.js';
 
 export interface DeployResult {
   view: InstanceView;
@@ -79,7 +81,8 @@ export class InstanceService {
     throw new SpawnerError('not_found', `no instance named ${nameOrId}`, 'nameOrId');
   }
 
-  async deploy(spec: DeploySpec): Promise<DeployResult> {
+  /** `by`: the authenticated caller, recorded in the instance's first revision. */
+  async deploy(spec: DeploySpec, by = 'unknown'): Promise<DeployResult> {
     this.guard();
     return this.locks.run(spec.name, async () => {
       if (this.d.instances.get(spec.name)) {
@@ -108,8 +111,9 @@ export class InstanceService {
       this.d.metrics.deploys.inc({ result: 'ok' });
       const info = await this.d.runtime.inspect(id);
       if (info) this.states.set(info);
+      this.d.revisions?.deployed(spec.name, revisionSpecOf(spec), by, this.d.now(), id, info?.imageId ?? null);
       return {
-        view: toView({ ...rec, containerId: id }, info?.state ?? 'unknown', info?.health ?? 'none', initState(this.d.init, spec.name)),
+        view: toView({ ...rec, containerId: id, revision: this.d.revisions ? 1 : null }, info?.state ?? 'unknown', info?.health ?? 'none', initState(this.d.init, spec.name)),
         cookie: { name: this.d.cfg.cookieName, value },
       };
     });
@@ -124,7 +128,7 @@ export class InstanceService {
     };
   }
 
-  private labelsFor(spec: DeploySpec, value: string): Record<string, string> {
+  labelsFor(spec: DeploySpec, value: string): Record<string, string> {
     const c = this.d.cfg;
     return instanceLabels({
       name: spec.name, port: spec.port, routing: spec.routing, public: spec.public, routeValue: value,
@@ -147,11 +151,7 @@ export class InstanceService {
       id = await this.d.runtime.create({
         name: containerName(this.d.cfg, spec.name), hostname: spec.name, image: spec.image, networks,
         labels, env: spec.env, stopTimeoutSec: this.d.cfg.stopTimeoutSec,
-        limits: {
-          memoryBytes: spec.limits.memoryMb * 1024 * 1024,
-          nanoCpus: Math.round(spec.limits.cpus * 1e9),
-          pids: spec.limits.pids,
-        },
+        limits: limitsOf(spec.limits),
       });
       this.d.instances.setContainerId(spec.name, id);
       const created = id;
@@ -171,7 +171,7 @@ export class InstanceService {
     }
   }
 
-  private async ensureImage(image: string): Promise<void> {
+  async ensureImage(image: string): Promise<void> {
     if (await this.d.runtime.imageExists(image)) return;
     this.d.log.info('pulling image', { image });
     try {
@@ -219,8 +219,9 @@ export class InstanceService {
 
   async start(nameOrId: string): Promise<InstanceView> {
     this.guard();
-    const rec = this.resolve(nameOrId);
-    return this.locks.run(rec.name, async () => {
+    const { name } = this.resolve(nameOrId);
+    return this.locks.run(name, async () => {
+      const rec = this.resolve(name); // again under the lock: a redeploy may have replaced the container
       const info = await this.requireContainer(rec);
       if (info.state !== 'running') {
         await this.ours(info.id, () => this.d.runtime.start(info.id));
@@ -231,10 +232,10 @@ export class InstanceService {
   }
 
   async stop(nameOrId: string, reason: StopReason = 'api'): Promise<InstanceView> {
-    const rec = this.resolve(nameOrId);
-    return this.locks.run(rec.name, async () => {
-      await this.stopLocked(rec, reason);
-      return this.get(rec.name);
+    const { name } = this.resolve(nameOrId);
+    return this.locks.run(name, async () => {
+      await this.stopLocked(this.resolve(name), reason);
+      return this.get(name);
     });
   }
 
@@ -256,8 +257,9 @@ export class InstanceService {
    * has no row). The other order would leave a row of a removed container behind (`gone`).
    */
   async remove(nameOrId: string): Promise<void> {
-    const rec = this.resolve(nameOrId);
-    await this.locks.run(rec.name, async () => {
+    const { name } = this.resolve(nameOrId);
+    await this.locks.run(name, async () => {
+      const rec = this.resolve(name);
       const info = rec.containerId ? await this.owned(rec.containerId) : null;
       this.d.instances.delete(rec.name);
       this.d.events.append({ instance: rec.name, kind: 'removed', reason: 'deleted' }, this.d.now());
@@ -282,18 +284,5 @@ export class InstanceService {
       throw new SpawnerError('not_found', `the container of instance ${rec.name} is gone (removed outside the spawner); delete and redeploy it`, 'nameOrId');
     }
     return info;
-  }
-}
-
-/**
- * Reads of the engine that fail (daemon restarting, socket gone) are a 503 with Retry-After for
- * the caller - a wake or GET /deploy during a Docker outage - not an internal error.
- */
-async function engine<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof SpawnerError) throw err;
-    throw new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
   }
 }

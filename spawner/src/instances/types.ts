@@ -43,12 +43,14 @@ export interface InstanceRecord {
   createdAt: number;
   lastWakeAt: number | null;
   lastActivityAt: number | null;
+  /** Number of the active revision (read-only, from instance_revisions); null before revisions. */
+  revision?: number | null;
 }
 
 export type LifecycleKind =
   | 'deployed' | 'started' | 'stopped' | 'removed' | 'wake' | 'wake_failed'
   | 'adopted' | 'cleaned' | 'external_start' | 'external_stop' | 'external_remove' | 'network_repaired'
-  | 'init_ok' | 'init_failed' | 'identity_revoked';
+  | 'init_ok' | 'init_failed' | 'identity_revoked' | 'redeployed' | 'redeploy_failed';
 
 export type StopReason = 'idle' | 'deleted' | 'failed_wake' | 'failed_init' | 'external' | 'api';
 

@@ -59,8 +59,11 @@ export class Waker {
     return flight;
   }
 
-  private run(rec: InstanceRecord, throughProxy?: ThroughProxyRequest): Promise<WakeOutcome> {
-    return this.service.locks.run(rec.name, async () => {
+  private run(given: InstanceRecord, throughProxy?: ThroughProxyRequest): Promise<WakeOutcome> {
+    return this.service.locks.run(given.name, async () => {
+      // Read again under the lock: a redeploy that held it may have moved the instance to a new
+      // container (and port), so a wake queued behind it starts the new revision.
+      const rec = this.d.instances.get(given.name) ?? given;
       const t0 = this.d.now();
       const deadline = AbortSignal.timeout(this.d.cfg.wakeDeadlineSec * 1000);
       const info = await this.service.requireContainer(rec);

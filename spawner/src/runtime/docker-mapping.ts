@@ -54,6 +54,8 @@ const STATES: readonly ContainerState[] = [
 
 interface InspectLike {
   Id: string;
+  /** The image's content-addressed id (sha256:…), whatever reference created the container. */
+  Image?: string;
   Name?: string;
   Config?: { Image?: string; Labels?: Record<string, string> | null; Healthcheck?: { Test?: string[] } };
   State?: { Status?: string; Health?: { Status?: string }; StartedAt?: string; ExitCode?: number };
@@ -71,6 +73,7 @@ export function toContainerInfo(raw: InspectLike): ContainerInfo {
     id: raw.Id,
     name: (raw.Name ?? '').replace(/^\//, ''),
     image: raw.Config?.Image ?? '',
+    ...(raw.Image ? { imageId: raw.Image } : {}),
     state: (STATES as readonly string[]).includes(status) ? (status as ContainerState) : 'dead',
     health: toHealth(raw.State?.Health?.Status),
     hasHealthcheck: Array.isArray(test) && test.length > 0 && test[0] !== 'NONE',

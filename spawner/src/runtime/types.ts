@@ -38,6 +38,8 @@ export interface ContainerInfo {
   id: string;
   name: string;
   image: string;
+  /** Content-addressed id of the image it runs (sha256:…), when the engine tells. */
+  imageId?: string;
   state: ContainerState;
   health: HealthState;
   hasHealthcheck: boolean;

@@ -47,8 +47,9 @@ describe('InstanceStore', () => {
       lastActivityAt: 6,
     });
     store.insert(full);
-    expect(store.get('alice')).toEqual(full);
-    expect(store.getByContainerId('c1')).toEqual(full);
+    // `revision` is read from instance_revisions (none yet), never written through this store.
+    expect(store.get('alice')).toEqual({ ...full, revision: null });
+    expect(store.getByContainerId('c1')).toEqual({ ...full, revision: null });
   });
 
   it('returns undefined for unknown names and containers', () => {

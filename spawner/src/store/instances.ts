@@ -22,11 +22,15 @@ interface Row {
   created_at: number;
   last_wake_at: number | null;
   last_activity_at: number | null;
+  revision?: number | null;
 }
 
 const COLUMNS =
   'name, container_id, image, network, port, routing, public, secret_hash, health_check, ' +
   'idle_timeout_sec, labels, created_at, last_wake_at, last_activity_at';
+
+/** Reads add the number of the active revision (instance_revisions), if any. */
+const READ = `${COLUMNS}, (SELECT n FROM instance_revisions r WHERE r.instance = instances.name AND r.status = 'active') AS revision`;
 
 function toRecord(r: Row): InstanceRecord {
   return {
@@ -44,6 +48,7 @@ function toRecord(r: Row): InstanceRecord {
     createdAt: r.created_at,
     lastWakeAt: r.last_wake_at,
     lastActivityAt: r.last_activity_at,
+    revision: r.revision ?? null,
   };
 }
 
@@ -91,10 +96,12 @@ export class InstanceStore {
           @routing, @public, @secret_hash, @health_check, @idle_timeout_sec, @labels, @created_at,
           @last_wake_at, @last_activity_at)`,
       ),
-      get: p<Row>(`SELECT ${COLUMNS} FROM instances WHERE name = ?`),
-      byContainer: p<Row>(`SELECT ${COLUMNS} FROM instances WHERE container_id = ?`),
-      list: p<Row>(`SELECT ${COLUMNS} FROM instances ORDER BY name`),
+      get: p<Row>(`SELECT ${READ} FROM instances WHERE name = ?`),
+      byContainer: p<Row>(`SELECT ${READ} FROM instances WHERE container_id = ?`),
+      list: p<Row>(`SELECT ${READ} FROM instances ORDER BY name`),
       setContainer: p('UPDATE instances SET container_id = ? WHERE name = ?'),
+      setConfig: p(`UPDATE instances SET container_id = @container_id, image = @image, port = @port,
+        health_check = @health_check, idle_timeout_sec = @idle_timeout_sec, labels = @labels WHERE name = @name`),
       // MAX(): timestamps only move forward, so a late, out-of-order touch cannot make an
       // active instance look idle to the reaper.
       touchWake: p(
@@ -140,6 +147,14 @@ export class InstanceStore {
     } catch (e) {
       rethrowConflict(e, name);
     }
+  }
+
+  /** A redeploy's commit: the instance now runs this container with this configuration. */
+  setConfig(rec: Pick<InstanceRecord, 'name' | 'containerId' | 'image' | 'port' | 'healthCheck' | 'idleTimeoutSec' | 'labels'>): boolean {
+    return this.stmts.setConfig.run({
+      name: rec.name, container_id: rec.containerId, image: rec.image, port: rec.port,
+      health_check: rec.healthCheck, idle_timeout_sec: rec.idleTimeoutSec, labels: JSON.stringify(rec.labels),
+    }).changes > 0;
   }
 
   touchWake(name: string, at: number): boolean {

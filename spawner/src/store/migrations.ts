@@ -99,4 +99,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    name: 'instance revisions',
+    sql: `
+      -- Every deploy and redeploy of an instance: what it ran (immutable) and how it went
+      -- (status). The env may hold tenant secrets: sealed (secrets/seal.ts) when a key is set.
+      CREATE TABLE instance_revisions (
+        instance     TEXT NOT NULL REFERENCES instances (name) ON DELETE CASCADE,
+        n            INTEGER NOT NULL CHECK (n >= 1),
+        image        TEXT NOT NULL,
+        image_id     TEXT,
+        -- The DeploySpec without name, env and init, as JSON (port, labels, limits, volume, ...).
+        spec         TEXT NOT NULL,
+        env          BLOB NOT NULL,
+        env_sealed   INTEGER NOT NULL CHECK (env_sealed IN (0, 1)),
+        created_by   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('pending', 'active', 'superseded', 'failed')),
+        failed_step  TEXT,
+        reason       TEXT,
+        container_id TEXT,
+        PRIMARY KEY (instance, n)
+      ) STRICT;
+      -- What a revision ran never changes; only its outcome (status, step, reason, container).
+      CREATE TRIGGER instance_revisions_immutable
+        BEFORE UPDATE OF instance, n, image, spec, env, env_sealed, created_by, created_at ON instance_revisions
+        BEGIN SELECT RAISE(ABORT, 'a revision is immutable'); END;
+      -- At most one active revision per instance.
+      CREATE UNIQUE INDEX instance_revisions_one_active ON instance_revisions (instance) WHERE status = 'active';
+    `,
+  },
 ];

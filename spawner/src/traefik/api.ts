@@ -33,9 +33,9 @@ export class TraefikApi {
     return res.json();
   }
 
-  /** The router as the Docker provider names it, or null when Traefik does not have it. */
-  async router(name: string): Promise<RouterStatus | null> {
-    const body = (await this.getJson(`/api/http/routers/${encodeURIComponent(name)}@docker`)) as
+  /** The router as the Docker provider (or `provider`) names it, or null when Traefik does not have it. */
+  async router(name: string, provider: 'docker' | 'file' = 'docker'): Promise<RouterStatus | null> {
+    const body = (await this.getJson(`/api/http/routers/${encodeURIComponent(name)}@${provider}`)) as
       | { status?: string; service?: string; error?: unknown }
       | null;
     if (!body) return null;
@@ -43,8 +43,8 @@ export class TraefikApi {
     return { status: body.status ?? 'unknown', service: body.service, ...(errors.length ? { errors } : {}) };
   }
 
-  async service(name: string): Promise<ServiceStatus | null> {
-    const body = (await this.getJson(`/api/http/services/${encodeURIComponent(name)}@docker`)) as
+  async service(name: string, provider: 'docker' | 'file' = 'docker'): Promise<ServiceStatus | null> {
+    const body = (await this.getJson(`/api/http/services/${encodeURIComponent(name)}@${provider}`)) as
       | { status?: string; loadBalancer?: { servers?: { url?: string }[] } }
       | null;
     if (!body) return null;

@@ -44,6 +44,8 @@ export const LABEL = {
   edge: 'spawner.edge',
   /** On an edge container: the names it answers to on every instance network (e.g. `traefik`). */
   edgeAliases: 'spawner.edge.aliases',
+  /** The revision a container runs (instances/redeploy.ts); absent on first deploys. */
+  revision: 'spawner.revision',
 } as const;
 /** Shorthands for readers of container labels (reconcile, wake). */
 export const INSTANCE_LABEL = LABEL.instance;
