@@ -46,7 +46,7 @@ describe('GET /.spawner/self from inside an instance', () => {
       const a = await selfFrom('id-a');
       return a.status === 200 ? a : undefined;
     }, { timeoutMs: 30_000 });
-    expect(JSON.parse(r.body)).toEqual({ name: 'id-a', revision: null, routing: 'cookie', urls: ['/'], init: null });
+    expect(JSON.parse(r.body)).toEqual({ name: 'id-a', revision: 1, routing: 'cookie', urls: ['/'], init: null });
     expect(r.body).not.toContain('id-b');
     expect(JSON.parse((await selfFrom('id-b')).body)).toMatchObject({ name: 'id-b' });
   });

@@ -30,6 +30,8 @@ export interface MockAppOptions {
   hostInfo?: () => HostInfo;
   /** POST /init behaviour (init.ts); default: answers normally, at once. */
   init?: { fail: InitFail; delayMs: number };
+  /** Called once per echoed request, when it is answered (LOG_REQUESTS: tests count replays). */
+  onRequest?: (r: { method: string; path: string; requestId: string | null }) => void;
 }
 
 export interface MockApp {
@@ -38,6 +40,8 @@ export interface MockApp {
   upgrade: (req: IncomingMessage, socket: Duplex) => void;
   /** Drops open WebSockets (they are not the HTTP server's to close). */
   closeUpgraded: () => void;
+  /** Open WebSockets right now (a draining server waits for them until its deadline). */
+  upgradedCount: () => number;
   idle: IdleTracker;
 }
 
@@ -109,6 +113,8 @@ export function createMockApp(opts: MockAppOptions): MockApp {
     });
     req.on('end', () => {
       const method = req.method ?? 'GET';
+      const rid = req.headers['x-request-id'];
+      opts.onRequest?.({ method, path: req.url ?? '/', requestId: typeof rid === 'string' ? rid : null });
       const withBody = bodyLength > 0 || ['POST', 'PUT', 'PATCH'].includes(method);
       sendJson(res, 200, {
         ...hostInfo(),
@@ -138,6 +144,13 @@ export function createMockApp(opts: MockAppOptions): MockApp {
     if (pathname === '/init') return init.handle(req, res);
     const fail = /^\/fail\/([45]\d\d)$/.exec(pathname ?? '');
     if (fail) return sendJson(res, Number(fail[1]), { hostname: hostInfo().hostname, status: Number(fail[1]) });
+    // /delay/<ms>: a slow request (at most 60 s), e.g. one in flight while the app is stopped.
+    const delay = /^\/delay\/(\d{1,5})$/.exec(pathname ?? '');
+    if (delay) {
+      const h = timers.setTimeout(() => !res.destroyed && echo(req, res), Math.min(Number(delay[1]), 60_000));
+      res.once('close', () => timers.clearTimeout(h));
+      return;
+    }
     echo(req, res);
   }
 
@@ -173,5 +186,5 @@ export function createMockApp(opts: MockAppOptions): MockApp {
     for (const s of upgraded) s.destroy();
   }
 
-  return { handler, upgrade, closeUpgraded, idle };
+  return { handler, upgrade, closeUpgraded, upgradedCount: () => upgraded.size, idle };
 }

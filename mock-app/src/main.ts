@@ -61,19 +61,28 @@ function shutdown(reason: string): void {
   if (exiting) return;
   exiting = true;
   log('info', 'shutting down', { reason, ...(stopDelayMs > 0 ? { stopDelay: formatMs(stopDelayMs) } : {}) });
-  // Containers are stopped with a short grace period: never hang on a stuck socket. With
-  // STOP_DELAY, the listener closes at once and the process lingers (an app draining its work):
-  // the container still runs, so a proxy still routes to it, and connections are refused.
-  const exit = setTimeout(() => process.exit(0), stopDelayMs > 0 ? stopDelayMs : 2_000);
+  // Containers are stopped with a grace period: never hang past it. With STOP_DELAY, the listener
+  // closes at once and the process lingers (an app draining its work): the container still runs,
+  // so a proxy still routes to it, and connections are refused.
+  const deadlineMs = stopDelayMs > 0 ? stopDelayMs : 2_000;
+  const exit = setTimeout(() => {
+    app?.closeUpgraded(); // WebSockets are closed at the deadline, not before
+    process.exit(0);
+  }, deadlineMs);
   if (stopDelayMs === 0) exit.unref(); // else it is what keeps the process alive
   if (!server?.listening) {
     if (stopDelayMs === 0) process.exit(0);
     return;
   }
-  server.close(() => { if (stopDelayMs === 0) process.exit(0); });
-  // close() alone waits for keep-alive sockets and open /events streams; drop them now.
-  server.closeAllConnections();
-  app?.closeUpgraded();
+  const srv = server;
+  // Drain: no new connections; requests in flight finish and are answered (then their
+  // keep-alive connection closes); idle keep-alive connections are closed now and as they go idle.
+  let closed = false;
+  const done = () => { if (closed && stopDelayMs === 0 && (app?.upgradedCount() ?? 0) === 0) process.exit(0); };
+  srv.close(() => { closed = true; done(); });
+  srv.closeIdleConnections();
+  const sweep = setInterval(() => { srv.closeIdleConnections(); done(); }, 20);
+  sweep.unref();
 }
 
 process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -97,6 +106,7 @@ if (!exiting) {
     statusDelayMs,
     connstr: process.env.CONNSTR ?? null,
     init: { fail: initFail, delayMs: initDelayMs },
+    ...(process.env.LOG_REQUESTS === '1' ? { onRequest: (r: { method: string; path: string; requestId: string | null }) => log('info', 'request', r) } : {}),
     onIdle: () => {
       log('info', 'idle shutdown', { idleSeconds: idleMs / 1000 });
       shutdown('idle');

@@ -12,6 +12,7 @@ import { RevisionStore } from './store/revisions.js';
 import { Revisions } from './instances/revisions.js';
 import { Initializer } from './instances/init.js';
 import { convergeInit } from './instances/init-converge.js';
+import { convergeRevisions } from './instances/revisions-converge.js';
 import { parseKey } from './secrets/seal.js';
 import { InstanceStore } from './store/instances.js';
 import { EventLog } from './store/events.js';
@@ -143,6 +144,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   }, { signal: watchAbort.signal, onError: (err) => log.debug('edge event stream interrupted', { error: errorMessage(err) }) });
   await rescan();
   await convergeInit(deps, initStore, service);
+  await convergeRevisions(deps, service);
   const rescanTimer = setInterval(() => { void rescan(); }, cfg.rescanSec * 1000);
   rescanTimer.unref();
   const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now });

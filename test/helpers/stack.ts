@@ -93,6 +93,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   try {
     await docker.createNetwork({ Name: network, Labels: labels, CheckDuplicate: true });
     await docker.createVolume({ Name: `${network}-data`, Labels: labels });
+    // Traefik's file provider directory, shared with the spawner (a redeploy's switch route).
+    await docker.createVolume({ Name: `${network}-dynamic`, Labels: labels });
     const traefik = await docker.createContainer({
       name: `${network}-traefik`,
       Image: IMAGES.traefik,
@@ -120,6 +122,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         `--providers.docker.network=${network}`,
         `--providers.docker.constraints=Label(\`spawner.id\`,\`${spawnerId}\`)`,
         '--providers.providersThrottleDuration=100ms',
+        '--providers.file.directory=/etc/traefik/dynamic',
+        '--providers.file.watch=true',
         '--log.level=INFO',
         ...(opts.traefikDockerDir ? [`--providers.docker.endpoint=unix://${SPAWNER_DOCKER_DIR}/docker.sock`] : []),
         ...(opts.traefikArgs ?? []),
@@ -127,7 +131,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ExposedPorts: { '80/tcp': {}, '8080/tcp': {} },
       HostConfig: {
         NetworkMode: network,
-        Binds: [opts.traefikDockerDir ? `${opts.traefikDockerDir}:${SPAWNER_DOCKER_DIR}` : `${ENGINE_SOCKET}:/var/run/docker.sock:ro`],
+        Binds: [
+          opts.traefikDockerDir ? `${opts.traefikDockerDir}:${SPAWNER_DOCKER_DIR}` : `${ENGINE_SOCKET}:/var/run/docker.sock:ro`,
+          `${network}-dynamic:/etc/traefik/dynamic:ro`,
+        ],
         ...(opts.restartPolicy ? { RestartPolicy: { Name: opts.restartPolicy } } : {}),
         PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
       },
@@ -168,6 +175,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         SPAWNER_TRAEFIK_ENTRYPOINT_URL: 'http://traefik:80',
         SPAWNER_SOCKET_PROBE_IMAGE: IMAGES.spawner,
         SPAWNER_LOG_LEVEL: 'debug',
+        SPAWNER_TRAEFIK_DYNAMIC_DIR: '/var/run/spawner-traefik',
         ...(opts.spawnerDockerDir ? { DOCKER_HOST: `unix://${SPAWNER_DOCKER_DIR}/docker.sock` } : {}),
         ...opts.env,
       }).map(([k, v]) => `${k}=${v}`),
@@ -176,7 +184,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         NetworkMode: network,
         Binds: [
           opts.spawnerDockerDir ? `${opts.spawnerDockerDir}:${SPAWNER_DOCKER_DIR}` : `${ENGINE_SOCKET}:/var/run/docker.sock`,
-          `${usersFile}:/etc/spawner/users.txt:ro`, `${network}-data:/data`,
+          `${usersFile}:/etc/spawner/users.txt:ro`, `${network}-data:/data`, `${network}-dynamic:/var/run/spawner-traefik`,
         ],
         ...(opts.restartPolicy ? { RestartPolicy: { Name: opts.restartPolicy } } : {}),
         PortBindings: { '8008/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '8000/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },

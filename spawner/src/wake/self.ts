@@ -56,8 +56,8 @@ export async function self(d: SelfDeps, req: Request, res: Response, send: (res:
   const init = d.init?.view(rec.name, false);
   res.json({
     name: rec.name,
-    // Revisions do not exist yet; the field is here so instances can rely on its presence.
-    revision: null,
+    // The active revision's number; null for instances deployed before revisions existed.
+    revision: rec.revision ?? null,
     routing: rec.routing,
     urls: publicUrls(d.cfg, rec.name, rec.routing),
     init: init ? { status: init.status } : null,
