@@ -61,7 +61,8 @@ export function followInstanceLogs(spawnerId: string, instance: string) {
   };
   const scan = async () => {
     while (running) {
-      const list = await docker.listContainers({ all: true, filters: { label: [`spawner.id=${spawnerId}`, `spawner.instance=${instance}`] } });
+      // Running ones only: following a container that is merely created ends at once, silently.
+      const list = await docker.listContainers({ filters: { status: ['running'], label: [`spawner.id=${spawnerId}`, `spawner.instance=${instance}`] } });
       for (const c of list) if (!lines.has(c.Id)) await attach(c.Id).catch(() => lines.delete(c.Id));
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -100,9 +101,12 @@ export function postAccounting(served: Served[], counts: Map<string, number>) {
   };
 }
 
-/** The last answer by `oldIps` before the first answer by another container: the switch time. */
-export function switchGap(served: Served[], oldIp: string): { lastOld: number; firstNew: number; gapMs: number } | null {
-  const sorted = [...served].filter((s) => s.ok).sort((a, b) => a.at - b.at);
+/**
+ * Among answers from `from` on: the last one by the old container and the first one by another,
+ * the switch time (negative: the two overlapped, old requests in flight finished after the switch).
+ */
+export function switchGap(served: Served[], oldIp: string, from = 0): { lastOld: number; firstNew: number; gapMs: number } | null {
+  const sorted = served.slice(from).filter((s) => s.ok).sort((a, b) => a.at - b.at);
   const firstNew = sorted.find((s) => !s.ips.includes(oldIp));
   const lastOld = [...sorted].reverse().find((s) => s.ips.includes(oldIp));
   if (!firstNew || !lastOld) return null;
