@@ -12,6 +12,7 @@ import { createApiApp } from './app.js';
 import { memoryDeps } from '../testing/fixtures.js';
 import { rawRequest, type Res } from '../testing/http.js';
 import { openApiDocument } from './openapi.js';
+import { revisionsRouter } from './revisions-routes.js';
 import { SpawnerError } from '../errors.js';
 import type { InstanceRecord } from '../instances/types.js';
 import type { ThroughProxyRequest } from '../readiness/probes.js';
@@ -286,9 +287,18 @@ describe('deploy API over HTTP', () => {
       'GET /runtimes', 'GET /deploy/{nameOrId}/init', 'POST /deploy/{nameOrId}/init', 'DELETE /deploy/{nameOrId}/identity',
     ].sort();
 
+    /** Served by api/revisions-routes.ts under /deploy when the app has a redeployer. */
+    const REVISIONS = ['GET /deploy/{nameOrId}/revisions', 'POST /deploy/{nameOrId}/revisions', 'POST /deploy/{nameOrId}/rollback'];
+    function revisionRoutes(): string[] {
+      const r = revisionsRouter({ cfg: DEFAULTS, service: {} as never, redeployer: {} as never, isClosing: () => false });
+      return (r as unknown as { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack
+        .flatMap((l) => (l.route ? Object.keys(l.route.methods).map((m) => `${m.toUpperCase()} /deploy${l.route?.path.replace(/:(\w+)/g, '{$1}') ?? ''}`) : []));
+    }
+
     it('router stack == OpenAPI paths == the hand-written list', async () => {
       expect(mountedRoutes()).toEqual(HAND_WRITTEN);
-      expect(documented()).toEqual(HAND_WRITTEN);
+      expect(revisionRoutes().sort()).toEqual([...REVISIONS].sort());
+      expect(documented()).toEqual([...HAND_WRITTEN, ...REVISIONS].sort());
       const served = await h.send('GET', '/openapi.json', { auth: false });
       expect(served.status).toBe(200);
       expect(Object.keys(served.json().paths).sort()).toEqual(Object.keys(openApiDocument().paths).sort());

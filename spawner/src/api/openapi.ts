@@ -6,6 +6,8 @@ const nameParam = {
   schema: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|[a-f0-9]{12,64})$' },
 };
 const instance = { $ref: '#/components/schemas/Instance' };
+const revision = { $ref: '#/components/schemas/Revision' };
+const revisionResult = { type: 'object', properties: { revision, instance } };
 const ok = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 
 export function openApiDocument() {
@@ -38,6 +40,14 @@ export function openApiDocument() {
         post: { summary: 'Run a failed init again (starts the instance, readiness, init); no answer in the body', security: auth, responses: { 200: ok({ $ref: '#/components/schemas/Init' }), 404: problem, 409: problem } } },
       '/deploy/{nameOrId}/identity': { parameters: [nameParam], delete: { summary: 'Revoke the instance\'s identity credential (GET /.spawner/self refuses it)', security: auth, responses: { 200: ok({ type: 'object', properties: { name: { type: 'string' }, identity: { const: 'revoked' }, changed: { type: 'boolean' } } }), 404: problem } } },
       '/deploy/{nameOrId}/events': { parameters: [nameParam], get: { summary: 'Lifecycle events of an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } } },
+      '/deploy/{nameOrId}/revisions': { parameters: [nameParam],
+        get: { summary: 'Revisions of an instance, newest first (env values never shown: envKeys)', security: auth, responses: { 200: ok({ type: 'object', properties: { name: { type: 'string' }, revisions: { type: 'array', items: revision } } }), 404: problem } },
+        post: { summary: 'Redeploy: a new revision with the fields given (start-first switch without downtime; stopped: created, started at the next wake)', security: auth,
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RedeployRequest' } } } },
+          responses: { 200: ok(revisionResult), 400: problem, 404: problem, 409: problem, 422: problem, 502: problem } } },
+      '/deploy/{nameOrId}/rollback': { parameters: [nameParam], post: { summary: 'Roll back: a new revision with revision n\'s configuration, through the same gate and switch', security: auth,
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['revision'], additionalProperties: false, properties: { revision: { type: 'integer', minimum: 1 }, strategy: { enum: ['start-first', 'stop-first'] } } } } } },
+        responses: { 200: ok(revisionResult), 400: problem, 404: problem, 409: problem, 422: problem, 502: problem } } },
       '/runtimes': { get: { summary: 'Images a caller may deploy: the allowlist resolved against the engine', security: auth, responses: { 200: ok({ type: 'object', properties: { runtimes: { type: 'array', items: { $ref: '#/components/schemas/Runtime' } } } }), 401: problem, 503: problem } } },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: ok({ type: 'object' }), 503: ok({ type: 'object' }, 'shutting down') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
@@ -74,10 +84,22 @@ export function openApiDocument() {
           init: { type: 'object', additionalProperties: false, required: ['path'], description: 'POSTed to on the instance after its first readiness (needs SPAWNER_INIT_KEY)', properties: {
             path: { type: 'string', pattern: '^/' }, payload: { type: 'object' }, when: { enum: ['once', 'every-start'] }, deadlineSec: { type: 'integer', minimum: 1, maximum: 3600 } } },
         } },
+        RedeployRequest: { type: 'object', additionalProperties: false, description: 'fields not sent keep the active revision\'s value; name, routing, public, network, egress and init never change', properties: {
+          image: { type: 'string' }, envs: { type: 'object', additionalProperties: { type: 'string' } }, labels: { type: 'object', additionalProperties: { type: 'string' } },
+          port: { type: 'integer', minimum: 1, maximum: 65535 }, healthCheck: { type: 'string', format: 'uri' }, idleTimeout: { type: 'integer', minimum: 0 },
+          limits: { type: 'object', properties: { memoryMb: { type: 'number' }, cpus: { type: 'number' }, pids: { type: 'integer' } } },
+          strategy: { enum: ['start-first', 'stop-first'], description: 'default start-first' },
+        } },
+        Revision: { type: 'object', required: ['revision', 'status', 'image'], properties: {
+          revision: { type: 'integer' }, status: { enum: ['pending', 'active', 'superseded', 'failed'] }, image: { type: 'string' }, imageId: { type: ['string', 'null'] },
+          envKeys: { type: 'array', items: { type: 'string' } }, port: { type: 'integer' }, labels: { type: 'object', additionalProperties: { type: 'string' } },
+          limits: { type: 'object' }, healthCheck: { type: ['string', 'null'] }, idleTimeout: { type: ['integer', 'null'] }, volume: { type: 'object' },
+          createdBy: { type: 'string' }, createdAt: { type: 'string' }, failedStep: { type: ['string', 'null'] }, reason: { type: ['string', 'null'] }, containerId: { type: ['string', 'null'] },
+        } },
         Instance: { type: 'object', required: ['id', 'name', 'image', 'status', 'labels'], properties: {
           id: { type: ['string', 'null'] }, name: { type: 'string' }, image: { type: 'string' }, status: { type: 'string' }, health: { type: 'string' },
           labels: { type: 'object', additionalProperties: { type: 'string' } }, network: { type: 'string' }, port: { type: 'integer' },
-          routing: { type: 'string' }, public: { type: 'boolean' }, createdAt: { type: 'string' }, lastWakeAt: { type: ['string', 'null'] }, lastActivityAt: { type: ['string', 'null'] },
+          routing: { type: 'string' }, public: { type: 'boolean' }, revision: { type: ['integer', 'null'], description: 'the active revision' }, createdAt: { type: 'string' }, lastWakeAt: { type: ['string', 'null'] }, lastActivityAt: { type: ['string', 'null'] },
           init: { type: ['object', 'null'], description: 'init status (never its answer: GET /deploy/{nameOrId}/init)', properties: { status: { enum: ['pending', 'running', 'done', 'failed'] }, reason: { type: ['string', 'null'] } } },
         } },
       },
