@@ -4,7 +4,7 @@
  *   npm run bench                  full run (N ≥ 20 wakes, 1,000 registered instances, …)
  *   npm run bench -- --quick       CI smoke: small N, same sections, no timing assertions
  *   options: --out DIR (default bench-results), --only a,b (sections: hotpath, wake, browser,
- *            storm, deploy, fanout, footprint, proxied, networks), --registered N (footprint size),
+ *            storm, deploy, fanout, footprint, proxied, networks, redeploy), --registered N (footprint size),
  *            --engine default|current|both: run on that engine / on each (scripts/bench/engines.ts),
  *            one report with the wake sections side by side (default: the engine DOCKER_HOST names)
  *
@@ -30,9 +30,10 @@ import { renderMarkdown } from './bench/report.js';
 import { evaluateTargets, explain, type BenchResult } from './bench/result.js';
 import { fanout, storm } from './bench/storm.js';
 import { floorAndWake } from './bench/wake.js';
+import { redeploys } from './bench/redeploy.js';
 import { renderSideBySide, runOnEngines, type Engine } from './bench/engines.js';
 
-const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied', 'networks'] as const;
+const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied', 'networks', 'redeploy'] as const;
 type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -182,6 +183,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     await section('footprint', async () => { sections.footprint = await footprint(ctx, idle); });
     await section('proxied', async () => { sections.proxied = await proxied(ctx); });
     await section('networks', async () => { sections.networks = await networkCost(ctx); });
+    await section('redeploy', async () => { sections.redeploy = await redeploys(ctx); });
 
     const wrk = await run('sh', ['-c', 'wrk --version 2>&1 | head -1']).catch(() => ({ out: '' }));
     const result: BenchResult = {

@@ -102,6 +102,14 @@ export function renderMarkdown(r: BenchResult): string {
     rows.push(distRow('10 networks', 'edge disconnects + network remove (what a DELETE adds)', nw.remove));
     rows.push(distRow('10 networks', 'POST /deploy → router visible in Traefik\'s API (isolated instance)', nw.deployToRoute, 'polled every 10 ms'));
   }
+  for (const v of ['nohc', 'hc'] as const) {
+    const rd = s.redeploy?.[v];
+    if (!rd) continue;
+    const label = v === 'nohc' ? 'without HEALTHCHECK' : 'with HEALTHCHECK';
+    rows.push(distRow('11 redeploy', `${label}: switch time, last answer by the old container → first by the new (start-first, under load)`, rd.switchGapMs, `${rd.images.join(' ↔ ')}; negative = overlap`));
+    rows.push(distRow('11 redeploy', `${label}: POST /deploy/:name/revisions (gate + switch + drain)`, rd.redeployCallMs));
+    rows.push(valueRow('11 redeploy', `${label}: requests during ${rd.switches} switches (4 clients, GET + POST)`, rd.requests, `${rd.errors} errors`, `${rd.posts} POSTs: ${rd.lost} lost, ${rd.replayed} replayed (app logs)`));
+  }
   const header = ['section', 'measurement', 'N', 'p50 / value', 'p95', 'notes', 'target', 'result'];
   const table = [header, header.map(() => '---'), ...rows].map((cols) => `| ${cols.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`).join('\n');
   const machine = [

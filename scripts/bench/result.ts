@@ -1,5 +1,6 @@
 /** The JSON written to bench-results/latest.json, and the targets/explanations derived from it. */
 import type { NetworksResult } from './networks.js';
+import type { RedeployResult } from './redeploy.js';
 import type { BrowserResult } from './browser.js';
 import type { DeployResult, FootprintResult } from './deploy.js';
 import type { Machine } from './docker.js';
@@ -44,6 +45,7 @@ export interface BenchResult {
     hotPath?: HotPathResult;
     proxied?: ProxiedResult;
     networks?: NetworksResult;
+    redeploy?: RedeployResult;
   };
   /** 1-minute load average sampled every 5 s during the run (other work on the host skews figures). */
   loadAverageDuring: { samples: number; min: number; mean: number; max: number };
@@ -74,6 +76,10 @@ export function evaluateTargets(r: BenchResult): Target[] {
   if (hasStartInterval(r.machine.docker.apiVersion)) {
     add('overheadHcVsApp200', 'HEALTHCHECK cold wake over the app\'s first 200 (p50 of pairs; API ≥ 1.44)', '≤ 100 ms', s.coldWake?.hc?.overhead.vsApp200.p50, 'ms', (v) => v <= 100);
     add('coldWakeNoHc400', 'cold wake end to end without HEALTHCHECK (p50; API ≥ 1.44)', '≤ 400 ms', s.coldWake?.nohc?.wake.total.p50, 'ms', (v) => v <= 400);
+  }
+  for (const v of ['nohc', 'hc'] as const) {
+    const rd = s.redeploy?.[v];
+    if (rd) add(`redeployFailures${v === 'nohc' ? 'NoHc' : 'Hc'}`, `start-first redeploys under load ${v === 'nohc' ? 'without' : 'with'} HEALTHCHECK: errors + lost + replayed POSTs`, '= 0', rd.errors + rd.lost + rd.replayed, '', (x) => x === 0);
   }
   if (s.storm) {
     out.push({
