@@ -16,8 +16,8 @@ function caught(fn: () => unknown): { code: string; field?: string; message: str
 }
 
 describe('validateRedeploy', () => {
-  it('takes only the fields sent (the rest stays as the active revision has it); start-first by default', () => {
-    expect(validateRedeploy({ image: 'mock-app:2' }, cfg, 'a')).toEqual({ changes: { image: 'mock-app:2' }, strategy: 'start-first' });
+  it('takes only the fields sent (the rest stays as the active revision has it; no strategy: the deploy\'s, else start-first)', () => {
+    expect(validateRedeploy({ image: 'mock-app:2' }, cfg, 'a')).toEqual({ changes: { image: 'mock-app:2' } });
     expect(validateRedeploy({
       envs: { A: '1' }, labels: { team: 'x', 'health-check': 'http://a:9000/status' }, port: 8080, limits: { memoryMb: 128 }, idleTimeout: 0, strategy: 'stop-first',
     }, cfg, 'a')).toEqual({
@@ -46,7 +46,7 @@ describe('validateRedeploy', () => {
 
 describe('validateRollback', () => {
   it('needs a revision number', () => {
-    expect(validateRollback({ revision: 2 })).toEqual({ revision: 2, strategy: 'start-first' });
+    expect(validateRollback({ revision: 2 })).toEqual({ revision: 2 });
     expect(caught(() => validateRollback({})).field).toBe('revision');
     expect(caught(() => validateRollback({ revision: 'two' })).field).toBe('revision');
     expect(caught(() => validateRollback({ revision: 1, image: 'mock-app:1' })).field).toBe('image');

@@ -29,14 +29,13 @@ function body(raw: unknown, allowed: string[]): Record<string, unknown> {
 }
 
 export function validateStrategy(raw: unknown): Strategy {
-  if (raw === undefined) return 'start-first';
   if (typeof raw !== 'string' || !(STRATEGIES as readonly string[]).includes(raw)) {
     fail('invalid_field', 'strategy', `strategy must be one of: ${STRATEGIES.join(', ')}`);
   }
   return raw as Strategy;
 }
 
-export function validateRedeploy(raw: unknown, cfg: Config, name: string): { changes: RedeployChanges; strategy: Strategy } {
+export function validateRedeploy(raw: unknown, cfg: Config, name: string): { changes: RedeployChanges; strategy?: Strategy } {
   const b = body(raw, KEYS);
   const changes: RedeployChanges = {};
   if (own(b, 'image') !== undefined) changes.image = validateImage(own(b, 'image'), cfg.allowedImages);
@@ -64,12 +63,12 @@ export function validateRedeploy(raw: unknown, cfg: Config, name: string): { cha
   if (own(b, 'limits') !== undefined) changes.limits = validateLimits(own(b, 'limits'), cfg);
   const idle = optInteger(b, 'idleTimeout', 0, MAX_IDLE_TIMEOUT_SEC);
   if (idle !== undefined) changes.idleTimeoutSec = idle;
-  return { changes, strategy: validateStrategy(own(b, 'strategy')) };
+  return { changes, ...(own(b, 'strategy') !== undefined ? { strategy: validateStrategy(own(b, 'strategy')) } : {}) };
 }
 
-export function validateRollback(raw: unknown): { revision: number; strategy: Strategy } {
+export function validateRollback(raw: unknown): { revision: number; strategy?: Strategy } {
   const b = body(raw, ['revision', 'strategy']);
   const revision = optInteger(b, 'revision', 1, Number.MAX_SAFE_INTEGER);
   if (revision === undefined) fail('invalid_field', 'revision', 'revision (the number to roll back to) is required');
-  return { revision, strategy: validateStrategy(own(b, 'strategy')) };
+  return { revision, ...(own(b, 'strategy') !== undefined ? { strategy: validateStrategy(own(b, 'strategy')) } : {}) };
 }

@@ -16,12 +16,13 @@ import { RESERVED_ENV } from '../instances/identity.js';
 import { applyLabelPolicy } from './label-policy.js';
 import { validateEgress, validateLimits, validateNetwork } from './resources.js';
 import { ENV_RULES, LABEL_RULES, readStringMap } from './string-map.js';
+import { validateStrategy } from './redeploy-body.js';
 
 export { validateName, validateInstanceName } from './fields.js';
 export { globMatch } from './glob.js';
 
 const BODY_KEYS = [
-  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init', 'egress',
+  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init', 'egress', 'strategy',
 ];
 
 /**
@@ -91,5 +92,6 @@ export function validateDeploy(body: unknown, cfg: Config, ctx: { defaultNetwork
   if (idleTimeoutSec !== undefined) spec.idleTimeoutSec = idleTimeoutSec;
   const init = validateInit(own(body, 'init'), cfg);
   if (init) spec.init = init;
+  if (own(body, 'strategy') !== undefined) spec.strategy = validateStrategy(own(body, 'strategy'));
   return spec;
 }

@@ -80,6 +80,19 @@ describe('redeploy of a stopped instance', () => {
   });
 });
 
+describe('stop-first, chosen at deploy', () => {
+  it('later redeploys of the running instance stop the old container first (no switch route needed)', async () => {
+    const h = harness();
+    const { view } = await h.service.deploy({ ...spec('a'), strategy: 'stop-first' }, 'alice');
+    const r = await h.redeployer.redeploy('a', { image: 'mock-app:2' }, 'bob');
+    expect(r.revision).toMatchObject({ revision: 2, status: 'active' });
+    const calls = h.deps.runtime.calls.map((c) => c.op);
+    expect(calls.indexOf('stop')).toBeLessThan(calls.lastIndexOf('create'));
+    expect(h.deps.runtime.containers.has(view.id as string)).toBe(false);
+    expect(h.deps.runtime.containers.get(h.deps.instances.get('a')!.containerId!)?.state).toBe('running');
+  });
+});
+
 describe('refused before any container is made', () => {
   it('a second redeploy while one runs: 409 redeploy_in_progress', async () => {
     const h = harness();

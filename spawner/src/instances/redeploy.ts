@@ -57,8 +57,11 @@ export class Redeployer {
     private readonly probeNonce: string,
   ) {}
 
-  /** A forward deploy of `changes` on top of the active revision (rollback passes a whole spec). */
-  async redeploy(nameOrId: string, changes: RedeployChanges, by: string, strategy: Strategy = 'start-first'): Promise<RedeployResult> {
+  /**
+   * A forward deploy of `changes` on top of the active revision (rollback passes a whole spec).
+   * `asked`: this redeploy's strategy; else the one the deploy chose; else start-first.
+   */
+  async redeploy(nameOrId: string, changes: RedeployChanges, by: string, asked?: Strategy): Promise<RedeployResult> {
     const revisions = this.revisions();
     const { name } = this.service.resolve(nameOrId);
     // Two redeploys at once: the second is refused, not queued behind the first.
@@ -70,6 +73,7 @@ export class Redeployer {
         const active = revisions.store.active(name);
         if (!active) throw new SpawnerError('conflict', `instance ${name} was deployed before revisions existed; delete and deploy it again`, 'nameOrId');
         const spec: RevisionSpec = { ...revisions.specOf(active), ...changes };
+        const strategy = asked ?? spec.strategy ?? 'start-first';
         const old = await this.service.requireContainer(rec);
         const running = old.state === 'running';
         if (running && strategy === 'start-first' && (!this.d.cfg.traefikDynamicDir || !this.d.traefik)) {

@@ -7,7 +7,7 @@
 import { SpawnerError } from '../errors.js';
 import type { RedeployResult, Redeployer, Strategy } from './redeploy.js';
 
-export async function rollback(r: Redeployer, nameOrId: string, n: number, by: string, strategy: Strategy): Promise<RedeployResult> {
+export async function rollback(r: Redeployer, nameOrId: string, n: number, by: string, strategy?: Strategy): Promise<RedeployResult> {
   const name = r.service.resolve(nameOrId).name;
   const revisions = r.revisions();
   const row = revisions.get(name, n);

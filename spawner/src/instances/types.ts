@@ -24,6 +24,8 @@ export interface DeploySpec {
   limits: { memoryMb: number; cpus: number; pids: number };
   /** Initialization after the first readiness (instances/init.ts). */
   init?: InitSpec;
+  /** How later redeploys replace the container (default start-first); a redeploy may override it. */
+  strategy?: 'start-first' | 'stop-first';
 }
 
 /** One row of the instances table. */
