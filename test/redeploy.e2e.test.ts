@@ -201,3 +201,37 @@ describe('redeploys of stopped instances, stop-first, and what is refused', () =
     expect(((await api(stack, token, 'GET', '/deploy/rd-bad/revisions')).body.revisions as unknown[]).length).toBe(1);
   }, 60_000);
 });
+
+describe('drain and rollback', () => {
+  it('a request in flight on the old container when the switch happens is answered by it (drain), not cut', async () => {
+    // DRAIN: how long the app itself waits for requests in flight after SIGTERM (default 2 s).
+    const inst = await deploy(stack, token, 'rd-drain', { image: NOHC, envs: { ...ENVS, CONNSTR: 'r1', DRAIN: '20s' } });
+    await pollUntil('reachable', async () => (fromApp(await send(`${stack.web}/`, { cookie: inst.cookie }), inst) ? true : undefined));
+    const slow = send(`${stack.web}/delay/4000`, { cookie: inst.cookie }, 30_000, { method: 'POST', body: 'in flight' });
+    await pause(300);
+    const r = await api(stack, token, 'POST', '/deploy/rd-drain/revisions', { envs: { ...ENVS, CONNSTR: 'r2' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const a = await slow;
+    expect(a.status).toBe(200);
+    expect(JSON.parse(a.body)).toMatchObject({ connstr: 'r1', body: 'in flight' });
+    expect(JSON.parse((await send(`${stack.web}/`, { cookie: inst.cookie })).body)).toMatchObject({ connstr: 'r2' });
+  }, 120_000);
+
+  it('rolling back to a revision whose image is gone: 422 image_unavailable, nothing changes', async () => {
+    const gone = `${IMAGES.mockApp}-gone`;
+    execFileSync('docker', ['build', '-q', '-t', gone, '-'], { input: `FROM ${NOHC}\nLABEL spawner-test.gone=1\n` });
+    try {
+      await deploy(stack, token, 'rd-gone-img', { image: gone, envs: ENVS });
+      expect((await api(stack, token, 'POST', '/deploy/rd-gone-img/revisions', { image: NOHC })).status).toBe(200);
+      await pollUntil('old container removed', async () => ((await containersOf('rd-gone-img')).length === 1 ? true : undefined));
+      await docker.getImage(gone).remove();
+      const rb = await api(stack, token, 'POST', '/deploy/rd-gone-img/rollback', { revision: 1 });
+      expect([rb.status, rb.body.code, rb.body.field]).toEqual([422, 'image_unavailable', 'revision']);
+      expect(String(rb.body.detail)).toContain(gone);
+      const revs = (await api(stack, token, 'GET', '/deploy/rd-gone-img/revisions')).body.revisions as Record<string, unknown>[];
+      expect(revs.map((x) => [x.revision, x.status])).toEqual([[2, 'active'], [1, 'superseded']]);
+    } finally {
+      await docker.getImage(gone).remove().catch(() => undefined);
+    }
+  }, 120_000);
+});

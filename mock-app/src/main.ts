@@ -47,6 +47,8 @@ const idleMs = durationEnv('IDLE', 60_000);
 const startupDelayMs = durationEnv('STARTUP_DELAY', 0);
 const statusDelayMs = durationEnv('STATUS_DELAY', 0);
 const stopDelayMs = durationEnv('STOP_DELAY', 0);
+// How long a SIGTERM waits for requests in flight (and open WebSockets) before exiting anyway.
+const drainMs = durationEnv('DRAIN', 2_000);
 const initDelayMs = durationEnv('INIT_DELAY', 0);
 const initFail = (INIT_FAILS as readonly string[]).includes(process.env.INIT_FAIL ?? '') ? (process.env.INIT_FAIL ?? '') as InitFail : '';
 if (initFail === '' && process.env.INIT_FAIL) {
@@ -64,7 +66,7 @@ function shutdown(reason: string): void {
   // Containers are stopped with a grace period: never hang past it. With STOP_DELAY, the listener
   // closes at once and the process lingers (an app draining its work): the container still runs,
   // so a proxy still routes to it, and connections are refused.
-  const deadlineMs = stopDelayMs > 0 ? stopDelayMs : 2_000;
+  const deadlineMs = stopDelayMs > 0 ? stopDelayMs : drainMs;
   const exit = setTimeout(() => {
     app?.closeUpgraded(); // WebSockets are closed at the deadline, not before
     process.exit(0);
@@ -93,6 +95,7 @@ log('info', 'starting', {
   idle: idleMs > 0 ? formatMs(idleMs) : 'disabled',
   startupDelay: formatMs(startupDelayMs),
   stopDelay: formatMs(stopDelayMs),
+  drain: formatMs(drainMs),
   statusDelay: formatMs(statusDelayMs),
   pid: process.pid,
 });
