@@ -5,7 +5,9 @@
  * route holds it back) and one with; a new revision that never becomes ready never takes traffic;
  * the instance keeps its name and cookie; revisions are recorded; bad input is refused.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, login, startStack, type Stack } from './helpers/stack.js';
 import { IMAGES } from './helpers/docker-env.js';
@@ -233,5 +235,19 @@ describe('drain and rollback', () => {
     } finally {
       await docker.getImage(gone).remove().catch(() => undefined);
     }
+  }, 120_000);
+});
+
+describe('the CLI', () => {
+  const CLI = fileURLToPath(new URL('../spawner/dist/cli.js', import.meta.url));
+  const cli = async (...args: string[]) => (await promisify(execFile)('node', [CLI, ...args, '--api', stack.api, '--token', token])).stdout;
+
+  it('redeploy, revisions and rollback', async () => {
+    await deploy(stack, token, 'rd-cli', { image: NOHC, envs: ENVS });
+    expect(await cli('redeploy', 'rd-cli', '--image', NOHC_V2, '--env', 'IDLE=0', '--env', 'CONNSTR=cli')).toMatch(/^REV\tSTATUS\tIMAGE.*\n2\tactive\t/);
+    const listed = await cli('revisions', 'rd-cli');
+    expect(listed.trim().split('\n').slice(1).map((l) => l.split('\t').slice(0, 3))).toEqual([['2', 'active', NOHC_V2], ['1', 'superseded', NOHC]]);
+    const rb = JSON.parse(await cli('rollback', 'rd-cli', '1', '--json')) as { revision: { revision: number; image: string } };
+    expect(rb.revision).toMatchObject({ revision: 3, image: NOHC });
   }, 120_000);
 });
