@@ -26,6 +26,8 @@ let keeper: Deployed;
 let loads = 0;
 
 const shot = (name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png` });
+// Columns: name, state, health, routing, revision (shown: every instance has revisions), idle
+// timeout, idle in, last request, wakes (9), last wake (10), labels (11).
 const cell = (name: string, col: number) => page.locator(`#rows tr[data-name="${name}"] > :nth-child(${col})`);
 const stateOf = (name: string) => cell(name, 2);
 
@@ -68,7 +70,7 @@ describe('operator console (Chromium, real Docker + Traefik)', () => {
     // Deployed after the page loaded: it can only appear by the server's push.
     sleeper = await deployMock(stack, token, 'sleeper', {}, { idleTimeout: IDLE_SEC, labels: { owner: '<img src=x onerror=document.title="pwned">' } });
     await expect.poll(() => stateOf('sleeper').textContent(), { timeout: 30_000 }).toBe('running');
-    expect(await cell('sleeper', 10).textContent()).toContain('<img src=x'); // shown as text, not markup
+    expect(await cell('sleeper', 11).textContent()).toContain('<img src=x'); // shown as text, not markup
     await shot('01-running');
     await expect.poll(() => stateOf('sleeper').textContent(), { timeout: 60_000, interval: 200 }).toBe('exited');
     await shot('02-stopped-by-idle');
@@ -76,8 +78,8 @@ describe('operator console (Chromium, real Docker + Traefik)', () => {
     const woke = await send(`${stack.web}/`, { headers: { cookie: sleeper.cookie }, timeoutMs: 60_000 });
     expect(woke.status).toBe(307);
     await expect.poll(() => stateOf('sleeper').textContent(), { timeout: 30_000, interval: 200 }).toBe('running');
-    await expect.poll(() => cell('sleeper', 8).textContent(), { timeout: 10_000 }).toBe('1');
-    expect(await cell('sleeper', 9).textContent()).toMatch(/\d+(\.\d)? (ms|s)$/);
+    await expect.poll(() => cell('sleeper', 9).textContent(), { timeout: 10_000 }).toBe('1');
+    expect(await cell('sleeper', 10).textContent()).toMatch(/\d+(\.\d)? (ms|s)$/);
     await shot('03-woken');
     expect(loads).toBe(1);
     expect(await page.title()).toBe('Spawner console');
