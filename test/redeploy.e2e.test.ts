@@ -108,6 +108,34 @@ describe('start-first redeploy under load', () => {
   }
 });
 
+describe('every routing mode', () => {
+  for (const [routing, route] of [
+    ['path', { prefix: '/app/rd-path/' }],
+    ['host', { host: 'rd-host.apps.localhost' }],
+  ] as const) {
+    it(`${routing} routing: a start-first switch under load without an error; the route stays the instance's`, async () => {
+      const name = `rd-${routing}`;
+      const r0 = await api(stack, token, 'POST', '/deploy?wait=true', { name, image: NOHC, envs: ENVS, routing });
+      expect(r0.status).toBe(200);
+      const inst: Instance = { name, id: String(r0.body.id), hostname: name, cookie: `instance=${String(r0.body.cookie.value)}` };
+      const load = startLoad(stack.web, inst, 2, route);
+      try {
+        await pollUntil('load answered', async () => (load.served.filter((s) => s.ok).length > 10 ? true : undefined));
+        const r = await api(stack, token, 'POST', `/deploy/${name}/revisions`, { image: NOHC_V2 });
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        const seen = load.served.length;
+        await pollUntil('new revision answering', async () => (load.served.slice(seen).filter((s) => s.ok).length > 10 ? true : undefined));
+      } finally {
+        await load.stop();
+      }
+      expect(load.served.filter((s) => !s.ok).map((s) => `${s.method} ${s.status} ${s.error ?? ''}`)).toEqual([]);
+      // Another instance's cookie does not reach it: the rule (and its secret) is the old one.
+      const other = await send(`${stack.web}${route.prefix ?? '/'}`, { cookie: 'instance=rd-x.wrongsecretwrong', ...(route.host ? { host: route.host } : {}) });
+      expect(fromApp(other, inst)).toBe(false);
+    }, 120_000);
+  }
+});
+
 describe('a new revision that fails its gate', () => {
   it('never takes traffic: the old container keeps serving, the revision is failed with its step', async () => {
     const inst = await deploy(stack, token, 'rd-fail', { image: NOHC, envs: ENVS });

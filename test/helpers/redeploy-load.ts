@@ -18,16 +18,17 @@ export interface Load {
   stop(): Promise<void>;
 }
 
-export function startLoad(web: string, inst: Instance, clients = 4): Load {
+/** `route`: where the instance answers (path mode: prefix `/app/<name>/`; host mode: its Host). */
+export function startLoad(web: string, inst: Instance, clients = 4, route: { prefix?: string; host?: string } = {}): Load {
   const served: Served[] = [];
   let running = true;
   const worker = async (w: number) => {
     for (let i = 0; running; i++) {
       const id = `${w}-${i}-${randomUUID()}`;
       const method = i % 2 === 0 ? 'POST' : 'GET';
-      const headers = { cookie: inst.cookie, 'x-request-id': id, 'content-type': 'application/json' };
+      const headers = { cookie: inst.cookie, 'x-request-id': id, 'content-type': 'application/json', ...(route.host ? { host: route.host } : {}) };
       try {
-        const a = await send(`${web}/load/${id}`, headers, 30_000, method === 'POST' ? { method, body: JSON.stringify({ id, n: i }) } : {});
+        const a = await send(`${web}${route.prefix ?? '/'}load/${id}`, headers, 30_000, method === 'POST' ? { method, body: JSON.stringify({ id, n: i }) } : {});
         const body = a.status === 200 ? (JSON.parse(a.body) as { ips?: string[]; hostname?: string; body?: string }) : {};
         const ok = a.status === 200 && a.headers['x-spawner-wake'] === undefined && body.hostname === inst.hostname
           && (method === 'GET' || (body.body ?? '').includes(id));
