@@ -192,6 +192,9 @@ export class Redeployer {
       await this.gateNew(c, id, deadline, { [SWITCH_HEADER.toLowerCase()]: token });
       step = 'switch';
       await sw.point(newUrl, routeStep());
+      // In the try: a commit that fails (the database) must not leave traffic on an uncommitted container.
+      step = 'commit';
+      await this.commit(c, id);
     } catch (err) {
       const failure = await this.fail(c, id, step, err);
       // Back to the labels only once the failed container is out of Traefik's Docker service.
@@ -199,7 +202,6 @@ export class Redeployer {
       await sw.release([oldUrl], AbortSignal.timeout(SETTLE_MS));
       throw failure;
     }
-    await this.commit(c, id!);
     // Drain: the app gets SIGTERM and the deadline to finish in-flight requests.
     await this.d.runtime.stop(old.id, this.d.cfg.drainDeadlineSec).catch((err) => this.d.log.warn('old container stop failed', { instance: c.rec.name, error: errorMessage(err) }));
     await this.d.runtime.remove(old.id).catch((err) => this.d.log.warn('old container not removed; the next rescan removes it', { instance: c.rec.name, error: errorMessage(err) }));
