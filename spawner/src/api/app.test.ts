@@ -284,6 +284,7 @@ describe('deploy API over HTTP', () => {
       'GET /deploy', 'POST /deploy', 'GET /deploy/{nameOrId}', 'PUT /deploy/{nameOrId}', 'DELETE /deploy/{nameOrId}',
       'GET /deploy/{nameOrId}/events', 'POST /deploy/{nameOrId}/start', 'POST /deploy/{nameOrId}/stop',
       'GET /runtimes', 'GET /deploy/{nameOrId}/init', 'POST /deploy/{nameOrId}/init', 'DELETE /deploy/{nameOrId}/identity',
+      'GET /volumes', 'DELETE /volumes/{name}',
     ].sort();
 
     it('router stack == OpenAPI paths == the hand-written list', async () => {

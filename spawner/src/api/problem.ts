@@ -36,6 +36,7 @@ const TITLES: Record<ErrorCode, string> = {
   runtime_unavailable: 'Container runtime unavailable',
   init_unavailable: 'Instance initialization not configured',
   init_failed: 'Instance initialization failed',
+  volume_retained: 'A retained data volume has this instance name',
   internal: 'Internal error',
 };
 

@@ -84,6 +84,8 @@ export class Reconciler {
       this.d.events.append({ instance: name || c.name, kind: 'cleaned', reason: 'container without row' }, this.d.now());
     }
     await this.networks(owned);
+    await this.service.volumes.reconcile((n) => this.service.locks.isLocked(n))
+      .catch((err) => this.d.log.warn('volume reconciliation failed', { error: errorMessage(err) }));
   }
 
   /**

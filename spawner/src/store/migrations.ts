@@ -99,4 +99,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    name: 'instance volumes',
+    sql: `
+      -- An instance's managed data volume. The volume itself lives on the engine (labelled with
+      -- the instance's name) and outlives this row on purpose: DELETE without purge keeps it,
+      -- retained, with no row. status: 'missing' once a rescan found it gone behind our back.
+      CREATE TABLE instance_volume (
+        instance   TEXT PRIMARY KEY REFERENCES instances (name) ON DELETE CASCADE,
+        name       TEXT NOT NULL UNIQUE,
+        path       TEXT NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('attached', 'missing')),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
