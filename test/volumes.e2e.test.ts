@@ -158,9 +158,9 @@ describe('hostile input', () => {
     ['..', { volume: { path: '/data/../../etc' } }, 'volume.path'],
     ['/proc', { volume: { path: '/proc/sys' } }, 'volume.path'],
     ['a huge path', { volume: { path: `/${'x'.repeat(20_000)}` } }, 'volume.path'],
-    ['another volume by name', { volume: { path: '/data', name: volumeName('b') } }, 'volume.name'],
+    ['another volume by name', { volume: { path: '/data', name: 'spawner-b-data' } }, 'volume.name'],
     ['a bind source', { volume: { path: '/data', source: '/' } }, 'volume.source'],
-    ['Docker volumes', { volumes: [`${volumeName('b')}:/data`] }, 'volumes'],
+    ['Docker volumes', { volumes: ['spawner-b-data:/data'] }, 'volumes'],
     ['Docker mounts', { mounts: [{ Type: 'bind', Source: '/', Target: '/host' }] }, 'mounts'],
     ['Docker binds', { binds: ['/:/host'] }, 'binds'],
   ];

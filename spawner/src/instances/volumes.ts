@@ -177,7 +177,7 @@ export class InstanceVolumes {
     for (const v of owned) {
       if (rowNames.has(v.name) || this.reported.has(v.name)) continue;
       this.reported.add(v.name);
-      this.d.log.info('retained volume, mounted by no instance (kept; GET /volumes lists it, DELETE /volumes/:name removes it)', { volume: v.name, instance: v.labels[LABEL.instance] });
+      this.d.log.info('retained volume, mounted by no instance', { volume: v.name, instance: v.labels[LABEL.instance], kept: 'GET /volumes lists it, DELETE /volumes/:name removes it' });
     }
   }
 }
