@@ -70,6 +70,7 @@ export class Reconciler {
           this.d.instances.setContainerId(rec.name, c.id);
           this.d.events.append({ instance: rec.name, kind: 'adopted', detail: { containerId: c.id } }, this.d.now());
         } else if (!this.d.instances.get(rec.name)?.containerId) {
+          await this.service.volumes.dropUnborn(rec.name); // a volume made for a container that never was
           this.d.instances.delete(rec.name);
           this.d.events.append({ instance: rec.name, kind: 'cleaned', reason: 'no container after crash' }, this.d.now());
         }

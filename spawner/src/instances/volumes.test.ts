@@ -240,15 +240,29 @@ describe('reconciliation', () => {
     expect((await h.service.volumes.list()).map((v) => [v.instance, v.status])).toEqual([['alice', 'missing']]);
   });
 
-  it('a crash between the volume and the container leaves the volume retained, not deleted', async () => {
+  /** As after kill -9 between the volume and the container: the row has no container id, no container. */
+  async function crashBeforeContainer(h: ReturnType<typeof harness>, name: string) {
+    const id = h.instances.get(name)?.containerId as string;
+    await h.rt.remove(id);
+    h.instances.setContainerId(name, null);
+    await h.reconciler.rescan();
+    expect(h.instances.get(name)).toBeUndefined();
+  }
+
+  it('a deploy cut short before its container removes the volume it made: nothing was ever mounted', async () => {
     const h = harness();
     await h.service.deploy(spec('alice', { path: '/data' }));
-    // As after kill -9 right after the volume was made: the row has no container id, no container.
-    const id = h.instances.get('alice')?.containerId as string;
-    await h.rt.remove(id);
-    h.instances.setContainerId('alice', null);
-    await h.reconciler.rescan();
-    expect(h.instances.get('alice')).toBeUndefined();
+    await crashBeforeContainer(h, 'alice');
+    expect(h.rt.volumes.byName.has(VOL)).toBe(false);
+    expect(await h.service.volumes.list()).toEqual([]);
+  });
+
+  it('a reattaching deploy cut short keeps the volume (retained)', async () => {
+    const h = harness();
+    await h.service.deploy(spec('alice', { path: '/data' }));
+    await h.service.remove('alice');
+    await h.service.deploy(spec('alice', { path: '/data', reuse: true }));
+    await crashBeforeContainer(h, 'alice');
     expect(h.rt.volumes.byName.has(VOL)).toBe(true);
     expect((await h.service.volumes.list()).map((v) => v.status)).toEqual(['retained']);
   });

@@ -70,16 +70,19 @@ export class InstanceVolumes {
     return { name, path: spec.volume.path, reattach: existing !== null };
   }
 
-  /** After the row: makes (or takes back) the volume, records it, and gives the container's mounts. */
+  /**
+   * After the row: records the volume (before the engine call, like the instance row: a crash
+   * then knows whether this deploy made it), makes or takes back the volume, gives the mounts.
+   */
   async attach(instance: string, plan: VolumePlan | null): Promise<VolumeMount[]> {
     if (!plan || !this.d.volumes) return [];
+    this.d.volumes.insert({ instance, name: plan.name, path: plan.path, status: 'attached', created: !plan.reattach, createdAt: this.d.now() });
     if (!plan.reattach) {
       const info = await this.d.runtime.createVolume({ name: plan.name, labels: volumeLabels(this.d.spawnerId, instance) });
       // The engine hands back a volume that appeared since plan() unchanged: never ours to mount.
       if (!this.ours(info, instance)) throw new SpawnerError('conflict', `a volume named ${plan.name} appeared meanwhile and is not this spawner's`, 'volume');
       plan.created = true;
     }
-    this.d.volumes.insert({ instance, name: plan.name, path: plan.path, status: 'attached', createdAt: this.d.now() });
     this.event(instance, plan.reattach ? 'volume_reattached' : 'volume_created', { name: plan.name, path: plan.path });
     return [{ type: 'volume', source: plan.name, target: plan.path }];
   }
@@ -93,6 +96,19 @@ export class InstanceVolumes {
     } catch (err) {
       this.d.log.warn('volume of a failed deploy not removed; it is listed as retained', { instance, volume: plan.name, error: errorMessage(err) });
     }
+  }
+
+  /**
+   * Rescan, for a row whose container never came to be (kill -9 mid deploy): the volume that
+   * deploy made has never been mounted, so it holds nobody's data and goes with the row. A
+   * reattached one stays (retained).
+   */
+  async dropUnborn(instance: string): Promise<void> {
+    const rec = this.d.volumes?.get(instance);
+    if (!rec?.created) return;
+    const info = await this.d.runtime.inspectVolume(rec.name).catch(() => null);
+    if (!info || !this.ours(info, instance)) return;
+    await this.undo(instance, { name: rec.name, path: rec.path, reattach: false, created: true });
   }
 
   of(instance: string): VolumeRecord | undefined {

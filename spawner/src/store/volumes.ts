@@ -10,13 +10,15 @@ export interface VolumeRecord {
   /** Mount path inside the container. */
   path: string;
   status: VolumeStatus;
+  /** The instance's deploy made this volume (false: it mounted a retained one). */
+  created: boolean;
   createdAt: number;
 }
 
-interface Row { instance: string; name: string; path: string; status: string; created_at: number }
+interface Row { instance: string; name: string; path: string; status: string; created: number; created_at: number }
 
 const toRecord = (r: Row): VolumeRecord => ({
-  instance: r.instance, name: r.name, path: r.path, status: r.status as VolumeStatus, createdAt: r.created_at,
+  instance: r.instance, name: r.name, path: r.path, status: r.status as VolumeStatus, created: r.created === 1, createdAt: r.created_at,
 });
 
 export class VolumeStore {
@@ -25,7 +27,7 @@ export class VolumeStore {
   constructor(db: Database) {
     const p = <T>(sql: string) => db.prepare<unknown[], T>(sql);
     this.stmts = {
-      insert: p('INSERT INTO instance_volume (instance, name, path, status, created_at) VALUES (?, ?, ?, ?, ?)'),
+      insert: p('INSERT INTO instance_volume (instance, name, path, status, created, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
       get: p<Row>('SELECT * FROM instance_volume WHERE instance = ?'),
       list: p<Row>('SELECT * FROM instance_volume ORDER BY instance'),
       setStatus: p('UPDATE instance_volume SET status = ? WHERE instance = ? AND status <> ?'),
@@ -34,7 +36,7 @@ export class VolumeStore {
 
   /** The instance row must exist (foreign key); deleting it deletes this row too. */
   insert(rec: VolumeRecord): void {
-    this.stmts.insert.run(rec.instance, rec.name, rec.path, rec.status, rec.createdAt);
+    this.stmts.insert.run(rec.instance, rec.name, rec.path, rec.status, rec.created ? 1 : 0, rec.createdAt);
   }
 
   get(instance: string): VolumeRecord | undefined {
