@@ -5,23 +5,13 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, type Config } from '../config.js';
 import { loadConfig } from '../config-options.js';
-import { SpawnerError } from '../errors.js';
+import { thrown } from '../testing/fixtures.js';
 import { validateDeploy } from './validate.js';
 import { defaultVolumePath, parseVolumeDefaults, validateVolume, volumePathProblem } from './volume-option.js';
 
 const cfg = (over: Partial<Config> = {}): Config => ({ ...structuredClone(DEFAULTS), ...over });
 const deploy = (volume: unknown, over: Partial<Config> = {}) =>
   validateDeploy({ name: 'alice', image: 'mock-app:latest', ...(volume === undefined ? {} : { volume }) }, cfg(over), { defaultNetwork: 'spawner' });
-
-function refusal(f: () => unknown): SpawnerError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SpawnerError);
-    return e as SpawnerError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('volume.path', () => {
   it.each(['/data', '/home/jovyan', '/var/lib/app-1/state.d', '/a', '/x/.hidden', `/${'a'.repeat(199)}`])('accepts %s', (path) => {
@@ -55,7 +45,7 @@ describe('volume.path', () => {
     ['huge', `/${'a/'.repeat(50_000)}a`],
   ])('refuses %s', (_why, path) => {
     expect(volumePathProblem(path)).not.toBeNull();
-    const e = refusal(() => deploy({ path }));
+    const e = thrown(() => deploy({ path }));
     expect(e.code).toBe('invalid_field');
     expect(e.field).toBe('volume.path');
     expect(e.message.length).toBeLessThan(300); // the huge input is not echoed back
@@ -66,31 +56,31 @@ describe('volume.path', () => {
   });
 
   it.each([42, null, ['/data'], { p: 1 }])('refuses a path that is not a string: %j', (path) => {
-    expect(refusal(() => deploy({ path })).field).toBe('volume.path');
+    expect(thrown(() => deploy({ path })).field).toBe('volume.path');
   });
 });
 
 describe('the volume object', () => {
   it.each(['name', 'source', 'type', 'bind', 'driver', 'host', 'readOnly', '__proto__x'])('refuses the key %s: the spawner names the volume', (k) => {
-    const e = refusal(() => deploy({ path: '/data', [k]: 'other-volume' }));
+    const e = thrown(() => deploy({ path: '/data', [k]: 'other-volume' }));
     expect(e.code).toBe('invalid_field');
     expect(e.field).toBe(`volume.${k}`);
     expect(e.message).toMatch(/allowed: path, reuse/);
   });
 
   it.each(['/data', 'spawner-bob-data', true, 1, ['/data']])('refuses a volume that is not an object: %j', (v) => {
-    expect(refusal(() => deploy(v)).field).toBe('volume');
+    expect(thrown(() => deploy(v)).field).toBe('volume');
   });
 
   it('reuse is a boolean, kept when given', () => {
     expect(deploy({ path: '/data', reuse: true }).volume).toEqual({ path: '/data', reuse: true });
     expect(deploy({ path: '/data', reuse: false }).volume).toEqual({ path: '/data', reuse: false });
-    expect(refusal(() => deploy({ path: '/data', reuse: 'yes' })).field).toBe('volume.reuse');
+    expect(thrown(() => deploy({ path: '/data', reuse: 'yes' })).field).toBe('volume.reuse');
   });
 
   it('the Docker spellings stay forbidden at the top level', () => {
     for (const key of ['volumes', 'mounts', 'binds', 'Binds', 'volumes_from']) {
-      const e = refusal(() => validateDeploy({ name: 'a', image: 'mock-app:1', [key]: ['/:/host'] }, cfg(), { defaultNetwork: 'spawner' }));
+      const e = thrown(() => validateDeploy({ name: 'a', image: 'mock-app:1', [key]: ['/:/host'] }, cfg(), { defaultNetwork: 'spawner' }));
       expect(e.field).toBe(key);
       expect(e.message).toMatch(/never allowed/);
     }
@@ -101,7 +91,7 @@ describe('the volume object', () => {
   });
 
   it('a path is required when no default matches the image', () => {
-    const e = refusal(() => deploy({ reuse: true }));
+    const e = thrown(() => deploy({ reuse: true }));
     expect(e.field).toBe('volume.path');
     expect(e.message).toMatch(/no default mount path/);
   });

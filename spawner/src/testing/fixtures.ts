@@ -76,3 +76,14 @@ export async function rejection(p: Promise<unknown>): Promise<SpawnerError> {
   }
   throw new Error('expected a rejection');
 }
+
+/** The SpawnerError a synchronous call throws (fails the test if it returns or throws otherwise). */
+export function thrown(f: () => unknown): SpawnerError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SpawnerError);
+    return e as SpawnerError;
+  }
+  throw new Error('expected a SpawnerError to be thrown');
+}
