@@ -3,15 +3,20 @@
  * survives stop/start and an idle stop (same container, same volume); DELETE keeps it (retained,
  * listed), a redeploy of the name gets it back only when it asks, purge removes it; no other
  * instance ever has it mounted; hostile requests are refused and leave nothing behind; volumes
- * removed or left behind outside the spawner are flagged and reported, never deleted.
+ * removed or left behind outside the spawner are flagged and reported, never deleted. Crashes
+ * mid deploy: volumes-crash.e2e.test.ts.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, inspectOrNull, instanceNetwork, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { deploy, eventsOf, followToApp, fromApp, waitLogLine, waitReachable, type Instance } from './helpers/lifecycle.js';
 import { execOut } from './helpers/exec.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { pollUntil } from './helpers/poll.js';
+import { instanceVolume, volumeOrNull } from './helpers/volumes.js';
 
 let stack: Stack;
 let token: string;
@@ -31,7 +36,7 @@ afterAll(async () => {
   }
 });
 
-const volumeName = (name: string) => `${stack.runId}-${name}-data`;
+const volumeName = (name: string) => instanceVolume(stack, name);
 const containerOf = (inst: Instance) => docker.getContainer(inst.id);
 
 /** As the app's own (non-root) user, the way the app itself would write its data. */
@@ -44,14 +49,6 @@ async function readNote(inst: Instance): Promise<string | null> {
   return r.code === 0 ? r.stdout : null;
 }
 
-async function volumeOrNull(name: string) {
-  try {
-    return await docker.getVolume(name).inspect();
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode === 404) return null;
-    throw err;
-  }
-}
 async function listed(name: string) {
   const r = await api(stack, token, 'GET', '/volumes');
   expect(r.status).toBe(200);
@@ -221,61 +218,32 @@ describe('reconciliation', () => {
   });
 });
 
-describe('kill -9 during a deploy with a volume', () => {
-  /** Kills the spawner the moment the engine reports `event` of `type` for `name`. */
-  async function killOn(type: 'volume' | 'container', event: string, name: string): Promise<{ fired: Promise<void> }> {
-    const filters = type === 'volume' ? { type: [type], event: [event], volume: [volumeName(name)] } : { type: [type], event: [event], label: [`spawner.instance=${name}`] };
-    // getEvents resolves once the engine has the subscription: nothing can slip by after that.
-    const stream = (await docker.getEvents({ filters })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-    // Wrapped: an async function returning a promise would wait for it (the kill) itself.
-    return {
-      fired: (async () => {
-        await new Promise<void>((resolve) => stream.once('data', () => resolve()));
-        await stack.spawner.kill({ signal: 'SIGKILL' });
-        stream.destroy();
-      })(),
-    };
-  }
+describe('the CLI and the API edges', () => {
+  const CLI = fileURLToPath(new URL('../spawner/dist/cli.js', import.meta.url));
+  const cli = async (...args: string[]) => {
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args, '--api', stack.api, '--token', token, '--json'], { timeout: 120_000 });
+    return JSON.parse(stdout) as Record<string, any>;
+  };
 
-  it.each([['volume', 'create'], ['container', 'create']] as const)('on the %s %s event: the instance with its volume, or neither', async (type, event) => {
-    const name = `crash-${type}`;
-    const { fired } = await killOn(type, event, name);
-    await Promise.all([api(stack, token, 'POST', '/deploy', { name, image: IMAGES.mockApp, volume: { path: '/data' } }).catch(() => undefined), fired]);
-    await stack.startSpawner();
-    const row = await api(stack, token, 'GET', `/deploy/${name}`);
-    if (row.status === 200) {
-      // Adopted (or finished): its container mounts its own volume, and the view says so.
-      expect(row.body.volume).toEqual({ path: '/data', name: volumeName(name), status: 'attached' });
-      expect((await docker.getContainer(String(row.body.id)).inspect()).Mounts.map((m) => m.Name)).toEqual([volumeName(name)]);
-    } else {
-      // The row was dropped: the volume that deploy made (never mounted) goes with it.
-      expect(row.status).toBe(404);
-      await pollUntil('no volume left', async () => ((await volumeOrNull(volumeName(name))) === null ? true : undefined), { timeoutMs: 20_000, intervalMs: 250 });
-      expect(await inspectOrNull(`${stack.runId}-${name}`)).toBeNull();
-    }
-    console.log(`kill -9 on the ${type} ${event} event: ${row.status === 200 ? `instance kept (${String(row.body.status)})` : 'neither'}`);
+  it('deploy --volume, rm (retained), volumes, deploy --reuse-volume, rm --purge, volume-rm', async () => {
+    expect((await cli('deploy', 'clip', '--image', IMAGES.mockApp, '--volume', '/state')).volume).toEqual({ path: '/state', name: volumeName('clip'), status: 'attached' });
+    expect((await cli('rm', 'clip')).volume).toEqual({ name: volumeName('clip'), status: 'retained' });
+    expect((await cli('volumes')).volumes).toContainEqual(expect.objectContaining({ instance: 'clip', status: 'retained' }));
+    expect((await cli('deploy', 'clip', '--image', IMAGES.mockApp, '--reuse-volume')).volume).toMatchObject({ path: '/data', status: 'attached' });
+    expect((await cli('rm', 'clip', '--purge')).volume).toEqual({ name: volumeName('clip'), status: 'removed' });
+    await cli('deploy', 'clip', '--image', IMAGES.mockApp);
+    await cli('rm', 'clip');
+    expect(await cli('volume-rm', 'clip')).toEqual({ instance: 'clip', status: 'removed' });
+    expect(await volumeOrNull(volumeName('clip'))).toBeNull();
   });
-});
 
-describe('a deploy cut short between its volume and its container', () => {
-  it('the rescan at start-up drops the row and the volume that deploy made (nothing ever mounted it)', async () => {
-    const inst = await deploy(stack, token, 'unborn', { volume: { path: '/data' } });
-    await stack.restartSpawner('SIGKILL', {
-      // What a kill right after the volume's creation leaves: the row without a container id, no container.
-      whileStopped: async () => {
-        await docker.getContainer(inst.id).remove({ force: true });
-        const sql = "UPDATE instances SET container_id = NULL WHERE name = 'unborn'";
-        const c = await docker.createContainer({
-          Image: IMAGES.spawner, WorkingDir: '/app', Labels: { 'spawner-test.run': stack.runId },
-          Entrypoint: ['node'], Cmd: ['-e', `new (require('better-sqlite3'))('/data/spawner.db').prepare(${JSON.stringify(sql)}).run()`],
-          HostConfig: { NetworkMode: 'none', Binds: [`${stack.network}-data:/data`] },
-        });
-        await c.start();
-        expect((await c.wait()).StatusCode).toBe(0);
-        await c.remove();
-      },
-    });
-    await pollUntil('row dropped', async () => ((await api(stack, token, 'GET', '/deploy/unborn')).status === 404 ? true : undefined), { timeoutMs: 20_000, intervalMs: 250 });
-    await pollUntil('volume removed', async () => ((await volumeOrNull(volumeName('unborn'))) === null ? true : undefined), { timeoutMs: 20_000, intervalMs: 250 });
+  it('the volume routes need a token and a valid instance name', async () => {
+    expect((await fetch(`${stack.api}/volumes`)).status).toBe(401);
+    expect((await fetch(`${stack.api}/volumes/b`, { method: 'DELETE' })).status).toBe(401);
+    for (const bad of ['..%2F..%2Fetc', 'UPPER', `${'a'.repeat(64)}`, '%00']) {
+      const r = await api(stack, token, 'DELETE', `/volumes/${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect(r.body).toMatchObject({ code: 'invalid_field', field: 'name' });
+    }
   });
 });
