@@ -11,9 +11,10 @@ interface VolumeLike {
   CreatedAt?: string;
 }
 
-const toVolumeInfo = (v: VolumeLike): VolumeInfo => ({
-  name: v.Name, labels: v.Labels ?? {}, ...(v.CreatedAt ? { createdAt: new Date(v.CreatedAt).toISOString() } : {}),
-});
+function toVolumeInfo(v: VolumeLike): VolumeInfo {
+  const created = v.CreatedAt ? Date.parse(v.CreatedAt) : Number.NaN; // drivers may leave it out or odd
+  return { name: v.Name, labels: v.Labels ?? {}, ...(Number.isFinite(created) ? { createdAt: new Date(created).toISOString() } : {}) };
+}
 
 const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
 
