@@ -140,6 +140,18 @@ describe('delete, retain, reattach, purge', () => {
     expect(kinds(h)).toEqual(['volume_created', 'volume_retained', 'volume_removed']);
     expect((await rejection(h.service.volumes.removeRetained('alice'))).code).toBe('not_found');
   });
+  it('a reattaching deploy and DELETE /volumes/:name of that name take turns: never a deploy on a removed volume', async () => {
+    const h = harness();
+    await h.service.deploy(spec('alice', { path: '/data' }));
+    await h.service.remove('alice');
+    const [deployed, removed] = await Promise.allSettled([
+      h.service.deploy(spec('alice', { path: '/data', reuse: true })), h.service.volumes.removeRetained('alice'),
+    ]);
+    expect(deployed.status).toBe('fulfilled');
+    expect(removed.status === 'rejected' && (removed.reason as { code?: string }).code).toBe('conflict');
+    expect(h.rt.volumes.byName.has(VOL)).toBe(true);
+    expect(kinds(h)).toEqual(['volume_created', 'volume_retained', 'volume_reattached']);
+  });
 });
 
 describe('volumes that are not ours', () => {
