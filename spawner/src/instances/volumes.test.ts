@@ -140,6 +140,7 @@ describe('delete, retain, reattach, purge', () => {
     expect(kinds(h)).toEqual(['volume_created', 'volume_retained', 'volume_removed']);
     expect((await rejection(h.service.volumes.removeRetained('alice'))).code).toBe('not_found');
   });
+
   it('a reattaching deploy and DELETE /volumes/:name of that name take turns: never a deploy on a removed volume', async () => {
     const h = harness();
     await h.service.deploy(spec('alice', { path: '/data' }));
