@@ -25,8 +25,8 @@ export async function collectSample(
     traefik.metrics(),
     readTx ? readTraffic(readTx, watched) : Promise.resolve(undefined),
   ]);
-  const { requests, openConnections } = parseServiceActivity(text);
-  return { instances: watched.map((w) => w.rec.name), requests, openConnections, traffic };
+  const { requests, openConnections, series, traefikStartedAt } = parseServiceActivity(text);
+  return { instances: watched.map((w) => w.rec.name), requests, openConnections, traffic, series, traefikStartedAt };
 }
 
 async function readTraffic(
