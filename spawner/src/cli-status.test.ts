@@ -6,7 +6,7 @@ describe('spawner status output', () => {
     const text = statusText({
       name: 'minion-1', status: 'running', health: 'healthy',
       stats: {
-        requests: 7, responses: { '1xx': 0, '2xx': 4, '3xx': 0, '4xx': 3, '5xx': 0, other: 0 }, lastRequestAt: '2026-01-01T00:01:00.000Z',
+        asOf: '2026-01-01T00:01:15.000Z', requests: 7, responses: { '1xx': 0, '2xx': 4, '3xx': 0, '4xx': 3, '5xx': 0, other: 0 }, lastRequestAt: '2026-01-01T00:01:00.000Z',
         startedAt: '2026-01-01T00:00:00.000Z', uptimeSec: 75,
         wakes: { count: 2, failed: 1, lastAt: '2026-01-01T00:00:01.000Z', lastMs: 812.4, medianMs: 700 },
       },
@@ -16,7 +16,7 @@ describe('spawner status output', () => {
       'status:       running (healthy)',
       'uptime:       1m 15s (since 2026-01-01T00:00:00.000Z)',
       'requests:     7 (2xx 4, 3xx 0, 4xx 3, 5xx 0)',
-      'last request: 2026-01-01T00:01:00.000Z',
+      'last request: 2026-01-01T00:01:00.000Z (counted until 2026-01-01T00:01:15.000Z)',
       'wakes:        2 (1 failed), last 812 ms at 2026-01-01T00:00:01.000Z, median 700 ms',
     ]);
   });

@@ -1,5 +1,6 @@
 /** `spawner status <name>`: an instance's status (GET /deploy/:name's `stats`) as readable lines. */
 interface Stats {
+  asOf?: string | null;
   requests?: number;
   responses?: Record<string, number>;
   lastRequestAt?: string | null;
@@ -29,7 +30,7 @@ export function statusText(i: Record<string, unknown>): string {
     ['status', `${String(i.status ?? '')}${i.health && i.health !== 'none' ? ` (${String(i.health)})` : ''}`],
     ['uptime', up],
     ['requests', `${st.requests ?? 0} (${classes.join(', ')})`],
-    ['last request', st.lastRequestAt ?? '-'],
+    ['last request', `${st.lastRequestAt ?? '-'}${st.asOf ? ` (counted until ${st.asOf})` : ''}`],
     ['wakes', `${w.count ?? 0}${w.failed ? ` (${w.failed} failed)` : ''}, last ${ms(w.lastMs)}${w.lastAt ? ` at ${w.lastAt}` : ''}, median ${ms(w.medianMs)}`],
   ];
   return rows.map(([k, v]) => `${`${k}:`.padEnd(14)}${v}`).join('\n');

@@ -75,6 +75,7 @@ export function openApiDocument() {
             path: { type: 'string', pattern: '^/' }, payload: { type: 'object' }, when: { enum: ['once', 'every-start'] }, deadlineSec: { type: 'integer', minimum: 1, maximum: 3600 } } },
         } },
         InstanceStats: { type: 'object', description: 'what the instance served (from Traefik\'s per-service counters, read by the idle reaper every SPAWNER_IDLE_CHECK_SEC; never going down across Traefik restarts) and its wakes (from the wake records)', properties: {
+          asOf: { type: ['string', 'null'], description: 'when Traefik\'s counters were last read: the request figures are as of then' },
           requests: { type: 'integer', description: 'requests Traefik completed for the instance (the wake gate\'s probe through Traefik included)' },
           responses: { type: 'object', description: 'responses by HTTP status class; `other`: a code outside 100-599 (Traefik says 0 for an aborted request)', properties: Object.fromEntries(['1xx', '2xx', '3xx', '4xx', '5xx', 'other'].map((c) => [c, { type: 'integer' }])) },
           lastRequestAt: { type: ['string', 'null'], description: 'the reaper round that first saw the newest request' },

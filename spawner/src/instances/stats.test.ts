@@ -47,6 +47,8 @@ describe('InstanceStats: requests served, from the reaper\'s scrapes', () => {
     expect(st.requests).toBe(4);
     expect(st.responses).toEqual({ '1xx': 0, '2xx': 3, '3xx': 0, '4xx': 1, '5xx': 0, other: 0 });
     expect(st.lastRequestAt).toBe(new Date(T0 + 1000).toISOString());
+    expect(st.asOf).toBe(new Date(T0 + 2000).toISOString()); // the figures are as of the last scrape
+    expect(h.stats.render()).toContain(`spawner_instance_status_updated_timestamp_seconds ${(T0 + 2000) / 1000}`);
     expect(h.db.prepare('SELECT COUNT(*) AS n FROM instance_stats').get()).toEqual({ n: 1 });
   });
 

@@ -15,6 +15,7 @@ import type { InstanceStore } from '../store/instances.js';
 import type { StatsStore, StoredStats } from '../store/stats.js';
 import type { WakeHistory } from '../store/wake-history.js';
 import { account, sameBaselines, STATUS_CLASSES, total, zeroCounts, type Baselines, type ClassCounts, type Scrape } from './request-counts.js';
+import { renderFamily } from '../metrics.js';
 import { CappedSeries } from './stats-metrics.js';
 import type { ContainerStates } from './states.js';
 import type { InstanceRecord, LifecycleEvent } from './types.js';
@@ -23,6 +24,8 @@ import type { InstanceRecord, LifecycleEvent } from './types.js';
 export const WAKE_WINDOW = 100;
 
 export interface InstanceStatus {
+  /** When Traefik's counters were last read (the request figures are as of then); null: not yet. */
+  asOf: string | null;
   requests: number;
   responses: ClassCounts;
   lastRequestAt: string | null;
@@ -51,6 +54,7 @@ export class InstanceStats {
   private readonly figures = new Map<string, Figures>();
   private baselines: Baselines = new Map();
   private traefikStartedAt: number | undefined;
+  private lastScrapeAt: number | null = null;
   private readonly wakeCounts: Map<string, number>;
   private readonly lastWakeMs = new Map<string, number>();
   readonly series: CappedSeries;
@@ -80,6 +84,7 @@ export class InstanceStats {
 
   /** One scrape of Traefik's counters (from the reaper's round). */
   observe(scrape: Scrape, now: number): void {
+    this.lastScrapeAt = now;
     const a = account(this.baselines, this.traefikStartedAt, scrape);
     const changed: StoredStats[] = [];
     for (const { name } of this.d.instances.list()) {
@@ -108,6 +113,7 @@ export class InstanceStats {
     const started = startedAt ? Date.parse(startedAt) : NaN;
     const up = Number.isNaN(started) ? null : Math.max(0, Math.round((this.d.now() - started) / 1000));
     return {
+      asOf: iso(this.lastScrapeAt),
       requests: total(f.counts),
       responses: { ...f.counts },
       lastRequestAt: iso(f.lastRequestAt),
@@ -123,14 +129,16 @@ export class InstanceStats {
   /** The capped per-instance series for /metrics (a registry item). */
   render(): string {
     const running = this.d.runningSince?.() ?? new Map<string, number>();
-    return this.series.render((name) => {
+    const asOf = renderFamily('spawner_instance_status_updated_timestamp_seconds', 'When Traefik\'s counters were last read for the status figures (by the idle reaper\'s round)', 'gauge',
+      this.lastScrapeAt === null ? [] : [[{}, this.lastScrapeAt / 1000]]);
+    return `${asOf}\n${this.series.render((name) => {
       const f = this.figures.get(name);
       return {
         counts: f?.counts ?? zeroCounts(), lastRequestAt: f?.lastRequestAt ?? null,
         wakes: this.wakeCounts.get(name) ?? 0, lastWakeMs: this.lastWakeMs.get(name) ?? null,
         startedAt: running.get(name) ?? null,
       };
-    });
+    })}`;
   }
 
   private onEvent(ev: LifecycleEvent): void {
