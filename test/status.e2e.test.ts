@@ -58,8 +58,8 @@ async function stats(): Promise<Stats> {
 async function statsAfter(after: number): Promise<Stats> {
   return pollUntil('a status scrape after the last request', async () => {
     const s = await stats();
-    // A scrape dated after `after` + one check period surely started after it.
-    return s.asOf && Date.parse(s.asOf) > after + 1_000 ? s : undefined;
+    // asOf is dated when the round's sample is complete: 2 s later, its scrape surely began after `after`.
+    return s.asOf && Date.parse(s.asOf) > after + 2_000 ? s : undefined;
   }, { timeoutMs: 60_000, intervalMs: 200 });
 }
 
@@ -159,8 +159,16 @@ describe('instance status through real Traefik', () => {
   });
 
   it('a Traefik restart resets its counters; our figures keep what they had and count only what is new', async () => {
+    const startOf = async () => {
+      const text = await (await fetch(`${stack.traefikApi}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      return /^process_start_time_seconds (\S+)$/m.exec(text)?.[1];
+    };
+    const started = await startOf();
     await stack.stopTraefik();
     await stack.startTraefik();
+    // What tells the spawner that every counter restarted (request-counts.ts), not only those that went down.
+    expect(started).toBeDefined();
+    expect(await startOf()).not.toBe(started);
     // The spawner reconnects Traefik to the instance's network; then it routes again.
     await pollUntil('st-1 reachable after the traefik restart', async () => {
       const r = await send(`${stack.web}/probe`, { cookie: inst.cookie }, 5_000).catch(() => undefined);
