@@ -146,7 +146,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
     cfg, store: new StatsStore(db), wakes: new WakeHistory(db), instances, events, now, runningSince: () => runningSince(instances, service.states),
   });
   metrics.registry.add(stats);
-  const onSample = (s: ActivitySample, t: number) => stats.observe({ series: s.series ?? [], traefikStartedAt: s.traefikStartedAt }, t);
+  const onSample = (s: ActivitySample, t: number) => stats.observe({ series: s.series ?? [], traefikStartedAt: s.traefikStartedAt, seq: s.seq }, t);
   const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now, onSample });
   reaper.start();
   hub.start();

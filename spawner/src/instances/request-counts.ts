@@ -26,6 +26,8 @@ export type Baselines = Map<string, Map<string, number>>;
 export interface Scrape {
   series: readonly RequestSeries[];
   traefikStartedAt?: number;
+  /** Order the scrapes were started in; one older than the last accounted for is dropped. */
+  seq?: number;
 }
 
 export function zeroCounts(): ClassCounts {

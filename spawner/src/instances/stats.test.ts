@@ -52,6 +52,15 @@ describe('InstanceStats: requests served, from the reaper\'s scrapes', () => {
     expect(h.db.prepare('SELECT COUNT(*) AS n FROM instance_stats').get()).toEqual({ n: 1 });
   });
 
+  it('a reading that arrives after a newer one (concurrent scrapes) is dropped, not taken for a counter reset', () => {
+    const h = harness();
+    h.instances.insert(record('a'));
+    h.stats.observe({ series: [s('a', '200', 9)], seq: 2 }, T0 + 1000);
+    h.stats.observe({ series: [s('a', '200', 7)], seq: 1 }, T0 + 1000); // started first, answered last
+    h.stats.observe({ series: [s('a', '200', 10)], seq: 3 }, T0 + 2000);
+    expect(h.stats.status(record('a'), undefined).responses['2xx']).toBe(10);
+  });
+
   it('a spawner restart continues the count from the saved baselines: nothing lost, nothing counted twice', () => {
     const h = harness();
     h.instances.insert(record('a'));

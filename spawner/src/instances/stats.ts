@@ -55,6 +55,7 @@ export class InstanceStats {
   private baselines: Baselines = new Map();
   private traefikStartedAt: number | undefined;
   private lastScrapeAt: number | null = null;
+  private lastSeq = 0;
   private readonly wakeCounts: Map<string, number>;
   private readonly lastWakeMs = new Map<string, number>();
   readonly series: CappedSeries;
@@ -84,6 +85,11 @@ export class InstanceStats {
 
   /** One scrape of Traefik's counters (from the reaper's round). */
   observe(scrape: Scrape, now: number): void {
+    // An older reading after a newer one would look like a counter reset and be counted again.
+    if (scrape.seq !== undefined) {
+      if (scrape.seq <= this.lastSeq) return;
+      this.lastSeq = scrape.seq;
+    }
     this.lastScrapeAt = now;
     const a = account(this.baselines, this.traefikStartedAt, scrape);
     const changed: StoredStats[] = [];

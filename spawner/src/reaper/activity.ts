@@ -37,6 +37,8 @@ export interface ActivitySample {
   /** Every instance's request series of the same scrape (for the status figures, not for idleness). */
   series?: readonly RequestSeries[];
   traefikStartedAt?: number;
+  /** Order in which the scrapes were started (sample.ts). */
+  seq?: number;
 }
 
 export interface Observation {

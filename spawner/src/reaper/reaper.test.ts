@@ -94,6 +94,9 @@ describe('IdleReaper', () => {
     await h.at(1_000);
     expect(h.traefik.metrics).toHaveBeenCalledTimes(1);
     expect(h.samples.map((x) => x.series)).toEqual([[{ instance: 'a', key: 'spawner-i-a@docker 200 GET http', code: '200', value: 3 }]]);
+    await h.at(2_000);
+    const [first, second] = h.samples.map((x) => x.seq ?? 0);
+    expect(second).toBeGreaterThan(first ?? Infinity); // numbered in the order they were started
     await h.reaper.stop();
   });
 
