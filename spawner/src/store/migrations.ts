@@ -117,6 +117,10 @@ export const MIGRATIONS: readonly Migration[] = [
         last_request_at INTEGER,
         baselines       TEXT NOT NULL DEFAULT '{}'
       ) STRICT;
+      -- An instance's wakes for its status (store/wake-history.ts): without these, counting them
+      -- reads every event of the instance (~100 ms at 90,000 events).
+      CREATE INDEX events_wakes ON events (instance, at) WHERE kind = 'wake' AND json_extract(detail, '$.started') = 1;
+      CREATE INDEX events_failed_wakes ON events (instance, at) WHERE kind = 'wake_failed';
     `,
   },
 ];

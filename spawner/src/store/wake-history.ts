@@ -19,13 +19,14 @@ export class WakeHistory {
 
   constructor(db: Database) {
     const p = <T>(sql: string) => db.prepare<unknown[], T>(sql);
+    // Spelled exactly as the partial index events_wakes (migrations.ts), so SQLite uses it.
     const started = "kind = 'wake' AND json_extract(detail, '$.started') = 1";
     this.stmts = {
       count: p<{ n: number }>(`SELECT COUNT(*) AS n FROM events WHERE instance = ? AND at >= ? AND ${started}`),
       failed: p<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE instance = ? AND at >= ? AND kind = 'wake_failed'"),
       recent: p<{ at: number; ms: number | null }>(
         `SELECT at, json_extract(detail, '$.total') AS ms FROM events WHERE instance = ? AND at >= ? AND ${started}
-         ORDER BY id DESC LIMIT ?`,
+         ORDER BY at DESC, id DESC LIMIT ?`,
       ),
       countAll: p<{ instance: string; n: number }>(
         `SELECT e.instance, COUNT(*) AS n FROM events e JOIN instances i ON i.name = e.instance
