@@ -2,7 +2,8 @@
  * An instance's status (wunderproxy's /status) on real Docker and Traefik: after a wake and
  * requests through Traefik answered 200 and 404, GET /deploy/:name shows the wake with its
  * duration, the counts by status class, the last request and the uptime; the spawner's /metrics
- * has the series; `spawner status` prints them. Then Traefik restarts (its counters start again
+ * has the series (one instance of its own, the second summed under _other); `spawner status`
+ * prints them. Then Traefik restarts (its counters start again
  * at 0) and the figures neither drop nor count anything twice.
  *
  * The request figures come from the idle reaper's scrape of Traefik's counters
@@ -17,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
 import { deploy, eventsOf, followToApp, fromApp, send, type Instance } from './helpers/lifecycle.js';
+import { IMAGES } from './helpers/docker-env.js';
 
 const CLI = fileURLToPath(new URL('../spawner/dist/cli.js', import.meta.url));
 const run = promisify(execFile);
@@ -36,7 +38,8 @@ let token: string;
 let inst: Instance;
 
 beforeAll(async () => {
-  stack = await startStack({ env: { SPAWNER_IDLE_CHECK_SEC: '1' } });
+  // One instance with series of its own on /metrics; the others are summed under _other.
+  stack = await startStack({ env: { SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_STATUS_METRICS_INSTANCES: '1' } });
   token = await login(stack);
   inst = await deploy(stack, token, 'st-1', { idleTimeout: 0 });
 });
@@ -48,16 +51,16 @@ afterAll(async () => {
   }
 });
 
-async function stats(): Promise<Stats> {
-  const r = await api(stack, token, 'GET', `/deploy/${inst.name}`);
+async function stats(name = inst.name): Promise<Stats> {
+  const r = await api(stack, token, 'GET', `/deploy/${name}`);
   expect(r.status).toBe(200);
   return r.body.stats as Stats;
 }
 
 /** The figures as of a reaper scrape that began after `after` (so everything sent before is in). */
-async function statsAfter(after: number): Promise<Stats> {
+async function statsAfter(after: number, name = inst.name): Promise<Stats> {
   return pollUntil('a status scrape after the last request', async () => {
-    const s = await stats();
+    const s = await stats(name);
     // asOf is dated when the round's sample is complete: 2 s later, its scrape surely began after `after`.
     return s.asOf && Date.parse(s.asOf) > after + 2_000 ? s : undefined;
   }, { timeoutMs: 60_000, intervalMs: 200 });
@@ -69,11 +72,15 @@ async function traefikSeries(): Promise<string[]> {
   return text.split('\n').filter((l) => l.startsWith('traefik_service_requests_total{') && l.includes(`service="spawner-i-${inst.name}@docker"`));
 }
 
-async function send200(n: number): Promise<void> {
+async function send200(n: number, to = inst): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const r = await send(`${stack.web}/a/${i}`, { cookie: inst.cookie });
-    expect(fromApp(r, inst)).toBe(true);
+    const r = await send(`${stack.web}/a/${i}`, { cookie: to.cookie });
+    expect(fromApp(r, to)).toBe(true);
   }
+}
+
+async function metricsText(): Promise<string> {
+  return (await fetch(`${stack.api}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
 }
 
 async function send404(n: number): Promise<void> {
@@ -138,7 +145,7 @@ describe('instance status through real Traefik', () => {
   });
 
   it('/metrics has the per-instance series', async () => {
-    const text = await (await fetch(`${stack.api}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+    const text = await metricsText();
     const line = (name: string) => text.split('\n').find((l) => l.startsWith(name));
     expect(line(`spawner_instance_requests_total{instance="st-1",class="2xx"} `)).toBe(`spawner_instance_requests_total{instance="st-1",class="2xx"} ${afterWake.responses['2xx']}`);
     expect(line(`spawner_instance_requests_total{instance="st-1",class="4xx"} `)).toBe(`spawner_instance_requests_total{instance="st-1",class="4xx"} ${afterWake.responses['4xx']}`);
@@ -182,5 +189,20 @@ describe('instance status through real Traefik', () => {
     expect(after.responses['2xx'] - before.responses['2xx']).toBe(2);
     expect(after.responses['4xx'] - before.responses['4xx']).toBe(1);
     expect(after.wakes.count).toBe(1);
+  });
+
+  it('/metrics stays bounded: a second instance beyond SPAWNER_STATUS_METRICS_INSTANCES=1 is summed under _other', async () => {
+    const r = await api(stack, token, 'POST', '/deploy?wait=true', { name: 'st-2', image: IMAGES.mockApp, envs: { IDLE: '0' }, idleTimeout: 0 });
+    expect(r.body.ready).toBe(true);
+    const second: Instance = { name: 'st-2', id: String(r.body.id), hostname: 'st-2', cookie: `instance=${String(r.body.cookie.value)}` };
+    await send200(4, second);
+    const own = await statsAfter(Date.now(), 'st-2');
+    expect(own.responses['2xx']).toBe(4 + 1); // and the gate's probe of ?wait=true
+    expect(own.wakes.count).toBe(0); // the gate found it running: not a wake of the container
+    const text = await metricsText();
+    expect(text).not.toContain('instance="st-2"');
+    expect(text).toContain(`spawner_instance_requests_total{instance="_other",class="2xx"} ${own.responses['2xx']}`);
+    expect(text).toContain('spawner_instance_status_aggregated 1');
+    expect(text).toContain('spawner_instance_requests_total{instance="st-1",class="2xx"}');
   });
 });
