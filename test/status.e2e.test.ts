@@ -2,9 +2,9 @@
  * An instance's status (wunderproxy's /status) on real Docker and Traefik: after a wake and
  * requests through Traefik answered 200 and 404, GET /deploy/:name shows the wake with its
  * duration, the counts by status class, the last request and the uptime; the spawner's /metrics
- * has the series (one instance of its own, the second summed under _other); `spawner status`
- * prints them. Then Traefik restarts (its counters start again
- * at 0) and the figures neither drop nor count anything twice.
+ * has the series; `spawner status` prints them. Then Traefik restarts (its counters start again
+ * at 0) and the figures neither drop nor count anything twice. Last, a second instance beyond
+ * SPAWNER_STATUS_METRICS_INSTANCES=1 is summed under instance="_other" on /metrics.
  *
  * The request figures come from the idle reaper's scrape of Traefik's counters
  * (SPAWNER_IDLE_CHECK_SEC=1 here); `stats.asOf` says when that last happened, so the test waits
