@@ -20,6 +20,7 @@ import { consoleRouter, type ConsoleDeps } from '../console/routes.js';
 import type { RuntimeEntry } from '../catalogue/catalogue.js';
 import type { Initializer } from '../instances/init.js';
 import type { InstanceRecord } from '../instances/types.js';
+import type { InstanceStats } from '../instances/stats.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -37,6 +38,8 @@ export interface ApiDeps {
   runtimes: () => Promise<RuntimeEntry[]>;
   /** Instance initialization; absent in tests that do not use it. */
   init?: Initializer;
+  /** The `stats` of GET /deploy/:nameOrId (instances/stats.ts); absent: not shown. */
+  stats?: Pick<InstanceStats, 'status'>;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -120,7 +123,10 @@ export function createApiApp(d: ApiDeps) {
     res.json({ instances: await d.service.list() });
   }));
   app.get('/deploy/:nameOrId', wrap(async (req, res) => {
-    res.json(await d.service.get(param(req)));
+    const view = await d.service.get(param(req));
+    // Only here, not in the list: the wake figures cost a few indexed queries per instance.
+    const startedAt = view.id && view.status === 'running' ? d.service.states.get(view.id)?.startedAt : undefined;
+    res.json(d.stats ? { ...view, stats: d.stats.status(d.service.resolve(view.name), startedAt) } : view);
   }));
   app.delete('/deploy/:nameOrId/identity', wrap((req, res) => {
     const rec = d.service.resolve(param(req));

@@ -27,7 +27,7 @@ export function openApiDocument() {
       },
       '/deploy/{nameOrId}': {
         parameters: [nameParam],
-        get: { summary: 'One instance', security: auth, responses: { 200: ok(instance), 404: problem } },
+        get: { summary: 'One instance, with its status (`stats`)', security: auth, responses: { 200: ok({ allOf: [instance, { type: 'object', properties: { stats: { $ref: '#/components/schemas/InstanceStats' } } }] }), 404: problem } },
         put: { summary: 'Start an instance (original API)', security: auth, responses: { 200: ok(instance), 404: problem } },
         delete: { summary: 'Stop and remove an instance; its data volume is kept (retained) unless purge', security: auth,
           parameters: [{ name: 'purge', in: 'query', required: false, schema: { enum: ['true', '1'] }, description: 'also remove the instance\'s data volume' }],
@@ -86,6 +86,16 @@ export function openApiDocument() {
         Volume: { type: 'object', required: ['instance', 'name', 'status'], properties: {
           instance: { type: 'string' }, name: { type: 'string' }, status: { enum: ['attached', 'retained', 'missing'] },
           path: { type: ['string', 'null'] }, createdAt: { type: ['string', 'null'] } } },
+        InstanceStats: { type: 'object', description: 'what the instance served (from Traefik\'s per-service counters, read by the idle reaper every SPAWNER_IDLE_CHECK_SEC; never going down across Traefik restarts) and its wakes (from the wake records)', properties: {
+          asOf: { type: ['string', 'null'], description: 'when Traefik\'s counters were last read: the request figures are as of then' },
+          requests: { type: 'integer', description: 'requests Traefik completed for the instance (the wake gate\'s probe through Traefik included)' },
+          responses: { type: 'object', description: 'responses by HTTP status class; `other`: a code outside 100-599 (Traefik says 0 for an aborted request)', properties: Object.fromEntries(['1xx', '2xx', '3xx', '4xx', '5xx', 'other'].map((c) => [c, { type: 'integer' }])) },
+          lastRequestAt: { type: ['string', 'null'], description: 'the reaper round that first saw the newest request' },
+          startedAt: { type: ['string', 'null'], description: 'start of the running container; null when not running' }, uptimeSec: { type: ['integer', 'null'] },
+          wakes: { type: 'object', properties: {
+            count: { type: 'integer', description: 'wakes that started the container' }, failed: { type: 'integer' }, lastAt: { type: ['string', 'null'] },
+            lastMs: { type: ['number', 'null'] }, medianMs: { type: ['number', 'null'], description: 'over the newest 100 wakes' } } },
+        } },
         Instance: { type: 'object', required: ['id', 'name', 'image', 'status', 'labels'], properties: {
           id: { type: ['string', 'null'] }, name: { type: 'string' }, image: { type: 'string' }, status: { type: 'string' }, health: { type: 'string' },
           labels: { type: 'object', additionalProperties: { type: 'string' } }, network: { type: 'string' }, port: { type: 'integer' },
