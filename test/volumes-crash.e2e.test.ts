@@ -3,27 +3,18 @@
  * converges to the instance with its own volume, or to neither (no row, no container, and no
  * volume that this deploy made, since nothing ever mounted it).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, inspectOrNull, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, docker, inspectOrNull, type Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 import { deploy } from './helpers/lifecycle.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { pollUntil } from './helpers/poll.js';
 import { instanceVolume, volumeOrNull } from './helpers/volumes.js';
 
+const ctx = useStack({ env: { SPAWNER_RESCAN_SEC: '2' } });
 let stack: Stack;
 let token: string;
-
-beforeAll(async () => {
-  stack = await startStack({ env: { SPAWNER_RESCAN_SEC: '2' } });
-  token = await login(stack);
-});
-
-afterAll(async () => {
-  if (stack) {
-    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-    await stack.teardown();
-  }
-});
+beforeAll(() => { ({ stack, token } = ctx); });
 
 const volumeName = (name: string) => instanceVolume(stack, name);
 

@@ -10,31 +10,22 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, inspectOrNull, instanceNetwork, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, docker, inspectOrNull, instanceNetwork, type Stack } from './helpers/stack.js';
+import { useStack } from './helpers/use-stack.js';
 import { deploy, eventsOf, followToApp, fromApp, waitLogLine, waitReachable, type Instance } from './helpers/lifecycle.js';
 import { execOut } from './helpers/exec.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { pollUntil } from './helpers/poll.js';
 import { instanceVolume, volumeOrNull } from './helpers/volumes.js';
 
+const ctx = useStack({
+  env: { SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_RESCAN_SEC: '2', SPAWNER_VOLUME_DEFAULTS: `${IMAGES.mockApp}=/data` },
+  traefikArgs: ['--serversTransport.maxIdleConnsPerHost=-1'],
+});
 let stack: Stack;
 let token: string;
-
-beforeAll(async () => {
-  stack = await startStack({
-    env: { SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_RESCAN_SEC: '2', SPAWNER_VOLUME_DEFAULTS: `${IMAGES.mockApp}=/data` },
-    traefikArgs: ['--serversTransport.maxIdleConnsPerHost=-1'],
-  });
-  token = await login(stack);
-});
-
-afterAll(async () => {
-  if (stack) {
-    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-    await stack.teardown();
-  }
-});
+beforeAll(() => { ({ stack, token } = ctx); });
 
 const volumeName = (name: string) => instanceVolume(stack, name);
 const containerOf = (inst: Instance) => docker.getContainer(inst.id);
