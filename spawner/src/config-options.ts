@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULTS, ROUTING_MODES, type Config } from './config.js';
 import { SERVICE_REF_RE } from './traefik/labels.js';
 import { parsePool } from './instances/subnets.js';
+import { parseVolumeDefaults } from './api/volume-option.js';
 
 type Kind = 'int' | 'number' | 'bool' | 'string' | 'list' | 'enum';
 export interface OptionDef {
@@ -40,6 +41,7 @@ export const OPTIONS: OptionDef[] = [
   O('instanceSubnets', 'string', 'IPv4 range the instance networks\' subnets are taken from (empty: the engine\'s default-address-pools)'),
   O('instanceSubnetPrefix', 'int', 'Prefix length of each instance network\'s subnet (28: 11 addresses, 4,096 networks in a /16)', { min: 16, max: 29 }),
   O('allowedImages', 'list', 'Image allowlist, comma-separated globs (`*` within a path segment, `**` across)'),
+  O('volumeDefaults', 'list', 'Managed data volume per image: comma-separated `image-glob=/path` (e.g. `mock-app:*=/data,jupyter/*=/home/jovyan`); the first match mounts the instance\'s volume there unless the deploy says otherwise'),
   O('pullTimeoutSec', 'int', 'Deadline of an image pull', { min: 1 }),
   O('cookieName', 'string', 'Name of the routing cookie'),
   O('routing', 'enum', 'Default routing mode of new instances', { choices: ROUTING_MODES }),
@@ -73,6 +75,7 @@ export const OPTIONS: OptionDef[] = [
   O('idleTimeoutSec', 'int', 'Default idle timeout of instances (0 = never stop for idleness)', { min: 0 }),
   O('idleCheckSec', 'int', 'How often idleness is checked', { min: 1 }),
   O('socketProbeImage', 'string', 'Image with `cat` (e.g. the spawner\'s own) run in an instance\'s network namespace before an idle stop, to see open connections (empty: off)'),
+  O('statusMetricsInstances', 'int', 'Most instances with status series of their own on /metrics (requests by class, wakes, uptime); the others are summed under instance="_other"', { min: 0, max: 10_000 }),
   O('initKey', 'string', 'Key that seals instance init data at rest (32 bytes: 64 hex or base64; prefer SPAWNER_INIT_KEY_FILE). Without it, deploys with `init` are refused, and the spawner refuses to start while instances with init exist'),
   O('initDeadlineSec', 'int', 'Default deadline of an instance\'s init (retries with capped backoff until then)', { min: 1, max: 3600 }),
   O('initMaxPayloadBytes', 'int', 'Largest init payload a deploy may send (JSON bytes)', { min: 2, max: 1_048_576 }),
@@ -147,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     throw new Error('SPAWNER_EGRESS_DEFAULT=true needs SPAWNER_EGRESS_ALLOWED=true (the default may not exceed the cap)');
   }
   if (c.instanceSubnets !== '') parsePool(c.instanceSubnets, c.instanceSubnetPrefix);
+  parseVolumeDefaults(c.volumeDefaults);
   if (c.caps.memoryMb < c.limits.memoryMb || c.caps.cpus < c.limits.cpus || c.caps.pids < c.limits.pids) {
     throw new Error('default limits (SPAWNER_LIMITS_*) must not exceed the caps (SPAWNER_CAPS_*)');
   }

@@ -41,6 +41,8 @@ export interface Config {
   instanceSubnetPrefix: number;
   /** Globs, e.g. "mock-app:*". */
   allowedImages: string[];
+  /** `image-glob=/path` entries: the managed volume's mount path for images that match. */
+  volumeDefaults: string[];
   pullTimeoutSec: number;
   cookieName: string;
   routing: RoutingMode;
@@ -78,6 +80,8 @@ export interface Config {
    * ('' = off: open connections are then seen only through the bytes the app sends).
    */
   socketProbeImage: string;
+  /** Instances with their own status series on /metrics; the rest are summed (instances/stats-metrics.ts). */
+  statusMetricsInstances: number;
   /** AES-256-GCM key for init data at rest (64 hex / base64); or SPAWNER_INIT_KEY_FILE. */
   initKey?: string;
   initDeadlineSec: number;
@@ -118,6 +122,7 @@ export const DEFAULTS: Config = {
   instanceSubnets: '10.208.0.0/12',
   instanceSubnetPrefix: 28,
   allowedImages: ['mock-app:*'],
+  volumeDefaults: [],
   pullTimeoutSec: 120,
   cookieName: 'instance',
   routing: 'cookie',
@@ -146,6 +151,7 @@ export const DEFAULTS: Config = {
   idleTimeoutSec: 0,
   idleCheckSec: 5,
   socketProbeImage: '',
+  statusMetricsInstances: 100,
   initDeadlineSec: 60,
   initMaxPayloadBytes: 16_384,
   initMaxResultBytes: 65_536,

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'init_failed'
   | 'redeploy_in_progress'
   | 'redeploy_failed'
+  | 'volume_retained'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -60,6 +61,7 @@ const STATUS: Record<ErrorCode, number> = {
   init_failed: 502,
   redeploy_in_progress: 409,
   redeploy_failed: 502,
+  volume_retained: 409,
   internal: 500,
 };
 

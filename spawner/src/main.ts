@@ -10,6 +10,7 @@ import { InitStore } from './store/init.js';
 import { IdentityStore } from './store/identity.js';
 import { RevisionStore } from './store/revisions.js';
 import { Revisions } from './instances/revisions.js';
+import { VolumeStore } from './store/volumes.js';
 import { Initializer } from './instances/init.js';
 import { convergeInit } from './instances/init-converge.js';
 import { convergeRevisions } from './instances/revisions-converge.js';
@@ -32,6 +33,10 @@ import { Waker } from './instances/waker.js';
 import { Redeployer } from './instances/redeploy.js';
 import { Reconciler } from './instances/reconcile.js';
 import { IdleReaper } from './reaper/reaper.js';
+import type { ActivitySample } from './reaper/activity.js';
+import { InstanceStats, runningSince } from './instances/stats.js';
+import { StatsStore } from './store/stats.js';
+import { WakeHistory } from './store/wake-history.js';
 import { createApiApp } from './api/app.js';
 import { listRuntimes } from './catalogue/catalogue.js';
 import { createWakeApp } from './wake/app.js';
@@ -99,7 +104,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const identities = new IdentityStore(db);
   // The same key seals each revision's env (it may hold tenant secrets); without one it is plain.
   const revisions = new Revisions(new RevisionStore(db), key, cfg.revisionsKeep);
-  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init, identities, revisions };
+  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init, identities, revisions, volumes: new VolumeStore(db) };
   const service = new InstanceService(deps);
   const health = new HealthWatcher(runtime);
   const gate = { cfg, runtime, health, traefik, now };
@@ -147,7 +152,12 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   await convergeRevisions(deps, service);
   const rescanTimer = setInterval(() => { void rescan(); }, cfg.rescanSec * 1000);
   rescanTimer.unref();
-  const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now });
+  const stats = new InstanceStats({
+    cfg, store: new StatsStore(db), wakes: new WakeHistory(db), instances, events, now, runningSince: () => runningSince(instances, service.states),
+  });
+  metrics.registry.add(stats);
+  const onSample = (s: ActivitySample, t: number) => stats.observe({ series: s.series ?? [], traefikStartedAt: s.traefikStartedAt, seq: s.seq }, t);
+  const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now, onSample });
   reaper.start();
   hub.start();
 
@@ -162,7 +172,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
   const self = { cfg, instances, identities, service, init, limiter: new BackoffTable(SELF_POLICY, now) };
   const hosts = await resolveHosts(cfg, runtime, log);
-  const api = await Listeners.open(createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, redeployer, console: consoleDeps }), hosts.api, cfg.apiPort);
+  const api = await Listeners.open(createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, redeployer, console: consoleDeps, stats }), hosts.api, cfg.apiPort);
   const wake = await Listeners.open(createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing, self }), hosts.wake, cfg.wakePort);
   const apiServer = api.first;
   const wakeServer = wake.first;

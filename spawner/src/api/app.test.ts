@@ -17,6 +17,9 @@ import { SpawnerError } from '../errors.js';
 import type { InstanceRecord } from '../instances/types.js';
 import type { ThroughProxyRequest } from '../readiness/probes.js';
 import { listRuntimes } from '../catalogue/catalogue.js';
+import { InstanceStats } from '../instances/stats.js';
+import { StatsStore } from '../store/stats.js';
+import { WakeHistory } from '../store/wake-history.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const SERVICE_TOKEN = 'home-app-service-token-0123456789';
@@ -41,7 +44,8 @@ function harness(over: Partial<Config> = {}) {
     },
   };
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
-  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes, init: deps.init });
+  const stats = new InstanceStats({ cfg, store: new StatsStore(db), wakes: new WakeHistory(db), instances, events, now: deps.now });
+  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes, init: deps.init, stats });
   let server: Server;
   let port = 0;
   let token = '';
@@ -55,7 +59,7 @@ function harness(over: Partial<Config> = {}) {
   }
 
   return {
-    cfg, runtime, instances, events, service, app, send, wakes,
+    cfg, runtime, instances, events, service, app, send, wakes, stats,
     failWakesWith(err: SpawnerError | null) { wakeError = err; },
     get token() { return token; },
     async start() {
@@ -261,6 +265,38 @@ describe('deploy API over HTTP', () => {
     });
   });
 
+  describe('status of one instance (stats)', () => {
+    it('GET /deploy/:name has requests by class, last request, uptime and wakes; the list stays without them', async () => {
+      const d = (await h.send('POST', '/deploy', { body: deployBody('alice') })).json();
+      const startedAt = new Date(Date.now() - 42_000).toISOString();
+      (h.runtime.containers.get(d.id) as { startedAt?: string }).startedAt = startedAt;
+      const at = Date.now();
+      h.stats.observe({ series: [
+        { instance: 'alice', key: 'k200', code: '200', value: 3 }, { instance: 'alice', key: 'k404', code: '404', value: 2 },
+      ] }, at);
+      h.events.append({ instance: 'alice', kind: 'wake', detail: { started: true, total: 812 } }, at);
+      const r = await h.send('GET', '/deploy/alice');
+      expect(r.status).toBe(200);
+      const { stats } = r.json();
+      expect(stats).toMatchObject({
+        requests: 5, responses: { '1xx': 0, '2xx': 3, '3xx': 0, '4xx': 2, '5xx': 0, other: 0 },
+        lastRequestAt: new Date(at).toISOString(), startedAt,
+        wakes: { count: 1, failed: 0, lastMs: 812, medianMs: 812, lastAt: new Date(at).toISOString() },
+      });
+      expect(stats.uptimeSec).toBeGreaterThanOrEqual(42);
+      expect(stats.uptimeSec).toBeLessThan(100);
+      const list = (await h.send('GET', '/deploy')).json();
+      expect(list.instances[0]).not.toHaveProperty('stats');
+    });
+
+    it('a stopped instance has no uptime', async () => {
+      await h.send('POST', '/deploy', { body: deployBody('alice') });
+      await h.send('POST', '/deploy/alice/stop');
+      const { stats } = (await h.send('GET', '/deploy/alice')).json();
+      expect(stats).toMatchObject({ requests: 0, startedAt: null, uptimeSec: null, wakes: { count: 0, lastMs: null } });
+    });
+  });
+
   describe('OpenAPI document matches the routes the app serves', () => {
     /** Routes as the app mounts them, read from express 5's router stack. */
     function mountedRoutes(): string[] {
@@ -285,6 +321,7 @@ describe('deploy API over HTTP', () => {
       'GET /deploy', 'POST /deploy', 'GET /deploy/{nameOrId}', 'PUT /deploy/{nameOrId}', 'DELETE /deploy/{nameOrId}',
       'GET /deploy/{nameOrId}/events', 'POST /deploy/{nameOrId}/start', 'POST /deploy/{nameOrId}/stop',
       'GET /runtimes', 'GET /deploy/{nameOrId}/init', 'POST /deploy/{nameOrId}/init', 'DELETE /deploy/{nameOrId}/identity',
+      'GET /volumes', 'DELETE /volumes/{name}',
     ].sort();
 
     /** Served by api/revisions-routes.ts under /deploy when the app has a redeployer. */

@@ -11,7 +11,8 @@ import type { EventLog } from '../store/events.js';
 import type { SpawnerMetrics } from '../metrics.js';
 import { isSpawnerError, SpawnerError } from '../errors.js';
 import { problemMiddleware } from './problem.js';
-import { validateDeploy, validateName } from './validate.js';
+import { validateDeploy, validateInstanceName, validateName } from './validate.js';
+import { engine as engineRead } from '../instances/deps.js';
 import { openApiDocument } from './openapi.js';
 import type { Waker } from '../instances/waker.js';
 import { throughProxyRequest } from '../readiness/through-proxy.js';
@@ -19,6 +20,7 @@ import { consoleRouter, type ConsoleDeps } from '../console/routes.js';
 import type { RuntimeEntry } from '../catalogue/catalogue.js';
 import type { Initializer } from '../instances/init.js';
 import type { InstanceRecord } from '../instances/types.js';
+import type { InstanceStats } from '../instances/stats.js';
 import type { Redeployer } from '../instances/redeploy.js';
 import { callerOf, revisionsRouter } from './revisions-routes.js';
 
@@ -38,6 +40,8 @@ export interface ApiDeps {
   runtimes: () => Promise<RuntimeEntry[]>;
   /** Instance initialization; absent in tests that do not use it. */
   init?: Initializer;
+  /** The `stats` of GET /deploy/:nameOrId (instances/stats.ts); absent: not shown. */
+  stats?: Pick<InstanceStats, 'status'>;
   /** Redeploys, revisions and rollbacks (api/revisions-routes.ts); absent: not served. */
   redeployer?: Redeployer;
 }
@@ -80,10 +84,7 @@ export function createApiApp(d: ApiDeps) {
   app.use('/deploy', authorized);
 
   app.get('/runtimes', authorized, wrap(async (_req, res) => {
-    const runtimes = await d.runtimes().catch((err: unknown) => {
-      throw isSpawnerError(err) ? err : new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
-    });
-    res.json({ runtimes });
+    res.json({ runtimes: await engineRead(d.runtimes()) });
   }));
 
   app.post('/deploy', wrap(async (req, res) => {
@@ -127,7 +128,10 @@ export function createApiApp(d: ApiDeps) {
     res.json({ instances: await d.service.list() });
   }));
   app.get('/deploy/:nameOrId', wrap(async (req, res) => {
-    res.json(await d.service.get(param(req)));
+    const view = await d.service.get(param(req));
+    // Only here, not in the list: the wake figures cost a few indexed queries per instance.
+    const startedAt = view.id && view.status === 'running' ? d.service.states.get(view.id)?.startedAt : undefined;
+    res.json(d.stats ? { ...view, stats: d.stats.status(d.service.resolve(view.name), startedAt) } : view);
   }));
   app.delete('/deploy/:nameOrId/identity', wrap((req, res) => {
     const rec = d.service.resolve(param(req));
@@ -151,8 +155,17 @@ export function createApiApp(d: ApiDeps) {
   }));
   app.delete('/deploy/:nameOrId', wrap(async (req, res) => {
     const view = await d.service.get(param(req));
-    await d.service.remove(view.name);
-    res.json({ id: view.id, name: view.name, status: 'removed' });
+    // The data volume is kept (retained) unless asked: ?purge=true removes it with the instance.
+    const volume = await d.service.remove(view.name, isTrue(req.query.purge));
+    res.json({ id: view.id, name: view.name, status: 'removed', ...(volume ? { volume } : {}) });
+  }));
+  app.get('/volumes', authorized, wrap(async (_req, res) => {
+    res.json({ volumes: await engineRead(d.service.volumes.list()) });
+  }));
+  app.delete('/volumes/:name', authorized, wrap(async (req, res) => {
+    const name = validateInstanceName(req.params.name, 'name');
+    await d.service.volumes.removeRetained(name);
+    res.json({ instance: name, status: 'removed' });
   }));
 
   if (d.console) app.use('/console', consoleRouter(d.console));

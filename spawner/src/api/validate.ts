@@ -12,6 +12,7 @@ import {
 } from './fields.js';
 import { validateImage } from './image.js';
 import { validateInit } from './init-option.js';
+import { validateVolume } from './volume-option.js';
 import { RESERVED_ENV } from '../instances/identity.js';
 import { applyLabelPolicy } from './label-policy.js';
 import { validateEgress, validateLimits, validateNetwork } from './resources.js';
@@ -22,7 +23,7 @@ export { validateName, validateInstanceName } from './fields.js';
 export { globMatch } from './glob.js';
 
 const BODY_KEYS = [
-  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init', 'egress', 'strategy',
+  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init', 'egress', 'volume', 'strategy',
 ];
 
 /**
@@ -93,5 +94,7 @@ export function validateDeploy(body: unknown, cfg: Config, ctx: { defaultNetwork
   const init = validateInit(own(body, 'init'), cfg);
   if (init) spec.init = init;
   if (own(body, 'strategy') !== undefined) spec.strategy = validateStrategy(own(body, 'strategy'));
+  const volume = validateVolume(own(body, 'volume'), image, cfg.volumeDefaults);
+  if (volume) spec.volume = volume;
   return spec;
 }

@@ -110,7 +110,10 @@ export class Redeployer {
   async create(c: Candidate): Promise<string> {
     const own = this.service.networks.nameFor(c.rec.name);
     const env = this.d.identities ? { ...c.spec.env, ...identityEnv(c.identity.token, this.d.cfg) } : c.spec.env;
+    // The instance's managed volume (the only data that survives a redeploy) goes into the new container too.
+    const vol = this.service.volumes.of(c.rec.name);
     const id = await this.d.runtime.create({
+      mounts: vol ? [{ type: 'volume', source: vol.name, target: vol.path }] : [],
       name: `${containerName(this.d.cfg, c.rec.name)}.r${c.n}`, hostname: c.rec.name, image: c.spec.image,
       networks: c.spec.network === this.d.cfg.network ? [own] : [own, c.spec.network],
       labels: c.labels, env, stopTimeoutSec: this.d.cfg.stopTimeoutSec, limits: limitsOf(c.spec.limits),

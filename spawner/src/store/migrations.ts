@@ -100,6 +100,48 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    name: 'instance status',
+    sql: `
+      -- Requests an instance served, by status class, accumulated from Traefik's counters
+      -- (instances/request-counts.ts). baselines: the value of each of its Traefik series at the
+      -- last scrape (JSON object), so a spawner restart continues the count instead of losing or
+      -- repeating what Traefik served meanwhile. Removed with the instance.
+      CREATE TABLE instance_stats (
+        instance        TEXT PRIMARY KEY REFERENCES instances (name) ON DELETE CASCADE,
+        r1xx            INTEGER NOT NULL DEFAULT 0,
+        r2xx            INTEGER NOT NULL DEFAULT 0,
+        r3xx            INTEGER NOT NULL DEFAULT 0,
+        r4xx            INTEGER NOT NULL DEFAULT 0,
+        r5xx            INTEGER NOT NULL DEFAULT 0,
+        rother          INTEGER NOT NULL DEFAULT 0,
+        last_request_at INTEGER,
+        baselines       TEXT NOT NULL DEFAULT '{}'
+      ) STRICT;
+      -- An instance's wakes for its status (store/wake-history.ts): without these, counting them
+      -- reads every event of the instance (~100 ms at 90,000 events).
+      CREATE INDEX events_wakes ON events (instance, at) WHERE kind = 'wake' AND json_extract(detail, '$.started') = 1;
+      CREATE INDEX events_failed_wakes ON events (instance, at) WHERE kind = 'wake_failed';
+    `,
+  },
+  {
+    name: 'instance volumes',
+    sql: `
+      -- An instance's managed data volume. The volume itself lives on the engine (labelled with
+      -- the instance's name) and outlives this row on purpose: DELETE without purge keeps it,
+      -- retained, with no row. status: 'missing' once a rescan found it gone behind our back.
+      -- created: 1 when the instance's deploy made the volume, 0 when it mounted a retained one
+      -- (written before the engine call, so a crash mid deploy knows whether it may remove it).
+      CREATE TABLE instance_volume (
+        instance   TEXT PRIMARY KEY REFERENCES instances (name) ON DELETE CASCADE,
+        name       TEXT NOT NULL UNIQUE,
+        path       TEXT NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('attached', 'missing')),
+        created    INTEGER NOT NULL CHECK (created IN (0, 1)),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     name: 'instance revisions',
     sql: `
       -- Every deploy and redeploy of an instance: what it ran (immutable) and how it went
