@@ -84,6 +84,8 @@ describe('bench --quick (real Docker + Traefik)', () => {
       // 9 proxied (recovery middleware vs a twin without it)
       'sections.proxied.median.withMiddleware.requestsPerSec', 'sections.proxied.median.withoutMiddleware.requestsPerSec',
       'sections.proxied.throughputRatio',
+      // 11 redeploy (start-first switches under load)
+      ...(['nohc', 'hc'] as const).flatMap((v) => [`sections.redeploy.${v}.switchGapMs.p50`, `sections.redeploy.${v}.redeployCallMs.p50`, `sections.redeploy.${v}.errors`, `sections.redeploy.${v}.lost`, `sections.redeploy.${v}.replayed`]),
     ];
     const bad = numeric.filter((k) => {
       const v = at(r, k);
