@@ -21,7 +21,7 @@ import { DockerRuntime } from './runtime/docker.js';
 import { healthcheckPlan } from './runtime/docker-mapping.js';
 import type { ContainerRuntime } from './runtime/types.js';
 import { TraefikApi } from './traefik/api.js';
-import { edgeLabels, ownershipLabels } from './traefik/labels.js';
+import { edgeLabels, ownershipLabels, traefikProvider } from './traefik/labels.js';
 import { Listeners, resolveHosts } from './listen.js';
 import { HealthWatcher } from './readiness/health.js';
 import { InstanceService } from './instances/service.js';
@@ -88,7 +88,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const auth = new AuthService({
     users, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), serviceToken: cfg.serviceToken, tokenTtlSec: cfg.tokenTtlSec,
   });
-  const traefik = new TraefikApi(cfg.traefikApiUrl);
+  const traefik = new TraefikApi(cfg.traefikApiUrl, undefined, traefikProvider(cfg.runtime));
   const initStore = new InitStore(db);
   const init = new Initializer({ store: initStore, key: initKey(cfg, initStore, db), maxResultBytes: cfg.initMaxResultBytes, log, now });
   const identities = new IdentityStore(db);

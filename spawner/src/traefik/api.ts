@@ -2,6 +2,8 @@
  * Reads Traefik's API with plain fetch (no client library). Only the fields the readiness gate
  * and the reaper need are typed; everything else in Traefik's answers is ignored.
  */
+import type { TraefikProvider } from './labels.js';
+
 export interface RouterStatus {
   status: 'enabled' | 'disabled' | 'warning' | string;
   service?: string;
@@ -18,6 +20,8 @@ export class TraefikApi {
   constructor(
     private readonly baseUrl: string,
     private readonly timeoutMs = 2_000,
+    /** The provider that names the instances' routers (`@docker`, `@swarm`). */
+    private readonly provider: TraefikProvider = 'docker',
   ) {}
 
   private async getJson(path: string): Promise<unknown | null> {
@@ -33,9 +37,9 @@ export class TraefikApi {
     return res.json();
   }
 
-  /** The router as the Docker provider names it, or null when Traefik does not have it. */
+  /** The router as the instances' provider names it, or null when Traefik does not have it. */
   async router(name: string): Promise<RouterStatus | null> {
-    const body = (await this.getJson(`/api/http/routers/${encodeURIComponent(name)}@docker`)) as
+    const body = (await this.getJson(`/api/http/routers/${encodeURIComponent(name)}@${this.provider}`)) as
       | { status?: string; service?: string; error?: unknown }
       | null;
     if (!body) return null;
@@ -44,7 +48,7 @@ export class TraefikApi {
   }
 
   async service(name: string): Promise<ServiceStatus | null> {
-    const body = (await this.getJson(`/api/http/services/${encodeURIComponent(name)}@docker`)) as
+    const body = (await this.getJson(`/api/http/services/${encodeURIComponent(name)}@${this.provider}`)) as
       | { status?: string; loadBalancer?: { servers?: { url?: string }[] } }
       | null;
     if (!body) return null;
