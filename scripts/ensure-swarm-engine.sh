@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes a one-node Docker Swarm answer beside the other engines, as root on Linux.
 #
-#   scripts/ensure-swarm-engine.sh [--stop | --env | --no-images]
+#   scripts/ensure-swarm-engine.sh [--stop | --restart | --env | --no-images]
 #
 # 1. dockerd from the binaries scripts/ensure-current-engine.sh caches (built there once from the
 #    Go module proxy when missing), in ITS OWN network namespace spawner-swarm (veth 10.79.254.1
@@ -28,10 +28,11 @@ MODE=ensure IMAGES=1
 for arg in "$@"; do
   case "$arg" in
     --stop) MODE=stop ;;
+    --restart) MODE=restart ;;
     --env) MODE=env ;;
     --no-images) IMAGES=0 ;;
     -h | --help) usage "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) die "unknown argument '$arg' (allowed: --stop, --env, --no-images, --help)" ;;
+    *) die "unknown argument '$arg' (allowed: --stop, --restart, --env, --no-images, --help)" ;;
   esac
 done
 
@@ -42,6 +43,10 @@ export SPAWNER_CURRENT_DOCKERD_LOG="${SPAWNER_SWARM_DOCKERD_LOG:-/var/log/spawne
 export SPAWNER_CURRENT_VETH=spwswm SPAWNER_CURRENT_LINK=10.79.254
 export SPAWNER_CURRENT_BIP=10.79.1.1/24 SPAWNER_CURRENT_POOL=10.96.0.0/12
 export SPAWNER_ENGINE_LOG_TAG=swarm-engine
+# Tasks use the node's image as it is instead of asking a registry first (there is none here:
+# each task start would otherwise try, and wait for, a lookup of docker.io). Read by dockerd's
+# swarm executor; a real cluster with a registry leaves it unset.
+export DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
 NS="$SPAWNER_CURRENT_NETNS"
 SOCKET="$SPAWNER_CURRENT_RUN_DIR/docker.sock"
 ADVERTISE=10.79.254.2
@@ -56,7 +61,8 @@ is_root || die "the swarm engine needs root (network namespace, iptables, docker
 
 here="$(dirname "${BASH_SOURCE[0]}")"
 if [ "$MODE" = stop ]; then exec "$here/ensure-current-engine.sh" --stop; fi
-timed "dockerd" "$here/ensure-current-engine.sh"
+if [ "$MODE" = restart ]; then timed "dockerd" "$here/ensure-current-engine.sh" --restart
+else timed "dockerd" "$here/ensure-current-engine.sh"; fi
 
 swarm() { DOCKER_HOST="unix://$SOCKET" docker "$@"; }
 

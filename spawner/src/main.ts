@@ -17,7 +17,7 @@ import { TokenStore } from './store/tokens.js';
 import { AuthService } from './auth/service.js';
 import { BackoffTable, LoginRateLimiter, type BackoffPolicy } from './auth/rate-limit.js';
 import { loadUsersFile, UsersFileMissingError } from './auth/users.js';
-import { DockerRuntime } from './runtime/docker.js';
+import { createRuntime } from './runtime/select.js';
 import { healthcheckPlan } from './runtime/docker-mapping.js';
 import type { ContainerRuntime } from './runtime/types.js';
 import { TraefikApi } from './traefik/api.js';
@@ -76,7 +76,7 @@ function initKey(cfg: Config, store: InitStore, db: Database): Buffer | null {
   }
 }
 
-export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new DockerRuntime()): Promise<Running> {
+export async function startSpawner(cfg: Config, runtime: ContainerRuntime = createRuntime(cfg.runtime)): Promise<Running> {
   const log = createLogger(cfg.logLevel);
   const users = loadUsers(cfg, log);
   const db = openDatabase(join(cfg.dataDir, 'spawner.db'));
@@ -107,7 +107,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   await runtime.apiVersion().then(
     (apiVersion) => {
       const plan = healthcheckPlan(apiVersion);
-      log.info('docker engine', { apiVersion, healthStartInterval: plan.startInterval, path: plan.reason });
+      log.info('docker engine', { runtime: cfg.runtime, apiVersion, healthStartInterval: plan.startInterval, path: plan.reason });
     },
     (err) => log.warn('docker engine API version unknown yet', { error: errorMessage(err) }),
   );
