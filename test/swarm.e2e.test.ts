@@ -1,0 +1,135 @@
+/**
+ * SPAWNER_RUNTIME=swarm on a real one-node Docker Swarm with a real Traefik (swarm provider).
+ *
+ * Needs the engine of scripts/ensure-swarm-engine.sh and the suite run inside its namespace:
+ *   scripts/ensure-swarm-engine.sh   # dockerd in netns spawner-swarm, swarm init, images
+ *   nsenter --net=/run/netns/spawner-swarm env DOCKER_HOST=unix:///run/spawner-swarm/docker.sock \
+ *     npx vitest run test/swarm.e2e.test.ts
+ * Against an engine that is no swarm manager every test here is reported SKIPPED, with the reason
+ * in its name: never counted as passed.
+ *
+ * Traefik and the spawner are plain containers on the manager (the stack helper's); instances are
+ * services. Traefik reads them with its swarm provider (refreshSeconds=1: it polls, Swarm has no
+ * task events) and the spawner's own catch-all with its docker provider.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, docker, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { pollUntil } from './helpers/poll.js';
+import { deploy, eventsOf, followToApp, fromApp, send, statusOf, waitReachable, type Instance } from './helpers/lifecycle.js';
+
+const REFRESH_SECONDS = 1;
+
+async function swarmManager(): Promise<string | null> {
+  try {
+    const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+    if (info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable) return null;
+    return `the engine at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'} is no swarm manager (run scripts/ensure-swarm-engine.sh and the test inside netns spawner-swarm)`;
+  } catch (err) {
+    return `no engine answers at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'}: ${String(err)}`;
+  }
+}
+
+const skipReason = await swarmManager();
+if (skipReason) console.warn(`[swarm.e2e] SKIPPED: ${skipReason}`);
+
+interface ServiceView { Spec: { Mode: { Replicated: { Replicas: number } }; Labels: Record<string, string>; EndpointSpec?: { Mode?: string } } }
+const service = async (name: string) => (await docker.getService(name).inspect()) as unknown as ServiceView;
+const tasksOf = async (name: string) =>
+  ((await docker.listTasks({ filters: { service: [name] } })) as { DesiredState: string; Status: { State: string; ContainerStatus?: { ContainerID?: string } } }[]);
+
+async function routerGone(stack: Stack, inst: Instance): Promise<void> {
+  await pollUntil(`${inst.name}: router gone from Traefik`, async () => {
+    const h = await send(`${stack.traefikApi}/api/http/routers/spawner-i-${inst.name}@swarm`, {}, 5_000);
+    return h.status === 404 ? true : undefined;
+  }, { timeoutMs: 30_000 });
+}
+
+describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${skipReason})` : ''}`, () => {
+  let stack: Stack;
+  let token: string;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      env: { SPAWNER_RUNTIME: 'swarm', SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_TRAEFIK_API_URL: 'http://traefik-api:8080' },
+      traefikArgs: [
+        '--providers.swarm.endpoint=unix:///var/run/docker.sock',
+        `--providers.swarm.refreshSeconds=${REFRESH_SECONDS}`,
+        '--providers.swarm.exposedByDefault=false',
+        '--serversTransport.maxIdleConnsPerHost=-1',
+      ],
+    });
+    token = await login(stack);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (!stack) return;
+    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
+    // Services first (their tasks hold the instance overlays), then the stack's containers and networks.
+    const services = await docker.listServices({ filters: { label: [`spawner.id=${stack.spawnerId}`] } });
+    await Promise.all(services.map((s) => docker.getService(s.ID as string).remove().catch(() => undefined)));
+    await pollUntil('instance tasks gone', async () => ((await docker.listTasks()).length === 0 ? true : undefined), { timeoutMs: 60_000 })
+      .catch(() => undefined);
+    await stack.teardown();
+  }, 120_000);
+
+  let inst: Instance;
+  const svcName = () => `${stack.runId}-${inst.name}`;
+
+  it('deploys an instance as a hardened 1-replica dnsrr service that answers through Traefik', async () => {
+    inst = await deploy(stack, token, 'sw1');
+    await waitReachable(stack, inst, 60_000);
+    const s = await service(svcName());
+    expect(s.Spec.Mode.Replicated.Replicas).toBe(1);
+    expect(s.Spec.EndpointSpec?.Mode).toBe('dnsrr');
+    expect(s.Spec.Labels).toMatchObject({ 'spawner.id': stack.spawnerId, 'traefik.enable': 'true', 'traefik.swarm.network': `${stack.network}-${svcName()}` });
+    const [task] = (await tasksOf(svcName())).filter((t) => t.DesiredState === 'running');
+    const c = await docker.getContainer(String(task?.Status.ContainerStatus?.ContainerID)).inspect();
+    expect(c.HostConfig.Init).toBe(true);
+    expect(c.HostConfig.CapDrop).toEqual(expect.arrayContaining(['CAP_NET_RAW', 'CAP_MKNOD']));
+    expect(c.HostConfig.SecurityOpt?.join(',')).toMatch(/no-new-privileges/);
+    expect(c.HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(c.HostConfig.Privileged).toBe(false);
+    const net = await docker.getNetwork(`${stack.network}-${svcName()}`).inspect();
+    expect(net).toMatchObject({ Driver: 'overlay', Attachable: true });
+    expect(await statusOf(stack, token, inst.name)).toBe('running');
+  });
+
+  it('stop scales to 0 (no task left); a request through Traefik wakes it: 307 back, then the app', async () => {
+    const r = await api(stack, token, 'POST', `/deploy/${inst.name}/stop`);
+    expect(r.status).toBe(200);
+    expect(r.body.status).toBe('exited');
+    expect((await service(svcName())).Spec.Mode.Replicated.Replicas).toBe(0);
+    expect(await tasksOf(svcName())).toEqual([]);
+    // Traefik's swarm provider drops the router on its next poll (refreshSeconds).
+    await routerGone(stack, inst);
+    const woke = await followToApp(stack, inst);
+    expect(woke.hops).toBeGreaterThanOrEqual(1);
+    expect(fromApp(woke.final, inst)).toBe(true);
+    expect((await service(svcName())).Spec.Mode.Replicated.Replicas).toBe(1);
+  });
+
+  it('the idle reaper scales an unused instance to 0, and the next request wakes it', async () => {
+    const idle = await deploy(stack, token, 'sw2', { idleTimeout: 3 });
+    await waitReachable(stack, idle, 60_000);
+    await pollUntil('idle stop', async () => {
+      const stops = (await eventsOf(stack, token, idle.name)).filter((e) => e.kind === 'stopped');
+      return stops.length > 0 && stops[0]?.reason === 'idle' ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    expect((await service(`${stack.runId}-${idle.name}`)).Spec.Mode.Replicated.Replicas).toBe(0);
+    const woke = await followToApp(stack, idle);
+    expect(fromApp(woke.final, idle)).toBe(true);
+  });
+
+  it('cold wake through Traefik: median of 5 (reported)', async () => {
+    const ms: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await api(stack, token, 'POST', `/deploy/${inst.name}/stop`);
+      await routerGone(stack, inst);
+      const woke = await followToApp(stack, inst);
+      expect(fromApp(woke.final, inst)).toBe(true);
+      ms.push(woke.ms);
+    }
+    const sorted = [...ms].sort((a, b) => a - b);
+    console.log(`[swarm.e2e] cold wake (mock-app with HEALTHCHECK, refreshSeconds=${REFRESH_SECONDS}): ${ms.join(', ')} ms; median ${sorted[2]} ms`);
+  }, 300_000);
+});
