@@ -23,7 +23,8 @@
 # --env prints the environment for that; --restart stops and starts dockerd (the e2e daemon
 # restart test); --stop stops it and leaves the namespace and data in place.
 # scripts/ensure-swarm-engine.sh runs this script for a second engine (the swarm's) from the same
-# binaries: SPAWNER_CURRENT_{NETNS,RUN_DIR,DATA_ROOT,DOCKERD_LOG,VETH,LINK,BIP,POOL} move it.
+# binaries: SPAWNER_CURRENT_{NETNS,RUN_DIR,DATA_ROOT,DOCKERD_LOG,VETH,LINK,BIP,POOL} move it,
+# SPAWNER_CURRENT_UPLINK=0 forwards nothing from its namespace (no NAT, a DROP rule instead).
 set -euo pipefail
 LOG_TAG="${SPAWNER_ENGINE_LOG_TAG:-current-engine}"
 # shellcheck source=scripts/_common.sh
@@ -160,6 +161,13 @@ ensure_netns() {
   [[ "$(ns ip -o -4 addr show dev "$VETH_NS")" == *" $NS_IP/"* ]] || ns ip addr add "$NS_IP/30" dev "$VETH_NS"
   ns ip link set "$VETH_NS" up
   ns ip route replace default via "$HOST_IP"
+  # SPAWNER_CURRENT_UPLINK=0 (the swarm engine): nothing from the namespace is forwarded at all.
+  # It needs no way out (images come by docker save | load), and an overlay address that is not
+  # the sender's own (another instance's) is routed to the default gateway, i.e. off the machine.
+  if [ "${SPAWNER_CURRENT_UPLINK:-1}" = 0 ]; then
+    ipt filter FORWARD -i "$VETH_HOST" -j DROP
+    return 0
+  fi
   # Out through the host's uplink only (never into the host engine's bridges), NATed.
   local uplink
   uplink="$(ip -o route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1); exit}')"

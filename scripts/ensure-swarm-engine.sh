@@ -5,7 +5,7 @@
 #
 # 1. dockerd from the binaries scripts/ensure-current-engine.sh caches (built there once from the
 #    Go module proxy when missing), in ITS OWN network namespace spawner-swarm (veth 10.79.254.1
-#    host / .2 inside), data root /var/lib/spawner-swarm, socket /run/spawner-swarm/docker.sock,
+#    host / .2 inside; nothing forwarded out of it), data root /var/lib/spawner-swarm, socket /run/spawner-swarm/docker.sock,
 #    log /var/log/spawner-swarm-dockerd.log. Neither Debian's engine nor the one in
 #    spawner-current is touched: swarm mode rewrites iptables and adds docker_gwbridge/ingress,
 #    which only ever happens inside this namespace.
@@ -42,6 +42,9 @@ export SPAWNER_CURRENT_DATA_ROOT="${SPAWNER_SWARM_DATA_ROOT:-/var/lib/spawner-sw
 export SPAWNER_CURRENT_DOCKERD_LOG="${SPAWNER_SWARM_DOCKERD_LOG:-/var/log/spawner-swarm-dockerd.log}"
 export SPAWNER_CURRENT_VETH=spwswm SPAWNER_CURRENT_LINK=10.79.254
 export SPAWNER_CURRENT_BIP=10.79.1.1/24 SPAWNER_CURRENT_POOL=10.96.0.0/12
+# No way out of the namespace: instances on egress overlays would otherwise send packets for
+# other overlays' addresses through docker_gwbridge to the host's default route (off the machine).
+export SPAWNER_CURRENT_UPLINK=0
 export SPAWNER_ENGINE_LOG_TAG=swarm-engine
 # Tasks use the node's image as it is instead of asking a registry first (there is none here:
 # each task start would otherwise try, and wait for, a lookup of docker.io). Read by dockerd's

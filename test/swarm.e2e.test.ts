@@ -15,9 +15,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
+import { pairs, probeFrom, reached, type Probe } from './helpers/tenant.js';
 import { deploy, eventsOf, followToApp, fromApp, send, statusOf, waitReachable, type Instance } from './helpers/lifecycle.js';
 
-const REFRESH_SECONDS = 1;
+/** Traefik's swarm poll period (a Go duration or seconds); SWARM_E2E_REFRESH measures others. */
+const REFRESH_SECONDS = process.env.SWARM_E2E_REFRESH ?? '1';
 
 async function swarmManager(): Promise<string | null> {
   try {
@@ -118,6 +120,30 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
     expect((await service(`${stack.runId}-${idle.name}`)).Spec.Mode.Replicated.Replicas).toBe(0);
     const woke = await followToApp(stack, idle);
     expect(fromApp(woke.final, idle)).toBe(true);
+  });
+
+  it('isolation: an instance reaches Traefik\'s public entrypoint on its overlay, not another instance, Traefik\'s API or the spawner', async () => {
+    const [a, b] = [await deploy(stack, token, 'sw3'), await deploy(stack, token, 'sw4')];
+    await waitReachable(stack, a, 60_000);
+    await waitReachable(stack, b, 60_000);
+    const taskContainer = async (name: string) =>
+      String((await tasksOf(`${stack.runId}-${name}`)).find((t) => t.Status.State === 'running')?.Status.ContainerStatus?.ContainerID);
+    const ipOn = async (containerId: string, net: string) =>
+      String((await docker.getContainer(containerId).inspect()).NetworkSettings.Networks[net]?.IPAddress);
+    const bIp = await ipOn(await taskContainer(b.name), `${stack.network}-${stack.runId}-${b.name}`);
+    const spawnerOnA = await ipOn(stack.spawner.id, `${stack.network}-${stack.runId}-${a.name}`);
+    expect(bIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(spawnerOnA).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const probes: Probe[] = [
+      { kind: 'tcp', host: 'traefik', port: 80 }, // the control: this one must be open
+      { kind: 'tcp', host: bIp, port: 9000 },
+      { kind: 'tcp', host: 'traefik', port: 8080 },
+      { kind: 'tcp', host: spawnerOnA, port: 8008 },
+      { kind: 'tcp', host: spawnerOnA, port: 8000 },
+    ];
+    const out = pairs(probes, await probeFrom(await taskContainer(a.name), probes));
+    expect(out[0]?.outcome, JSON.stringify(out)).toBe('open');
+    for (const o of out.slice(1)) expect(reached(o.outcome), JSON.stringify(o)).toBe(false);
   });
 
   it('cold wake through Traefik: median of 5 (reported)', async () => {

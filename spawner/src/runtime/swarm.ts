@@ -43,6 +43,7 @@ export class SwarmRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly local: DockerRuntime;
   private readonly o: Required<SwarmOptions>;
+  private attachments: Promise<unknown> = Promise.resolve();
 
   constructor(docker?: Docker, opts: SwarmOptions = {}) {
     this.docker = docker ?? new Docker();
@@ -60,7 +61,28 @@ export class SwarmRuntime implements ContainerRuntime {
   removeNetwork(name: string): Promise<void> { return this.local.removeNetwork(name); }
   inspectNetwork(name: string): Promise<NetworkInfo | null> { return this.local.inspectNetwork(name); }
   listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> { return this.local.listNetworks(labels); }
-  connect(network: string, id: string, aliases?: string[]): Promise<void> { return this.local.connect(network, id, aliases); }
+  /**
+   * A plain container joins an overlay through a network-attachment task on the manager; two at
+   * once were seen to time out here ("attaching to network failed ... context deadline exceeded")
+   * and the attachment to complete later (then 409 "already attached"). So: one at a time, again
+   * on that timeout, and "already attached" is success.
+   */
+  connect(network: string, id: string, aliases?: string[]): Promise<void> {
+    const run = async (): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.local.connect(network, id, aliases);
+        } catch (err) {
+          const msg = String((err as { message?: string } | null)?.message ?? err);
+          if (/already attached/i.test(msg)) return;
+          if (attempt >= 2 || !/attaching to network failed|deadline exceeded/i.test(msg)) throw err;
+        }
+      }
+    };
+    const p = this.attachments.then(run, run);
+    this.attachments = p.catch(() => undefined);
+    return p;
+  }
   disconnect(network: string, id: string): Promise<void> { return this.local.disconnect(network, id); }
   selfContainerId(): Promise<string | null> { return this.local.selfContainerId(); }
 
@@ -101,8 +123,10 @@ export class SwarmRuntime implements ContainerRuntime {
       if (statusOf(err) !== 404) throw err;
       return;
     }
-    // Tasks go asynchronously; the instance network cannot be removed while one is attached.
-    await this.settle(id, (tasks) => tasks.length === 0);
+    // Tasks go asynchronously; the instance network cannot be removed while one is attached. The
+    // service is gone, so its tasks are found in the whole list (a service filter would 404).
+    const orphans = async () => ((await this.docker.listTasks()) as TaskLike[]).filter((t) => t.ServiceID === id);
+    await this.settle(id, (tasks) => tasks.length === 0, orphans);
   }
 
   async inspect(idOrName: string): Promise<ContainerInfo | null> {
@@ -210,10 +234,10 @@ export class SwarmRuntime implements ContainerRuntime {
   }
 
   /** Polls the service's tasks until `done` says so (or throws), within settleTimeoutMs. */
-  private async settle(id: string, done: (tasks: TaskLike[]) => boolean): Promise<void> {
+  private async settle(id: string, done: (tasks: TaskLike[]) => boolean, list = () => this.tasks(id)): Promise<void> {
     const deadline = Date.now() + this.o.settleTimeoutMs;
     for (;;) {
-      if (done(await this.tasks(id))) return;
+      if (done(await list())) return;
       if (Date.now() > deadline) throw new Error(`service ${id.slice(0, 12)} did not settle within ${this.o.settleTimeoutMs} ms`);
       await sleep(this.o.taskPollMs);
     }
