@@ -146,6 +146,16 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
     for (const o of out.slice(1)) expect(reached(o.outcome), JSON.stringify(o)).toBe(false);
   });
 
+  it('reconciliation: an outside `docker service scale 0` is seen (no task events exist: the listing)', async () => {
+    const name = `${stack.runId}-sw3`;
+    const svc = (await docker.getService(name).inspect()) as { Version: { Index: number }; Spec: ServiceView['Spec'] };
+    const spec = { ...svc.Spec, Mode: { Replicated: { Replicas: 0 } } };
+    await docker.getService(name).update({ _query: { version: svc.Version.Index }, _body: spec } as never);
+    await pollUntil('spawner sees sw3 stopped', async () => ((await statusOf(stack, token, 'sw3')) === 'exited' ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 });
+    const kinds = (await eventsOf(stack, token, 'sw3')).map((e) => e.kind);
+    expect(kinds).toContain('external_stop');
+  });
+
   it('cold wake through Traefik: median of 5 (reported)', async () => {
     const ms: number[] = [];
     for (let i = 0; i < 5; i++) {
