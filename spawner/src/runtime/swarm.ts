@@ -64,8 +64,9 @@ export class SwarmRuntime implements ContainerRuntime {
   /**
    * A plain container joins an overlay through a network-attachment task on the manager; two at
    * once were seen to time out here ("attaching to network failed ... context deadline exceeded")
-   * and the attachment to complete later (then 409 "already attached"). So: one at a time, again
-   * on that timeout, and "already attached" is success.
+   * and the attachment to complete later (then 409 "already attached"); a fresh overlay was also
+   * "not found" for a moment. So: one at a time, again (with backoff) on those, and "already
+   * attached" is success.
    */
   connect(network: string, id: string, aliases?: string[]): Promise<void> {
     const run = async (): Promise<void> => {
@@ -75,7 +76,10 @@ export class SwarmRuntime implements ContainerRuntime {
         } catch (err) {
           const msg = String((err as { message?: string } | null)?.message ?? err);
           if (/already attached/i.test(msg)) return;
-          if (attempt >= 2 || !/attaching to network failed|deadline exceeded/i.test(msg)) throw err;
+          // A just-created overlay can also be "not found" on this node for a moment.
+          const transient = /attaching to network failed|deadline exceeded|network \S+ not found/i.test(msg);
+          if (attempt >= 4 || !transient) throw err;
+          await sleep(100 * 2 ** attempt);
         }
       }
     };
