@@ -95,7 +95,8 @@ copy_image() {
 
 copy_images() {
   local ref
-  for ref in "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$TRAEFIK_IMAGE"; do copy_image "$ref"; done
+  # SPAWNER_SWARM_EXTRA_IMAGES: more, space-separated (e.g. mock-app:nohc for the wake figures).
+  for ref in "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$TRAEFIK_IMAGE" ${SPAWNER_SWARM_EXTRA_IMAGES:-}; do copy_image "$ref"; done
 }
 
 timed "swarm init" ensure_swarm
