@@ -43,7 +43,14 @@ function fakeEngine(services: Svc[], tasks: TaskLike[] = []) {
     }),
     listServices: async (o: { filters?: { name?: string[] } }) => services.filter((s) => !o.filters?.name || s.Spec.Name.startsWith(o.filters.name[0]!)),
     listTasks: async () => tasks,
-    getContainer: () => ({ inspect: async () => { throw Object.assign(new Error('no such container'), { statusCode: 404 }); } }),
+    getContainer: (cid: string) => ({
+      inspect: async () => { throw Object.assign(new Error('no such container'), { statusCode: 404 }); },
+      // Only the task container `c-local` is on this node.
+      stats: async () => {
+        if (cid !== 'c-local') throw Object.assign(new Error('no such container'), { statusCode: 404 });
+        return { networks: { eth0: { tx_bytes: 1200 }, eth1: { tx_bytes: 34 } } };
+      },
+    }),
   };
   return engine;
 }
@@ -89,6 +96,15 @@ describe('SwarmRuntime', () => {
     expect(e.updates).toEqual([]);
     e.tasks[0]!.Status = { State: 'rejected', Err: 'No such image: mock-app:gone' };
     await expect(p).rejects.toThrow('task rejected: No such image: mock-app:gone');
+  });
+
+  it('reads traffic from the running task\'s container on this node; none elsewhere or when stopped', async () => {
+    const running = (cid: string): TaskLike => ({ ID: cid, ServiceID: 's1', CreatedAt: '2020-01-01T00:00:00Z', DesiredState: 'running', Status: { State: 'running', ContainerStatus: { ContainerID: cid } } });
+    expect(await runtime(fakeEngine([svc('s1', 'spawner-u1', 1)], [running('c-local')])).networkTxBytes('s1')).toBe(1234);
+    expect(await runtime(fakeEngine([svc('s1', 'spawner-u1', 1)], [running('c-other-node')])).networkTxBytes('s1')).toBeNull();
+    const stopped = runtime(fakeEngine([svc('s1', 'spawner-u1', 0)], []));
+    expect(await stopped.networkTxBytes('s1')).toBeNull();
+    await expect(stopped.readSocketTable('s1', 'spawner:dev', 1_000)).rejects.toThrow(/no running task/);
   });
 
   it('stopping a service that is gone succeeds', async () => {

@@ -145,6 +145,27 @@ export class SwarmRuntime implements ContainerRuntime {
     return [...services, ...containers.filter((c) => !c.labels[TASK_LABEL])];
   }
 
+  /**
+   * The idle reaper's two readings, from the running task's container when it runs on this
+   * spawner's node (the engine it talks to); on another node: null / a throw, and the reaper
+   * decides on Traefik's request counters alone (it logs that).
+   */
+  async networkTxBytes(id: string): Promise<number | null> {
+    const c = await this.taskContainer(id);
+    return c ? this.local.networkTxBytes(c) : null;
+  }
+
+  async readSocketTable(id: string, image: string, timeoutMs: number): Promise<string> {
+    const c = await this.taskContainer(id);
+    if (!c) throw new Error(`service ${id.slice(0, 12)} has no running task`);
+    return this.local.readSocketTable(c, image, timeoutMs);
+  }
+
+  private async taskContainer(serviceId: string): Promise<string | null> {
+    const t = currentTask(await this.tasks(serviceId));
+    return isTaskRunning(t) ? (t?.Status?.ContainerStatus?.ContainerID ?? null) : null;
+  }
+
   /** Service events and a periodic listing for the instances; container events for the edges. */
   watch(
     labels: Record<string, string>,
