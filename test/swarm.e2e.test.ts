@@ -16,7 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
 import { pairs, probeFrom, reached, type Probe } from './helpers/tenant.js';
-import { deploy, eventsOf, followToApp, fromApp, send, statusOf, waitReachable, type Instance } from './helpers/lifecycle.js';
+import {
+  deploy, eventsOf, followToApp, fromApp, openWebSocket, pause, send, statusOf, waitLogLine, waitReachable, type Instance,
+} from './helpers/lifecycle.js';
 
 /** Traefik's swarm poll period (a Go duration or seconds); SWARM_E2E_REFRESH measures others. */
 const REFRESH_SECONDS = process.env.SWARM_E2E_REFRESH ?? '1';
@@ -129,6 +131,22 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
     expect((await service(`${stack.runId}-${idle.name}`)).Spec.Mode.Replicated.Replicas).toBe(0);
     const woke = await followToApp(stack, idle);
     expect(fromApp(woke.final, idle)).toBe(true);
+  });
+
+  it('the reaper keeps an instance up while a silent WebSocket is open (the task container\'s socket table), then stops it', async () => {
+    const inst3 = await deploy(stack, token, 'sw6', { idleTimeout: 3 });
+    await waitReachable(stack, inst3, 60_000);
+    const ws = await openWebSocket(`${stack.web}/ws`, inst3.cookie);
+    const t0 = Date.now();
+    await pause(3 * 3 * 1000); // three idle timeouts with only the silent WebSocket open
+    expect(await statusOf(stack, token, inst3.name)).toBe('running');
+    const cancelled = await waitLogLine(stack, t0, 'idle stop cancelled: open connections', { instance: inst3.name });
+    expect(cancelled.open).toBe(1);
+    ws.destroy();
+    const tClose = Date.now();
+    await pollUntil('idle stop after the WebSocket closed', async () =>
+      ((await eventsOf(stack, token, inst3.name)).some((e) => e.kind === 'stopped' && e.reason === 'idle' && e.at > tClose) ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 });
+    expect((await service(`${stack.runId}-${inst3.name}`)).Spec.Mode.Replicated.Replicas).toBe(0);
   });
 
   it('isolation: an instance reaches Traefik\'s public entrypoint on its overlay, not another instance, Traefik\'s API or the spawner', async () => {
