@@ -22,8 +22,11 @@
 # `nsenter --net=/run/netns/spawner-current ...` (scripts/test.sh --engine current does both).
 # --env prints the environment for that; --restart stops and starts dockerd (the e2e daemon
 # restart test); --stop stops it and leaves the namespace and data in place.
+# scripts/ensure-swarm-engine.sh runs this script for a second engine (the swarm's) from the same
+# binaries: SPAWNER_CURRENT_{NETNS,RUN_DIR,DATA_ROOT,DOCKERD_LOG,VETH,LINK,BIP,POOL} move it,
+# SPAWNER_CURRENT_UPLINK=0 forwards nothing from its namespace (no NAT, a DROP rule instead).
 set -euo pipefail
-LOG_TAG=current-engine
+LOG_TAG="${SPAWNER_ENGINE_LOG_TAG:-current-engine}"
 # shellcheck source=scripts/_common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -45,9 +48,10 @@ BUILDX="$ENGINE_CACHE/buildx-$CURRENT_BUILDX_VERSION/bin/buildx"
 DATA_ROOT="${SPAWNER_CURRENT_DATA_ROOT:-/var/lib/spawner-current}"
 PIDFILE="$CURRENT_ENGINE_RUN/dockerd.pid"
 DLOG="${SPAWNER_CURRENT_DOCKERD_LOG:-/var/log/spawner-current-dockerd.log}"
-VETH_HOST=spwcur-host VETH_NS=spwcur-ns
-HOST_IP=10.79.255.1 NS_IP=10.79.255.2 LINK_NET=10.79.255.0/30
-BIP=10.79.0.1/24 POOL=10.80.0.0/12 POOL_SIZE=24
+VETH="${SPAWNER_CURRENT_VETH:-spwcur}" LINK="${SPAWNER_CURRENT_LINK:-10.79.255}" # LINK: first 3 octets of the /30
+VETH_HOST="$VETH-host" VETH_NS="$VETH-ns"
+HOST_IP="$LINK.1" NS_IP="$LINK.2" LINK_NET="$LINK.0/30"
+BIP="${SPAWNER_CURRENT_BIP:-10.79.0.1/24}" POOL="${SPAWNER_CURRENT_POOL:-10.80.0.0/12}" POOL_SIZE=24
 WAIT_SECONDS="${DOCKER_WAIT_SECONDS:-90}"
 
 if [ "$MODE" = env ]; then
@@ -157,6 +161,13 @@ ensure_netns() {
   [[ "$(ns ip -o -4 addr show dev "$VETH_NS")" == *" $NS_IP/"* ]] || ns ip addr add "$NS_IP/30" dev "$VETH_NS"
   ns ip link set "$VETH_NS" up
   ns ip route replace default via "$HOST_IP"
+  # SPAWNER_CURRENT_UPLINK=0 (the swarm engine): nothing from the namespace is forwarded at all.
+  # It needs no way out (images come by docker save | load), and an overlay address that is not
+  # the sender's own (another instance's) is routed to the default gateway, i.e. off the machine.
+  if [ "${SPAWNER_CURRENT_UPLINK:-1}" = 0 ]; then
+    ipt filter FORWARD -i "$VETH_HOST" -j DROP
+    return 0
+  fi
   # Out through the host's uplink only (never into the host engine's bridges), NATed.
   local uplink
   uplink="$(ip -o route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1); exit}')"
@@ -191,7 +202,7 @@ start_dockerd() {
     env PATH="$BIN:$PATH" "$BIN/dockerd" \
     --host "unix://$CURRENT_ENGINE_SOCKET" --data-root "$DATA_ROOT" --exec-root "$CURRENT_ENGINE_RUN/exec" \
     --pidfile "$PIDFILE" --bip "$BIP" --default-address-pool "base=$POOL,size=$POOL_SIZE" \
-    --cgroup-parent spawner-current --userland-proxy-path "$BIN/docker-proxy" \
+    --cgroup-parent "$NS" --userland-proxy-path "$BIN/docker-proxy" \
     >>"$DLOG" 2>&1 </dev/null 9>&- &
   local pid=$! deadline=$((SECONDS + WAIT_SECONDS))
   disown || true

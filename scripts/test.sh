@@ -2,7 +2,7 @@
 # The project's test command: prepares the machine, then runs the unit tests once and the e2e
 # suite on each Docker engine.
 #
-#   scripts/test.sh [--engine default|current|both] [--unit | --e2e] [vitest args...]
+#   scripts/test.sh [--engine default|current|both|swarm|all] [--unit | --e2e] [vitest args...]
 #
 # --engine  which engines the e2e suite runs on (default: both; env SPAWNER_TEST_ENGINE):
 #           default  the engine that answers (DOCKER_HOST, else /var/run/docker.sock; on a fresh
@@ -10,6 +10,10 @@
 #           current  Docker 29 from scripts/ensure-current-engine.sh, in its own network
 #                    namespace: the suite runs inside that namespace (nsenter --net), so the
 #                    ports its containers publish on 127.0.0.1 are reachable
+#           swarm    a one-node Docker Swarm (scripts/ensure-swarm-engine.sh: the current engine's
+#                    binaries in netns spawner-swarm, images copied in): test/swarm.e2e.test.ts
+#                    only, inside that namespace (elsewhere that file reports itself SKIPPED)
+#           all      default, current and swarm; `both` is default and current
 # --unit / --e2e   only that part. vitest args (e.g. a test file) go to every part.
 #
 # Runs scripts/setup.sh --browser (engine, Debian chromium, npm ci, build, images) and, for the
@@ -37,7 +41,9 @@ case "$ENGINES" in
   default) ENGINE_LIST=(default) ;;
   current) ENGINE_LIST=(current) ;;
   both) ENGINE_LIST=(default current) ;;
-  *) die "--engine $ENGINES (allowed: default, current, both)" ;;
+  swarm) ENGINE_LIST=(swarm) ;;
+  all) ENGINE_LIST=(default current swarm) ;;
+  *) die "--engine $ENGINES (allowed: default, current, both, swarm, all)" ;;
 esac
 wants_part() { local p; for p in "${PARTS[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 wants_engine() { local e; for e in "${ENGINE_LIST[@]}"; do [ "$e" = "$1" ] && return 0; done; return 1; }
@@ -50,6 +56,10 @@ if wants_part e2e && wants_engine current; then
   timed "current engine start" "$REPO_ROOT/scripts/ensure-current-engine.sh"
   # Nothing can be pulled (no registry): every image is built in that engine.
   timed "images (current engine)" in_current_engine env NO_PULL=1 "$REPO_ROOT/scripts/images.sh"
+fi
+if wants_part e2e && wants_engine swarm; then
+  # Its images come from the default engine (docker save | docker load), built by setup.sh above.
+  timed "swarm engine start" "$REPO_ROOT/scripts/ensure-swarm-engine.sh"
 fi
 cd "$REPO_ROOT"
 
@@ -77,6 +87,11 @@ if wants_part e2e; then
     part "e2e, current engine (API $(DOCKER_HOST="unix://$CURRENT_ENGINE_SOCKET" docker version --format '{{.Server.APIVersion}}' 2>/dev/null || echo '?'))" \
       in_current_engine env SPAWNER_E2E_DOCKERD_RESTART_CMD="$REPO_ROOT/scripts/ensure-current-engine.sh --restart" \
       npx vitest run --passWithNoTests --project e2e ${ARGS[@]+"${ARGS[@]}"}
+  fi
+  if wants_engine swarm; then
+    part "e2e, one-node swarm (SPAWNER_RUNTIME=swarm)" \
+      nsenter --net=/run/netns/spawner-swarm env DOCKER_HOST=unix:///run/spawner-swarm/docker.sock \
+      npx vitest run --project e2e test/swarm.e2e.test.ts ${ARGS[@]+"${ARGS[@]}"}
   fi
 fi
 print_timings

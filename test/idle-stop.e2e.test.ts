@@ -7,15 +7,12 @@
  * the app closes Traefik's pooled keep-alive connection seconds after the last request (Node: 5 s)
  * and that FIN is traffic the reaper has to count as use, delaying the stop by as much.
  */
-import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
 import {
-  deploy, eventsOf, followToApp, fromApp, pause, send, spawnerLogSince, statusOf, waitLogLine, waitReachable, type Answer, type Instance,
+  deploy, eventsOf, followToApp, fromApp, openWebSocket, pause, send, spawnerLogSince, statusOf, waitLogLine, waitReachable, type Answer, type Instance,
 } from './helpers/lifecycle.js';
 
 const T = 4; // idleTimeout of every instance here, seconds
@@ -70,22 +67,6 @@ async function reachable(inst: Instance): Promise<void> {
     return fromApp(r.final, inst) ? true : undefined;
   }, { timeoutMs: 60_000, intervalMs: 100 });
   await waitReachable(stack, inst);
-}
-
-/** A WebSocket handshake through `url` (Traefik); resolves with the open socket after the 101. */
-function openWebSocket(url: string, cookie: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, {
-      headers: {
-        cookie, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13',
-        'sec-websocket-key': randomBytes(16).toString('base64'),
-      },
-    });
-    req.on('upgrade', (res, socket) => (res.statusCode === 101 ? resolve(socket) : reject(new Error(`upgrade: ${res.statusCode}`))));
-    req.on('response', (res) => { res.resume(); reject(new Error(`no upgrade: ${res.statusCode}`)); });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 async function routeGone(inst: Instance): Promise<void> {

@@ -5,7 +5,7 @@
  * (SPAWNER_SERVICE_TOKEN_FILE, SPAWNER_INIT_KEY_FILE).
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULTS, ROUTING_MODES, type Config } from './config.js';
+import { DEFAULTS, ROUTING_MODES, RUNTIME_KINDS, type Config } from './config.js';
 import { SERVICE_REF_RE } from './traefik/labels.js';
 import { parsePool } from './instances/subnets.js';
 import { parseVolumeDefaults } from './api/volume-option.js';
@@ -23,6 +23,7 @@ export interface OptionDef {
 const O = (path: string, kind: Kind, help: string, extra: Partial<OptionDef> = {}): OptionDef => ({ path, kind, help, ...extra });
 
 export const OPTIONS: OptionDef[] = [
+  O('runtime', 'enum', 'Instance backend: `docker` (a container per instance) or `swarm` (a Docker Swarm service per instance, scaled 0/1, routed by Traefik\'s swarm provider); never auto-detected', { choices: RUNTIME_KINDS }),
   O('apiPort', 'int', 'Port of the private deploy API', { min: 1, max: 65535 }),
   O('apiHost', 'string', 'Address the deploy API listens on; `auto`: in a container, its address on the control network plus 127.0.0.1 (unreachable from instance networks), else 0.0.0.0'),
   O('wakePort', 'int', 'Port of the public wake listener', { min: 1, max: 65535 }),

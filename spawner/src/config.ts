@@ -4,8 +4,16 @@
  */
 export type RoutingMode = 'cookie' | 'host' | 'path';
 export const ROUTING_MODES: readonly RoutingMode[] = ['cookie', 'host', 'path'];
+/** Which engine runs instances: plain Docker containers, or Docker Swarm services scaled 0 <-> 1. */
+export type RuntimeKind = 'docker' | 'swarm';
+export const RUNTIME_KINDS: readonly RuntimeKind[] = ['docker', 'swarm'];
 
 export interface Config {
+  /**
+   * The instance backend. Explicit, never auto-detected: an engine in swarm mode runs plain
+   * containers just as well, and `docker swarm init` must not silently move every instance.
+   */
+  runtime: RuntimeKind;
   apiPort: number;
   apiHost: string;
   wakePort: number;
@@ -110,6 +118,7 @@ export const DEFAULTS: Config = {
   apiHost: 'auto',
   wakePort: 8000,
   wakeHost: 'auto',
+  runtime: 'docker',
   dataDir: './data',
   usersFile: './users.txt',
   authDisabled: false,

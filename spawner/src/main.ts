@@ -21,11 +21,11 @@ import { TokenStore } from './store/tokens.js';
 import { AuthService } from './auth/service.js';
 import { BackoffTable, LoginRateLimiter, type BackoffPolicy } from './auth/rate-limit.js';
 import { loadUsersFile, UsersFileMissingError } from './auth/users.js';
-import { DockerRuntime } from './runtime/docker.js';
+import { createRuntime } from './runtime/select.js';
 import { healthcheckPlan } from './runtime/docker-mapping.js';
 import type { ContainerRuntime } from './runtime/types.js';
 import { TraefikApi } from './traefik/api.js';
-import { edgeLabels, ownershipLabels } from './traefik/labels.js';
+import { edgeLabels, ownershipLabels, traefikProvider } from './traefik/labels.js';
 import { Listeners, resolveHosts } from './listen.js';
 import { HealthWatcher } from './readiness/health.js';
 import { InstanceService } from './instances/service.js';
@@ -85,7 +85,7 @@ function initKey(cfg: Config, store: InitStore, db: Database): Buffer | null {
   }
 }
 
-export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new DockerRuntime()): Promise<Running> {
+export async function startSpawner(cfg: Config, runtime: ContainerRuntime = createRuntime(cfg.runtime)): Promise<Running> {
   const log = createLogger(cfg.logLevel);
   const users = loadUsers(cfg, log);
   const db = openDatabase(join(cfg.dataDir, 'spawner.db'));
@@ -97,7 +97,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const auth = new AuthService({
     users, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), serviceToken: cfg.serviceToken, tokenTtlSec: cfg.tokenTtlSec,
   });
-  const traefik = new TraefikApi(cfg.traefikApiUrl);
+  const traefik = new TraefikApi(cfg.traefikApiUrl, undefined, traefikProvider(cfg.runtime));
   const initStore = new InitStore(db);
   const key = initKey(cfg, initStore, db);
   const init = new Initializer({ store: initStore, key, maxResultBytes: cfg.initMaxResultBytes, log, now });
@@ -120,7 +120,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   await runtime.apiVersion().then(
     (apiVersion) => {
       const plan = healthcheckPlan(apiVersion);
-      log.info('docker engine', { apiVersion, healthStartInterval: plan.startInterval, path: plan.reason });
+      log.info('docker engine', { runtime: cfg.runtime, apiVersion, healthStartInterval: plan.startInterval, path: plan.reason });
     },
     (err) => log.warn('docker engine API version unknown yet', { error: errorMessage(err) }),
   );

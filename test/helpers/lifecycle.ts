@@ -3,6 +3,9 @@
  * Traefik (or straight to the wake listener) following the listener's 307s, read an instance's
  * status and lifecycle events, and wait for a line in the spawner's log.
  */
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { request } from 'undici';
 import { api, type Stack } from './stack.js';
 import { IMAGES } from './docker-env.js';
@@ -117,3 +120,19 @@ export async function waitLogLine(
 
 /** Paces a loop (a load generator's cadence, not a wait for a condition). */
 export const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
+
+/** A WebSocket handshake through `url` (Traefik); resolves with the open socket after the 101. */
+export function openWebSocket(url: string, cookie: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      headers: {
+        cookie, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+      },
+    });
+    req.on('upgrade', (res, socket) => (res.statusCode === 101 ? resolve(socket) : reject(new Error(`upgrade: ${res.statusCode}`))));
+    req.on('response', (res) => { res.resume(); reject(new Error(`no upgrade: ${res.statusCode}`)); });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -138,7 +138,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         ...(opts.restartPolicy ? { RestartPolicy: { Name: opts.restartPolicy } } : {}),
         PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
       },
-      NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ['traefik'] } } },
+      // `traefik-api` only here: `traefik` is also its alias on every instance network, and where
+      // the embedded DNS answers from an instance network first (overlays, Swarm) the spawner
+      // would dial the API on an address it does not listen on (the swarm e2e test uses this one).
+      NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ['traefik', 'traefik-api'] } } },
     });
     await traefik.start();
     const spawner = await docker.createContainer({

@@ -6,7 +6,7 @@
  */
 import { SpawnerError } from '../errors.js';
 import { errorMessage } from '../log.js';
-import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
+import { instanceLabels, ownershipLabels, traefikProvider } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
 import { containerName, engine, initState, limitsOf, toView, viewOf, volumeState, type InstanceDeps, type InstanceView } from './deps.js';
 import { DrainableLock } from './lock.js';
@@ -136,7 +136,7 @@ export class InstanceService {
     return instanceLabels({
       name: spec.name, port: spec.port, routing: spec.routing, public: spec.public, routeValue: value,
       cookieName: c.cookieName, appsDomain: c.appsDomain, pathPrefix: c.pathPrefix,
-      entrypoint: c.entrypoint, network: this.networks.nameFor(spec.name), egress: spec.egress, spawnerId: this.d.spawnerId, recoverService: c.recoverService,
+      entrypoint: c.entrypoint, network: this.networks.nameFor(spec.name), provider: traefikProvider(c.runtime), egress: spec.egress, spawnerId: this.d.spawnerId, recoverService: c.recoverService,
       healthCheck: spec.healthCheck, userLabels: spec.labels, traefikLabels: spec.traefikLabels,
     });
   }

@@ -31,11 +31,13 @@ function statusOf(err: unknown): number | undefined {
 }
 const messageOf = (err: unknown) => String((err as { message?: string } | null)?.message ?? '');
 
-export async function createNetwork(docker: Docker, spec: NetworkSpec): Promise<string> {
+/** `overlay` (Swarm): attachable, so the edge containers (plain containers) can join it. */
+export async function createNetwork(docker: Docker, spec: NetworkSpec, driver: 'bridge' | 'overlay' = 'bridge'): Promise<string> {
   try {
     const net = await docker.createNetwork({
       Name: spec.name,
-      Driver: 'bridge',
+      Driver: driver,
+      ...(driver === 'overlay' ? { Attachable: true } : {}),
       CheckDuplicate: true,
       Internal: spec.internal,
       Labels: spec.labels,

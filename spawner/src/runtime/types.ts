@@ -1,7 +1,14 @@
 /**
  * The port to the container engine. Only runtime/docker*.ts imports dockerode; the domain and its
  * unit tests see this interface (FakeRuntime implements it in memory). Kept free of Docker-only
- * notions where that costs nothing, so a Swarm backend (services scaled 0<->1) can implement it.
+ * notions, so other backends implement it: runtime/swarm.ts (a replicated service per instance,
+ * scaled 0 <-> 1) and, later, Kubernetes (a Deployment scaled 0 <-> 1).
+ *
+ * "Container" here means the instance's WORKLOAD: the thing create() returns an id for, that
+ * start/stop/inspect/watch talk about. On Docker it is a container; on Swarm it is a service,
+ * whose running task's container is an implementation detail of the adapter (its address and
+ * health show in ContainerInfo). Edge containers (Traefik, the spawner) are plain containers on
+ * every backend; connect/disconnect/selfContainerId are about them.
  */
 export type ContainerState =
   | 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -96,6 +103,7 @@ export type RuntimeEventKind = 'create' | 'start' | 'die' | 'stop' | 'destroy' |
 
 export interface RuntimeEvent {
   kind: RuntimeEventKind;
+  /** The workload's id as create() returned it (a container id, or a Swarm service id). */
   id: string;
   name: string;
   labels: Record<string, string>;
@@ -169,9 +177,13 @@ export interface ContainerRuntime {
   /** The id of the container this process runs in, or null when it runs outside one. */
   selfContainerId(): Promise<string | null>;
   create(spec: ContainerSpec): Promise<string>;
-  /** Idempotent: starting a running container succeeds. */
+  /**
+   * Idempotent: starting a running container succeeds. Resolves once the workload is running
+   * (inspect then says `running` with its addresses): immediately on Docker, once the task is
+   * running on Swarm (which also means healthy when the image has a HEALTHCHECK).
+   */
   start(id: string): Promise<void>;
-  /** Idempotent: stopping a stopped container succeeds. */
+  /** Idempotent: stopping a stopped container succeeds. Resolves once nothing of it runs. */
   stop(id: string, timeoutSec: number): Promise<void>;
   /** Idempotent: removing a missing container succeeds. */
   remove(id: string): Promise<void>;

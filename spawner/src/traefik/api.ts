@@ -2,6 +2,8 @@
  * Reads Traefik's API with plain fetch (no client library). Only the fields the readiness gate
  * and the reaper need are typed; everything else in Traefik's answers is ignored.
  */
+import type { TraefikProvider } from './labels.js';
+
 export interface RouterStatus {
   status: 'enabled' | 'disabled' | 'warning' | string;
   service?: string;
@@ -18,6 +20,8 @@ export class TraefikApi {
   constructor(
     private readonly baseUrl: string,
     private readonly timeoutMs = 2_000,
+    /** The provider that names the instances' routers (`@docker`, `@swarm`). */
+    private readonly provider: TraefikProvider = 'docker',
   ) {}
 
   private async getJson(path: string): Promise<unknown | null> {
@@ -33,8 +37,8 @@ export class TraefikApi {
     return res.json();
   }
 
-  /** The router as the Docker provider (or `provider`) names it, or null when Traefik does not have it. */
-  async router(name: string, provider: 'docker' | 'file' = 'docker'): Promise<RouterStatus | null> {
+  /** The router as the instances' provider (or `provider`, e.g. `file`) names it, or null when Traefik does not have it. */
+  async router(name: string, provider: string = this.provider): Promise<RouterStatus | null> {
     const body = (await this.getJson(`/api/http/routers/${encodeURIComponent(name)}@${provider}`)) as
       | { status?: string; service?: string; error?: unknown }
       | null;
@@ -43,7 +47,7 @@ export class TraefikApi {
     return { status: body.status ?? 'unknown', service: body.service, ...(errors.length ? { errors } : {}) };
   }
 
-  async service(name: string, provider: 'docker' | 'file' = 'docker'): Promise<ServiceStatus | null> {
+  async service(name: string, provider: string = this.provider): Promise<ServiceStatus | null> {
     const body = (await this.getJson(`/api/http/services/${encodeURIComponent(name)}@${provider}`)) as
       | { status?: string; loadBalancer?: { servers?: { url?: string }[] } }
       | null;

@@ -53,6 +53,14 @@ const cases: { desc: string; spec: Partial<InstanceLabelSpec>; expected: Record<
     expected: { ...common('cookie', false), [`${R}.rule`]: BARE_COOKIE },
   },
   {
+    desc: 'swarm provider: the network key is the swarm provider\'s (it ignores traefik.docker.*)',
+    spec: { provider: 'swarm' },
+    expected: (() => {
+      const { 'traefik.docker.network': _docker, ...rest } = common('cookie', false);
+      return { ...rest, 'traefik.swarm.network': 'spawner', [`${R}.rule`]: SECRET_COOKIE };
+    })(),
+  },
+  {
     desc: 'host mode, private: host and cookie',
     spec: { routing: 'host' },
     expected: { ...common('host', false), [`${R}.rule`]: `Host(\`minion-1.apps.localhost\`) && ${SECRET_COOKIE}` },

@@ -55,6 +55,15 @@ const TRAEFIK = 'traefik';
 /** Traefik's opt-in key (providers.docker.exposedByDefault=false) and its network choice. */
 export const TRAEFIK_ENABLE = `${TRAEFIK}.enable`;
 export const TRAEFIK_DOCKER_NETWORK = `${TRAEFIK}.docker.network`;
+/**
+ * The Traefik provider that discovers instances: `docker` reads container labels, `swarm` reads
+ * service labels (and only routes tasks whose desired and actual state are running). Router and
+ * service names carry it as `@<provider>` in Traefik's API; the network key is `traefik.<provider>.network`.
+ */
+export type TraefikProvider = 'docker' | 'swarm';
+export function traefikProvider(runtime: 'docker' | 'swarm'): TraefikProvider {
+  return runtime === 'swarm' ? 'swarm' : 'docker';
+}
 export type TraefikSection = 'routers' | 'services' | 'middlewares';
 const SECTIONS: readonly string[] = ['routers', 'services', 'middlewares'];
 
@@ -130,6 +139,8 @@ export interface InstanceLabelSpec {
   entrypoint: string;
   /** The instance's own network: the one Traefik reaches it on. */
   network: string;
+  /** Which provider reads these labels (default docker). */
+  provider?: TraefikProvider;
   /** Whether that network routes out (kept on the container for repairs). */
   egress?: boolean;
   spawnerId: string;
@@ -185,7 +196,7 @@ export function instanceLabels(s: InstanceLabelSpec): Record<string, string> {
   const r = routerName(s.name);
   const generated: Record<string, string> = {
     [TRAEFIK_ENABLE]: 'true',
-    [TRAEFIK_DOCKER_NETWORK]: s.network,
+    [`${TRAEFIK}.${s.provider ?? 'docker'}.network`]: s.network,
     [traefikKey('routers', r, 'rule')]: rule(s),
     [traefikKey('routers', r, 'entrypoints')]: s.entrypoint,
     [traefikKey('routers', r, 'service')]: r,

@@ -1,0 +1,9 @@
+/** The instance backend SPAWNER_RUNTIME names (config.ts says why it is never auto-detected). */
+import type { RuntimeKind } from '../config.js';
+import { DockerRuntime } from './docker.js';
+import { SwarmRuntime } from './swarm.js';
+import type { ContainerRuntime } from './types.js';
+
+export function createRuntime(kind: RuntimeKind): ContainerRuntime {
+  return kind === 'swarm' ? new SwarmRuntime() : new DockerRuntime();
+}

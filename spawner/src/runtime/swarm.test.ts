@@ -1,0 +1,113 @@
+/**
+ * SwarmRuntime's own logic against a scripted stand-in for the Engine API (the real swarm is in
+ * test/swarm.e2e.test.ts): version-index retries, exact-name lookups, the restart of an ended
+ * task, and a task Swarm rejects.
+ */
+import { describe, expect, it } from 'vitest';
+import type Docker from 'dockerode';
+import { SwarmRuntime } from './swarm.js';
+import type { TaskLike } from './swarm-mapping.js';
+
+interface Svc { ID: string; Version: { Index: number }; Spec: Record<string, any> }
+
+function fakeEngine(services: Svc[], tasks: TaskLike[] = []) {
+  const updates: { id: string; version: number; replicas: number; force?: number }[] = [];
+  let conflicts = 0;
+  const engine = {
+    failNextUpdates(n: number) { conflicts = n; },
+    updates,
+    tasks,
+    getService: (id: string) => ({
+      // Like the engine: an id, a name, or an id PREFIX.
+      inspect: async () => {
+        const s = services.find((x) => x.ID === id || x.Spec.Name === id) ?? services.find((x) => x.ID.startsWith(id));
+        if (!s) throw Object.assign(new Error('no such service'), { statusCode: 404 });
+        return structuredClone(s);
+      },
+      update: async (opts: { _query: { version: number }; _body: Record<string, any> }) => {
+        const s = services.find((x) => x.ID === id)!;
+        if (conflicts > 0) {
+          conflicts--;
+          s.Version.Index++; // someone else updated in between
+          throw new Error('(HTTP code 500) server error - rpc error: code = Unknown desc = update out of sequence');
+        }
+        if (opts._query.version !== s.Version.Index) throw new Error('update out of sequence');
+        updates.push({ id, version: opts._query.version, replicas: opts._body.Mode.Replicated.Replicas, force: opts._body.TaskTemplate?.ForceUpdate });
+        s.Spec = opts._body;
+        s.Version.Index++;
+        // The scheduler, instantly: one running task per replica.
+        if (opts._body.Mode.Replicated.Replicas === 1) {
+          tasks.push({ ID: `t${tasks.length}`, ServiceID: id, CreatedAt: new Date().toISOString(), DesiredState: 'running', Status: { State: 'running' } });
+        } else tasks.splice(0, tasks.length, ...tasks.filter((t) => t.ServiceID !== id));
+      },
+    }),
+    listServices: async (o: { filters?: { name?: string[] } }) => services.filter((s) => !o.filters?.name || s.Spec.Name.startsWith(o.filters.name[0]!)),
+    listTasks: async () => tasks,
+    getContainer: (cid: string) => ({
+      inspect: async () => { throw Object.assign(new Error('no such container'), { statusCode: 404 }); },
+      // Only the task container `c-local` is on this node.
+      stats: async () => {
+        if (cid !== 'c-local') throw Object.assign(new Error('no such container'), { statusCode: 404 });
+        return { networks: { eth0: { tx_bytes: 1200 }, eth1: { tx_bytes: 34 } } };
+      },
+    }),
+  };
+  return engine;
+}
+
+const svc = (ID: string, name: string, replicas: number): Svc => ({
+  ID, Version: { Index: 10 },
+  Spec: { Name: name, Labels: {}, Mode: { Replicated: { Replicas: replicas } }, TaskTemplate: { ContainerSpec: { Image: 'i' }, ForceUpdate: 0 } },
+});
+const runtime = (e: ReturnType<typeof fakeEngine>) => new SwarmRuntime(e as unknown as Docker, { taskPollMs: 1, settleTimeoutMs: 500 });
+
+describe('SwarmRuntime', () => {
+  it('start retries "update out of sequence" with the current version index', async () => {
+    const e = fakeEngine([svc('s1', 'spawner-u1', 0)]);
+    e.failNextUpdates(2);
+    await runtime(e).start('s1');
+    expect(e.updates).toEqual([{ id: 's1', version: 12, replicas: 1, force: 0 }]);
+  });
+
+  it('looks services up by exact name: `u1` never finds `u10`, by name or by id prefix', async () => {
+    const e = fakeEngine([svc('u1abc', 'spawner-u10', 1)]);
+    const rt = runtime(e);
+    expect(await rt.inspect('spawner-u1')).toBeNull();
+    expect(await rt.inspect('u1')).toBeNull();
+    expect((await rt.inspect('spawner-u10'))?.id).toBe('u1abc');
+  });
+
+  it('start of a service at 1 whose task ended force-updates it (a fresh task); stop scales to 0', async () => {
+    const e = fakeEngine([svc('s1', 'spawner-u1', 1)], [{ ID: 'old', ServiceID: 's1', CreatedAt: '2020-01-01T00:00:00Z', DesiredState: 'running', Status: { State: 'complete' } }]);
+    const rt = runtime(e);
+    await rt.start('s1');
+    expect(e.updates).toEqual([{ id: 's1', version: 10, replicas: 1, force: 1 }]);
+    expect((await rt.inspect('s1'))?.state).toBe('running');
+    await rt.stop('s1', 5);
+    expect(e.updates.at(-1)).toMatchObject({ replicas: 0 });
+    expect((await rt.inspect('s1'))?.state).toBe('exited');
+  });
+
+  it('start fails with Swarm\'s reason when the task is rejected, instead of waiting out the deadline', async () => {
+    const e = fakeEngine([svc('s1', 'spawner-u1', 1)], [{ ID: 'r', ServiceID: 's1', CreatedAt: '2020-01-01T00:00:00Z', DesiredState: 'running', Status: { State: 'pending' } }]);
+    const rt = runtime(e);
+    const p = rt.start('s1');
+    await new Promise((r) => setTimeout(r, 20)); // start is waiting for the pending task by now
+    expect(e.updates).toEqual([]);
+    e.tasks[0]!.Status = { State: 'rejected', Err: 'No such image: mock-app:gone' };
+    await expect(p).rejects.toThrow('task rejected: No such image: mock-app:gone');
+  });
+
+  it('reads traffic from the running task\'s container on this node; none elsewhere or when stopped', async () => {
+    const running = (cid: string): TaskLike => ({ ID: cid, ServiceID: 's1', CreatedAt: '2020-01-01T00:00:00Z', DesiredState: 'running', Status: { State: 'running', ContainerStatus: { ContainerID: cid } } });
+    expect(await runtime(fakeEngine([svc('s1', 'spawner-u1', 1)], [running('c-local')])).networkTxBytes('s1')).toBe(1234);
+    expect(await runtime(fakeEngine([svc('s1', 'spawner-u1', 1)], [running('c-other-node')])).networkTxBytes('s1')).toBeNull();
+    const stopped = runtime(fakeEngine([svc('s1', 'spawner-u1', 0)], []));
+    expect(await stopped.networkTxBytes('s1')).toBeNull();
+    await expect(stopped.readSocketTable('s1', 'spawner:dev', 1_000)).rejects.toThrow(/no running task/);
+  });
+
+  it('stopping a service that is gone succeeds', async () => {
+    await expect(runtime(fakeEngine([])).stop('nope', 5)).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,276 @@
+/**
+ * SwarmRuntime (SPAWNER_RUNTIME=swarm): each instance is a replicated Docker Swarm service scaled
+ * 0 <-> 1 on an attachable overlay network of its own; Traefik's swarm provider routes its running
+ * task. Images, networks' membership and the edge containers (Traefik, the spawner: plain
+ * containers on a manager) go through DockerRuntime on the same engine.
+ *
+ * Facts this is built around (Swarm and Traefik's pswarm.go): service lists' `name` filter and
+ * GET /services/{x} match prefixes, so lookups check the exact name; updates need the current
+ * version index ("update out of sequence" otherwise: retried); there are no task events, so
+ * watch() lists services and tasks periodically (and at once after every service event).
+ */
+import Docker from 'dockerode';
+import type {
+  ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, NetworkInfo, NetworkSpec, PullOptions, RuntimeEvent, VolumeInfo, VolumeSpec,
+} from './types.js';
+import { DockerRuntime } from './docker.js';
+import * as nets from './docker-networks.js';
+import { healthcheckPlan, instanceHealthcheck, labelFilters } from './docker-mapping.js';
+import {
+  anyTaskLive, currentTask, diffInfos, isOutOfSequence, isTaskRunning, serviceSpec, taskFailure, toServiceInfo,
+  type ServiceLike, type TaskLike,
+} from './swarm-mapping.js';
+import { watchWithBackoff } from './watch.js';
+
+const FAST_START_INTERVAL_NS = 100_000_000;
+/** A container Swarm made for a task: never an edge, never listed as one. */
+const TASK_LABEL = 'com.docker.swarm.task.id';
+const UPDATE_TRIES = 8;
+
+export interface SwarmOptions {
+  /** How often start/stop/remove look at the tasks while they wait. */
+  taskPollMs?: number;
+  /** Longest a start (task scheduled, image there, healthy) or a stop may take. */
+  settleTimeoutMs?: number;
+  /** Period of watch()'s service + task listing (it also runs right after each service event). */
+  watchPollMs?: number;
+}
+
+const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class SwarmRuntime implements ContainerRuntime {
+  private readonly docker: Docker;
+  private readonly local: DockerRuntime;
+  private readonly o: Required<SwarmOptions>;
+  private attachments: Promise<unknown> = Promise.resolve();
+
+  constructor(docker?: Docker, opts: SwarmOptions = {}) {
+    this.docker = docker ?? new Docker();
+    this.local = new DockerRuntime(this.docker);
+    this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, ...opts };
+  }
+
+  apiVersion(): Promise<string> { return this.local.apiVersion(); }
+  ping(): Promise<void> { return this.local.ping(); }
+  imageExists(ref: string): Promise<boolean> { return this.local.imageExists(ref); }
+  listImages(): Promise<ImageInfo[]> { return this.local.listImages(); }
+  pullImage(ref: string, opts: PullOptions): Promise<void> { return this.local.pullImage(ref, opts); }
+  networkExists(name: string): Promise<boolean> { return this.local.networkExists(name); }
+  createNetwork(spec: NetworkSpec): Promise<string> { return nets.createNetwork(this.docker, spec, 'overlay'); }
+  removeNetwork(name: string): Promise<void> { return this.local.removeNetwork(name); }
+  inspectNetwork(name: string): Promise<NetworkInfo | null> { return this.local.inspectNetwork(name); }
+  listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> { return this.local.listNetworks(labels); }
+  /**
+   * A plain container joins an overlay through a network-attachment task on the manager; two at
+   * once were seen to time out here ("attaching to network failed ... context deadline exceeded")
+   * and the attachment to complete later (then 409 "already attached"); a fresh overlay was also
+   * "not found" for a moment. So: one at a time, again (with backoff) on those, and "already
+   * attached" is success.
+   */
+  connect(network: string, id: string, aliases?: string[]): Promise<void> {
+    const run = async (): Promise<void> => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.local.connect(network, id, aliases);
+        } catch (err) {
+          const msg = String((err as { message?: string } | null)?.message ?? err);
+          if (/already attached/i.test(msg)) return;
+          // A just-created overlay can also be "not found" on this node for a moment.
+          const transient = /attaching to network failed|deadline exceeded|network \S+ not found/i.test(msg);
+          if (attempt >= 4 || !transient) throw err;
+          await sleep(100 * 2 ** attempt);
+        }
+      }
+    };
+    const p = this.attachments.then(run, run);
+    this.attachments = p.catch(() => undefined);
+    return p;
+  }
+  disconnect(network: string, id: string): Promise<void> { return this.local.disconnect(network, id); }
+  // The manager's own volumes: on a one-node swarm, where every task runs. Several nodes need the
+  // volume's node pinned into the service's placement (not built yet: see the README's Swarm section).
+  createVolume(spec: VolumeSpec): Promise<VolumeInfo> { return this.local.createVolume(spec); }
+  inspectVolume(name: string): Promise<VolumeInfo | null> { return this.local.inspectVolume(name); }
+  listVolumes(labels: Record<string, string>): Promise<VolumeInfo[]> { return this.local.listVolumes(labels); }
+  removeVolume(name: string): Promise<void> { return this.local.removeVolume(name); }
+  selfContainerId(): Promise<string | null> { return this.local.selfContainerId(); }
+
+  /** The service, at 0 replicas: start() scales it up (the domain creates, then starts). */
+  async create(spec: ContainerSpec): Promise<string> {
+    const plan = healthcheckPlan(await this.apiVersion());
+    const image = await this.docker.getImage(spec.image).inspect();
+    const hc = image.Config?.Healthcheck as Record<string, unknown> | undefined;
+    // The image's HEALTHCHECK copied onto the service (with a fast StartInterval where the engine
+    // has it), so inspect() knows it has one without reaching the task's node.
+    const healthcheck = instanceHealthcheck(plan, hc, FAST_START_INTERVAL_NS) ?? (hc && (hc.Test as string[] | undefined)?.[0] !== 'NONE' ? hc : undefined);
+    const created = (await this.docker.createService(serviceSpec(spec, { replicas: 0, healthcheck }) as Docker.CreateServiceOptions)) as unknown as { id?: string; ID?: string };
+    return String(created.id ?? created.ID);
+  }
+
+  async start(id: string): Promise<void> {
+    await this.scale(id, 1);
+    await this.settle(id, (tasks) => {
+      const t = currentTask(tasks);
+      const failed = taskFailure(t);
+      if (failed) throw new Error(failed);
+      return isTaskRunning(t);
+    });
+  }
+
+  async stop(id: string, _timeoutSec: number): Promise<void> {
+    // The grace period is the service's StopGracePeriod (set from stopTimeoutSec at create).
+    if (!(await this.scale(id, 0))) return;
+    // Until Swarm has removed the task, not just stopped it: a scale-up while the old task is
+    // still being removed creates no new task (seen on Docker 29; swarmkit reuses the slot).
+    await this.settle(id, (tasks) => tasks.length === 0);
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getService(id).remove();
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      return;
+    }
+    // Tasks go asynchronously; the instance network cannot be removed while one is attached. The
+    // service is gone, so its tasks are found in the whole list (a service filter would 404).
+    const orphans = async () => ((await this.docker.listTasks()) as TaskLike[]).filter((t) => t.ServiceID === id);
+    await this.settle(id, (tasks) => tasks.length === 0, orphans);
+  }
+
+  async inspect(idOrName: string): Promise<ContainerInfo | null> {
+    const svc = await this.findService(idOrName);
+    if (svc) return toServiceInfo(svc, await this.tasks(svc.ID));
+    const c = await this.local.inspect(idOrName);
+    return c && !c.labels[TASK_LABEL] ? c : null;
+  }
+
+  async list(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    const [services, containers] = await Promise.all([this.listServices(labels), this.local.list(labels)]);
+    return [...services, ...containers.filter((c) => !c.labels[TASK_LABEL])];
+  }
+
+  /**
+   * The idle reaper's two readings, from the running task's container when it runs on this
+   * spawner's node (the engine it talks to); on another node: null / a throw, and the reaper
+   * decides on Traefik's request counters alone (it logs that).
+   */
+  async networkTxBytes(id: string): Promise<number | null> {
+    const c = await this.taskContainer(id);
+    return c ? this.local.networkTxBytes(c) : null;
+  }
+
+  async readSocketTable(id: string, image: string, timeoutMs: number): Promise<string> {
+    const c = await this.taskContainer(id);
+    if (!c) throw new Error(`service ${id.slice(0, 12)} has no running task`);
+    return this.local.readSocketTable(c, image, timeoutMs);
+  }
+
+  private async taskContainer(serviceId: string): Promise<string | null> {
+    const t = currentTask(await this.tasks(serviceId));
+    return isTaskRunning(t) ? (t?.Status?.ContainerStatus?.ContainerID ?? null) : null;
+  }
+
+  /** Service events and a periodic listing for the instances; container events for the edges. */
+  watch(
+    labels: Record<string, string>,
+    onEvent: (e: RuntimeEvent) => void,
+    opts: { signal: AbortSignal; onReconnect?: () => void; onError?: (err: unknown) => void },
+  ): void {
+    this.local.watch(labels, (e) => { if (!e.labels[TASK_LABEL]) onEvent(e); }, opts);
+    let known: Map<string, ContainerInfo> | null = null;
+    let running: Promise<void> | null = null;
+    const poll = () => {
+      running ??= this.listServices(labels).then((infos) => {
+        const next = new Map(infos.map((i) => [i.id, i]));
+        if (known) for (const e of diffInfos(known, next, Date.now())) onEvent(e);
+        known = next; // the first listing is the baseline: the caller rescans on connect anyway
+      }).catch((err: unknown) => opts.onError?.(err)).finally(() => { running = null; });
+      return running;
+    };
+    const timer = setInterval(() => { void poll(); }, this.o.watchPollMs);
+    opts.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+    void poll();
+    watchWithBackoff({
+      connect: async (signal) => (await this.docker.getEvents({
+        filters: { type: ['service'] }, abortSignal: signal,
+      } as Docker.GetEventsOptions)) as NodeJS.ReadableStream,
+      onLine: () => { void poll(); },
+      signal: opts.signal,
+      onError: opts.onError,
+    });
+  }
+
+  private async listServices(labels: Record<string, string>): Promise<ContainerInfo[]> {
+    const services = (await this.docker.listServices({ filters: { label: labelFilters(labels) } })) as unknown as ServiceLike[];
+    if (services.length === 0) return [];
+    // One listing of every task, grouped by service: cheaper than one call per service.
+    const tasks = (await this.docker.listTasks()) as TaskLike[];
+    const by = new Map<string, TaskLike[]>();
+    for (const t of tasks) if (t.ServiceID) by.set(t.ServiceID, [...(by.get(t.ServiceID) ?? []), t]);
+    return services.map((s) => toServiceInfo(s, by.get(s.ID) ?? []));
+  }
+
+  /** Exact id or exact name only: Swarm's own lookups also match prefixes (`u1` finds `u10`). */
+  private async findService(idOrName: string): Promise<ServiceLike | null> {
+    try {
+      const s = (await this.docker.getService(idOrName).inspect()) as ServiceLike;
+      if (s.ID === idOrName || s.Spec?.Name === idOrName) return s;
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+    const named = (await this.docker.listServices({ filters: { name: [idOrName] } })) as unknown as ServiceLike[];
+    return named.find((s) => s.Spec?.Name === idOrName) ?? null;
+  }
+
+  private async tasks(serviceId: string): Promise<TaskLike[]> {
+    try {
+      const tasks = (await this.docker.listTasks({ filters: { service: [serviceId] } })) as TaskLike[];
+      return tasks.filter((t) => t.ServiceID === serviceId);
+    } catch (err) {
+      if (statusOf(err) === 404) return []; // the service is gone, and so are its tasks
+      throw err;
+    }
+  }
+
+  /**
+   * Sets the replica count (false: it was there already and nothing runs that should not). A
+   * service at 1 whose task ended (crash; restart policy none) is force-updated: a fresh task.
+   * Retries with the new version index when someone else updated in between.
+   */
+  private async scale(id: string, replicas: number): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      let svc: ServiceLike & { Spec: Record<string, unknown> };
+      try {
+        svc = (await this.docker.getService(id).inspect()) as typeof svc;
+      } catch (err) {
+        if (statusOf(err) === 404 && replicas === 0) return false; // gone: nothing runs
+        throw err;
+      }
+      const spec = structuredClone(svc.Spec) as NonNullable<ServiceLike['Spec']> & Record<string, unknown>;
+      const current = spec.Mode?.Replicated?.Replicas ?? 0;
+      const force = replicas === 1 && current === 1 && !anyTaskLive(await this.tasks(id));
+      if (current === replicas && !force) return replicas === 0 ? (await this.tasks(id)).length > 0 : true;
+      spec.Mode = { Replicated: { Replicas: replicas } };
+      if (force && spec.TaskTemplate) spec.TaskTemplate.ForceUpdate = (spec.TaskTemplate.ForceUpdate ?? 0) + 1;
+      try {
+        // dockerode puts a plain options object in the query string; _query/_body split them.
+        await this.docker.getService(id).update({ _query: { version: svc.Version?.Index }, _body: spec } as never);
+        return true;
+      } catch (err) {
+        if (!isOutOfSequence(err) || attempt >= UPDATE_TRIES) throw err;
+      }
+    }
+  }
+
+  /** Polls the service's tasks until `done` says so (or throws), within settleTimeoutMs. */
+  private async settle(id: string, done: (tasks: TaskLike[]) => boolean, list = () => this.tasks(id)): Promise<void> {
+    const deadline = Date.now() + this.o.settleTimeoutMs;
+    for (;;) {
+      if (done(await list())) return;
+      if (Date.now() > deadline) throw new Error(`service ${id.slice(0, 12)} did not settle within ${this.o.settleTimeoutMs} ms`);
+      await sleep(this.o.taskPollMs);
+    }
+  }
+}

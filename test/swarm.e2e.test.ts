@@ -1,0 +1,208 @@
+/**
+ * SPAWNER_RUNTIME=swarm on a real one-node Docker Swarm with a real Traefik (swarm provider).
+ *
+ * Needs the engine of scripts/ensure-swarm-engine.sh and the suite run inside its namespace:
+ *   scripts/ensure-swarm-engine.sh   # dockerd in netns spawner-swarm, swarm init, images
+ *   nsenter --net=/run/netns/spawner-swarm env DOCKER_HOST=unix:///run/spawner-swarm/docker.sock \
+ *     npx vitest run test/swarm.e2e.test.ts
+ * Against an engine that is no swarm manager every test here is reported SKIPPED, with the reason
+ * in its name: never counted as passed.
+ *
+ * Traefik and the spawner are plain containers on the manager (the stack helper's); instances are
+ * services. Traefik reads them with its swarm provider (refreshSeconds=1: it polls, Swarm has no
+ * task events) and the spawner's own catch-all with its docker provider.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, docker, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { pollUntil } from './helpers/poll.js';
+import { pairs, probeFrom, reached, type Probe } from './helpers/tenant.js';
+import {
+  deploy, eventsOf, followToApp, fromApp, openWebSocket, pause, send, statusOf, waitLogLine, waitReachable, type Instance,
+} from './helpers/lifecycle.js';
+
+/** Traefik's swarm poll period (a Go duration or seconds); SWARM_E2E_REFRESH measures others. */
+const REFRESH_SECONDS = process.env.SWARM_E2E_REFRESH ?? '1';
+/** Measured too when the swarm engine has it (SPAWNER_SWARM_EXTRA_IMAGES=mock-app:nohc). */
+const NOHC_IMAGE = 'mock-app:nohc';
+
+async function swarmManager(): Promise<string | null> {
+  try {
+    const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+    if (info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable) return null;
+    return `the engine at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'} is no swarm manager (run scripts/ensure-swarm-engine.sh and the test inside netns spawner-swarm)`;
+  } catch (err) {
+    return `no engine answers at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'}: ${String(err)}`;
+  }
+}
+
+const skipReason = await swarmManager();
+if (skipReason) console.warn(`[swarm.e2e] SKIPPED: ${skipReason}`);
+
+interface ServiceView { Spec: { Mode: { Replicated: { Replicas: number } }; Labels: Record<string, string>; EndpointSpec?: { Mode?: string } } }
+const service = async (name: string) => (await docker.getService(name).inspect()) as unknown as ServiceView;
+const tasksOf = async (name: string) =>
+  ((await docker.listTasks({ filters: { service: [name] } })) as { DesiredState: string; Status: { State: string; ContainerStatus?: { ContainerID?: string } } }[]);
+
+async function routerGone(stack: Stack, inst: Instance): Promise<void> {
+  await pollUntil(`${inst.name}: router gone from Traefik`, async () => {
+    const h = await send(`${stack.traefikApi}/api/http/routers/spawner-i-${inst.name}@swarm`, {}, 5_000);
+    return h.status === 404 ? true : undefined;
+  }, { timeoutMs: 30_000 });
+}
+
+describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${skipReason})` : ''}`, () => {
+  let stack: Stack;
+  let token: string;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      env: { SPAWNER_RUNTIME: 'swarm', SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_TRAEFIK_API_URL: 'http://traefik-api:8080' },
+      traefikArgs: [
+        '--providers.swarm.endpoint=unix:///var/run/docker.sock',
+        `--providers.swarm.refreshSeconds=${REFRESH_SECONDS}`,
+        '--providers.swarm.exposedByDefault=false',
+        '--serversTransport.maxIdleConnsPerHost=-1',
+      ],
+    });
+    token = await login(stack);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (!stack) return;
+    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
+    // Services first (their tasks hold the instance overlays), then the stack's containers and networks.
+    const services = await docker.listServices({ filters: { label: [`spawner.id=${stack.spawnerId}`] } });
+    await Promise.all(services.map((s) => docker.getService(s.ID as string).remove().catch(() => undefined)));
+    await pollUntil('instance tasks gone', async () => ((await docker.listTasks()).length === 0 ? true : undefined), { timeoutMs: 60_000 })
+      .catch(() => undefined);
+    await stack.teardown();
+    // An overlay stays in use until Swarm has released the edge containers' attachments: again.
+    const left = async () => docker.listNetworks({ filters: { label: [`spawner.id=${stack.spawnerId}`] } });
+    await pollUntil('instance overlays removed', async () => {
+      const nets = await left();
+      await Promise.all(nets.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+      return (await left()).length === 0 ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 1_000 }).catch((err: unknown) => console.warn(`[swarm.e2e] ${String(err)}`));
+  }, 180_000);
+
+  let inst: Instance;
+  const svcName = () => `${stack.runId}-${inst.name}`;
+
+  it('deploys an instance as a hardened 1-replica dnsrr service that answers through Traefik', async () => {
+    inst = await deploy(stack, token, 'sw1');
+    await waitReachable(stack, inst, 60_000);
+    const s = await service(svcName());
+    expect(s.Spec.Mode.Replicated.Replicas).toBe(1);
+    expect(s.Spec.EndpointSpec?.Mode).toBe('dnsrr');
+    expect(s.Spec.Labels).toMatchObject({ 'spawner.id': stack.spawnerId, 'traefik.enable': 'true', 'traefik.swarm.network': `${stack.network}-${svcName()}` });
+    const [task] = (await tasksOf(svcName())).filter((t) => t.DesiredState === 'running');
+    const c = await docker.getContainer(String(task?.Status.ContainerStatus?.ContainerID)).inspect();
+    expect(c.HostConfig.Init).toBe(true);
+    expect(c.HostConfig.CapDrop).toEqual(expect.arrayContaining(['CAP_NET_RAW', 'CAP_MKNOD']));
+    expect(c.HostConfig.SecurityOpt?.join(',')).toMatch(/no-new-privileges/);
+    expect(c.HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(c.HostConfig.Privileged).toBe(false);
+    const net = await docker.getNetwork(`${stack.network}-${svcName()}`).inspect();
+    expect(net).toMatchObject({ Driver: 'overlay', Attachable: true });
+    expect(await statusOf(stack, token, inst.name)).toBe('running');
+  });
+
+  it('stop scales to 0 (no task left); a request through Traefik wakes it: 307 back, then the app', async () => {
+    const r = await api(stack, token, 'POST', `/deploy/${inst.name}/stop`);
+    expect(r.status).toBe(200);
+    expect(r.body.status).toBe('exited');
+    expect((await service(svcName())).Spec.Mode.Replicated.Replicas).toBe(0);
+    expect(await tasksOf(svcName())).toEqual([]);
+    // Traefik's swarm provider drops the router on its next poll (refreshSeconds).
+    await routerGone(stack, inst);
+    const woke = await followToApp(stack, inst);
+    expect(woke.hops).toBeGreaterThanOrEqual(1);
+    expect(fromApp(woke.final, inst)).toBe(true);
+    expect((await service(svcName())).Spec.Mode.Replicated.Replicas).toBe(1);
+  });
+
+  it('the idle reaper scales an unused instance to 0, and the next request wakes it', async () => {
+    const idle = await deploy(stack, token, 'sw2', { idleTimeout: 3 });
+    await waitReachable(stack, idle, 60_000);
+    await pollUntil('idle stop', async () => {
+      const stops = (await eventsOf(stack, token, idle.name)).filter((e) => e.kind === 'stopped');
+      return stops.length > 0 && stops[0]?.reason === 'idle' ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+    expect((await service(`${stack.runId}-${idle.name}`)).Spec.Mode.Replicated.Replicas).toBe(0);
+    const woke = await followToApp(stack, idle);
+    expect(fromApp(woke.final, idle)).toBe(true);
+  });
+
+  it('the reaper keeps an instance up while a silent WebSocket is open (the task container\'s socket table), then stops it', async () => {
+    const inst3 = await deploy(stack, token, 'sw6', { idleTimeout: 3 });
+    await waitReachable(stack, inst3, 60_000);
+    const ws = await openWebSocket(`${stack.web}/ws`, inst3.cookie);
+    const t0 = Date.now();
+    await pause(3 * 3 * 1000); // three idle timeouts with only the silent WebSocket open
+    expect(await statusOf(stack, token, inst3.name)).toBe('running');
+    const cancelled = await waitLogLine(stack, t0, 'idle stop cancelled: open connections', { instance: inst3.name });
+    expect(cancelled.open).toBe(1);
+    ws.destroy();
+    const tClose = Date.now();
+    await pollUntil('idle stop after the WebSocket closed', async () =>
+      ((await eventsOf(stack, token, inst3.name)).some((e) => e.kind === 'stopped' && e.reason === 'idle' && e.at > tClose) ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 });
+    expect((await service(`${stack.runId}-${inst3.name}`)).Spec.Mode.Replicated.Replicas).toBe(0);
+  });
+
+  it('isolation: an instance reaches Traefik\'s public entrypoint on its overlay, not another instance, Traefik\'s API or the spawner', async () => {
+    const [a, b] = [await deploy(stack, token, 'sw3'), await deploy(stack, token, 'sw4')];
+    await waitReachable(stack, a, 60_000);
+    await waitReachable(stack, b, 60_000);
+    const taskContainer = async (name: string) =>
+      String((await tasksOf(`${stack.runId}-${name}`)).find((t) => t.Status.State === 'running')?.Status.ContainerStatus?.ContainerID);
+    const ipOn = async (containerId: string, net: string) =>
+      String((await docker.getContainer(containerId).inspect()).NetworkSettings.Networks[net]?.IPAddress);
+    const bIp = await ipOn(await taskContainer(b.name), `${stack.network}-${stack.runId}-${b.name}`);
+    const spawnerOnA = await ipOn(stack.spawner.id, `${stack.network}-${stack.runId}-${a.name}`);
+    expect(bIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(spawnerOnA).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const probes: Probe[] = [
+      { kind: 'tcp', host: 'traefik', port: 80 }, // the control: this one must be open
+      { kind: 'tcp', host: bIp, port: 9000 },
+      { kind: 'tcp', host: 'traefik', port: 8080 },
+      { kind: 'tcp', host: spawnerOnA, port: 8008 },
+      { kind: 'tcp', host: spawnerOnA, port: 8000 },
+    ];
+    const out = pairs(probes, await probeFrom(await taskContainer(a.name), probes));
+    expect(out[0]?.outcome, JSON.stringify(out)).toBe('open');
+    for (const o of out.slice(1)) expect(reached(o.outcome), JSON.stringify(o)).toBe(false);
+  });
+
+  it('reconciliation: an outside `docker service scale 0` is seen (no task events exist: the listing)', async () => {
+    const name = `${stack.runId}-sw3`;
+    const svc = (await docker.getService(name).inspect()) as { Version: { Index: number }; Spec: ServiceView['Spec'] };
+    const spec = { ...svc.Spec, Mode: { Replicated: { Replicas: 0 } } };
+    await docker.getService(name).update({ _query: { version: svc.Version.Index }, _body: spec } as never);
+    await pollUntil('spawner sees sw3 stopped', async () => ((await statusOf(stack, token, 'sw3')) === 'exited' ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 });
+    // Recorded from the watch (service event → listing → a `die` nobody here asked for).
+    await pollUntil('external_stop recorded', async () =>
+      ((await eventsOf(stack, token, 'sw3')).some((e) => e.kind === 'external_stop') ? true : undefined), { timeoutMs: 15_000, intervalMs: 250 });
+  });
+
+  it('cold wake through Traefik: median of 5 (reported), with a HEALTHCHECK and (when the engine has mock-app:nohc) without', async () => {
+    const nohc = await docker.getImage(NOHC_IMAGE).inspect().then(() => true, () => false);
+    const subjects: [string, Instance][] = [['mock-app with HEALTHCHECK', inst]];
+    if (nohc) {
+      const plain = await deploy(stack, token, 'sw5', { image: NOHC_IMAGE });
+      await waitReachable(stack, plain, 60_000);
+      subjects.push([`${NOHC_IMAGE} (no HEALTHCHECK: TCP probe)`, plain]);
+    }
+    for (const [what, subject] of subjects) {
+      const ms: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        await api(stack, token, 'POST', `/deploy/${subject.name}/stop`);
+        await routerGone(stack, subject);
+        const woke = await followToApp(stack, subject);
+        expect(fromApp(woke.final, subject)).toBe(true);
+        ms.push(woke.ms);
+      }
+      const sorted = [...ms].sort((a, b) => a - b);
+      console.log(`[swarm.e2e] cold wake (${what}, refreshSeconds=${REFRESH_SECONDS}): ${ms.join(', ')} ms; median ${sorted[2]} ms`);
+    }
+  }, 300_000);
+});
