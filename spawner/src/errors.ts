@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'runtime_unavailable'
   | 'init_unavailable'
   | 'init_failed'
+  | 'selector_empty'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -56,6 +57,7 @@ const STATUS: Record<ErrorCode, number> = {
   runtime_unavailable: 503,
   init_unavailable: 422,
   init_failed: 502,
+  selector_empty: 422,
   internal: 500,
 };
 

@@ -36,6 +36,7 @@ const TITLES: Record<ErrorCode, string> = {
   runtime_unavailable: 'Container runtime unavailable',
   init_unavailable: 'Instance initialization not configured',
   init_failed: 'Instance initialization failed',
+  selector_empty: 'The selector matches no instance',
   internal: 'Internal error',
 };
 
