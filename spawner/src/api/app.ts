@@ -19,6 +19,7 @@ import { consoleRouter, type ConsoleDeps } from '../console/routes.js';
 import type { RuntimeEntry } from '../catalogue/catalogue.js';
 import type { Initializer } from '../instances/init.js';
 import type { InstanceRecord } from '../instances/types.js';
+import { rolloutsRouter, type RolloutApiDeps } from './rollouts.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -36,6 +37,8 @@ export interface ApiDeps {
   runtimes: () => Promise<RuntimeEntry[]>;
   /** Instance initialization; absent in tests that do not use it. */
   init?: Initializer;
+  /** Fleet rollouts (/rollouts); absent: not served. */
+  rollouts?: Omit<RolloutApiDeps, 'subject'>;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -69,11 +72,15 @@ export function createApiApp(d: ApiDeps) {
     }
   }));
 
-  const authorized = (req: Request, _res: Response, next: NextFunction) => {
-    d.auth.authenticate({ token: req.headers.token, authorization: req.headers.authorization });
+  // Who is calling, for the records that say who did what (rollouts).
+  const authorized = (req: Request, res: Response, next: NextFunction) => {
+    res.locals.subject = d.auth.authenticate({ token: req.headers.token, authorization: req.headers.authorization }).subject;
     next();
   };
   app.use('/deploy', authorized);
+  if (d.rollouts) {
+    app.use('/rollouts', authorized, rolloutsRouter({ ...d.rollouts, subject: (_req, res) => String(res.locals.subject) }));
+  }
 
   app.get('/runtimes', authorized, wrap(async (_req, res) => {
     const runtimes = await d.runtimes().catch((err: unknown) => {

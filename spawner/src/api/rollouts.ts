@@ -13,7 +13,7 @@ export interface RolloutApiDeps {
   runner: RolloutRunner;
   store: RolloutStore;
   /** The authenticated caller (recorded as who started the rollout). */
-  subject: (req: Request) => string;
+  subject: (req: Request, res: Response) => string;
 }
 
 type Handler = (req: Request, res: Response) => void;
@@ -40,7 +40,7 @@ export function rolloutsRouter(d: RolloutApiDeps) {
   const r = express.Router();
   r.post('/', wrap((req, res) => {
     const spec = validateRollout(req.body, d.cfg);
-    res.status(202).json(rolloutView(d.runner.create(spec, d.subject(req))));
+    res.status(202).json(rolloutView(d.runner.create(spec, d.subject(req, res))));
   }));
   r.get('/', wrap((_req, res) => {
     res.json({ rollouts: d.store.list().map((x) => { const { instances: _i, ...rest } = rolloutView(x); return rest; }) });
