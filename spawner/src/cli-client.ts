@@ -1,9 +1,9 @@
 /** Client commands of the CLI: talk to a running deploy API with readable output or --json. */
 import type { Command } from 'commander';
 
-interface Common { api: string; token?: string; json?: boolean }
+export interface Common { api: string; token?: string; json?: boolean }
 
-async function call(o: Common, method: string, path: string, body?: unknown): Promise<unknown> {
+export async function call(o: Common, method: string, path: string, body?: unknown): Promise<unknown> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -17,7 +17,7 @@ async function call(o: Common, method: string, path: string, body?: unknown): Pr
   return data;
 }
 
-const keyValues = (v: string, acc: Record<string, string>) => {
+export const keyValues = (v: string, acc: Record<string, string>) => {
   const i = v.indexOf('=');
   if (i <= 0) throw new Error(`expected KEY=VALUE, got ${JSON.stringify(v)}`);
   return { ...acc, [v.slice(0, i)]: v.slice(i + 1) };
@@ -27,11 +27,11 @@ function row(i: Record<string, unknown>): string {
   return [i.name, i.status, i.image, String(i.id ?? '').slice(0, 12), i.routing].map((x) => String(x ?? '')).join('\t');
 }
 
-function out(o: Common, data: unknown, text: () => string): void {
+export function out(o: Common, data: unknown, text: () => string): void {
   process.stdout.write(o.json ? `${JSON.stringify(data, null, 2)}\n` : `${text()}\n`);
 }
 
-function common(cmd: Command): Command {
+export function common(cmd: Command): Command {
   return cmd
     .option('--api <url>', 'deploy API base URL', process.env.SPAWNER_API_URL ?? 'http://127.0.0.1:8008')
     .option('--token <token>', 'token (login or service token)', process.env.SPAWNER_TOKEN)

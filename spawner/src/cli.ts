@@ -7,6 +7,7 @@ import { DEFAULTS } from './config.js';
 import { startSpawner } from './main.js';
 import { hashPasswordCommand } from './cli-hash-password.js';
 import { registerClientCommands } from './cli-client.js';
+import { registerRolloutCommands } from './cli-rollouts.js';
 
 const program = new Command('spawner').description('Per-user Docker containers behind Traefik, woken on demand');
 
@@ -63,6 +64,7 @@ program.command('options')
   });
 
 registerClientCommands(program);
+registerRolloutCommands(program);
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`spawner: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

@@ -19,7 +19,7 @@ import { consoleRouter, type ConsoleDeps } from '../console/routes.js';
 import type { RuntimeEntry } from '../catalogue/catalogue.js';
 import type { Initializer } from '../instances/init.js';
 import type { InstanceRecord } from '../instances/types.js';
-import { rolloutsRouter, type RolloutApiDeps } from './rollouts.js';
+import { mountRollouts, type RolloutApiDeps } from './rollouts.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -78,9 +78,7 @@ export function createApiApp(d: ApiDeps) {
     next();
   };
   app.use('/deploy', authorized);
-  if (d.rollouts) {
-    app.use('/rollouts', authorized, rolloutsRouter({ ...d.rollouts, subject: (_req, res) => String(res.locals.subject) }));
-  }
+  if (d.rollouts) mountRollouts(app, { ...d.rollouts, subject: (_req, res) => String(res.locals.subject) }, authorized);
 
   app.get('/runtimes', authorized, wrap(async (_req, res) => {
     const runtimes = await d.runtimes().catch((err: unknown) => {

@@ -1,5 +1,5 @@
 /** /rollouts on the deploy API: create, list, show, pause, resume, abort (rollouts/runner.ts). */
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config.js';
 import { SpawnerError } from '../errors.js';
 import type { RolloutRunner } from '../rollouts/runner.js';
@@ -36,18 +36,17 @@ export function rolloutView(r: RolloutRecord) {
   };
 }
 
-export function rolloutsRouter(d: RolloutApiDeps) {
-  const r = express.Router();
-  r.post('/', wrap((req, res) => {
+/** Routes on the app itself (not a sub-router), so the OpenAPI check in app.test.ts sees them. */
+export function mountRollouts(app: Express, d: RolloutApiDeps, authorized: RequestHandler): void {
+  app.post('/rollouts', authorized, wrap((req, res) => {
     const spec = validateRollout(req.body, d.cfg);
     res.status(202).json(rolloutView(d.runner.create(spec, d.subject(req, res))));
   }));
-  r.get('/', wrap((_req, res) => {
+  app.get('/rollouts', authorized, wrap((_req, res) => {
     res.json({ rollouts: d.store.list().map((x) => { const { instances: _i, ...rest } = rolloutView(x); return rest; }) });
   }));
-  r.get('/:id', wrap((req, res) => { res.json(rolloutView(d.runner.get(id(req)))); }));
-  r.post('/:id/pause', wrap((req, res) => { res.json(rolloutView(d.runner.pause(id(req)))); }));
-  r.post('/:id/resume', wrap((req, res) => { res.json(rolloutView(d.runner.resume(id(req)))); }));
-  r.post('/:id/abort', wrap((req, res) => { res.json(rolloutView(d.runner.abort(id(req)))); }));
-  return r;
+  app.get('/rollouts/:id', authorized, wrap((req, res) => { res.json(rolloutView(d.runner.get(id(req)))); }));
+  app.post('/rollouts/:id/pause', authorized, wrap((req, res) => { res.json(rolloutView(d.runner.pause(id(req)))); }));
+  app.post('/rollouts/:id/resume', authorized, wrap((req, res) => { res.json(rolloutView(d.runner.resume(id(req)))); }));
+  app.post('/rollouts/:id/abort', authorized, wrap((req, res) => { res.json(rolloutView(d.runner.abort(id(req)))); }));
 }
