@@ -1,5 +1,6 @@
 /** Client commands of the CLI: talk to a running deploy API with readable output or --json. */
 import type { Command } from 'commander';
+import { statusText } from './cli-status.js';
 
 export interface Common { api: string; token?: string; json?: boolean }
 
@@ -68,6 +69,11 @@ export function registerClientCommands(program: Command): void {
       .map((x) => String(x)).join('\t');
     out(o, data, () => ['REFERENCE\tSOURCE\tTITLE\tVERSION\tPORT', ...data.runtimes.map(line)].join('\n'));
   });
+  common(program.command('status <nameOrId>').description('an instance\'s status: uptime, requests by status class, last request, wakes and their durations'))
+    .action(async (id: string, o: Common) => {
+      const data = (await call(o, 'GET', `/deploy/${encodeURIComponent(id)}`)) as Record<string, unknown>;
+      out(o, data, () => statusText(data));
+    });
   for (const [cmd, method, suffix, desc] of [
     ['start', 'POST', '/start', 'start an instance'],
     ['stop', 'POST', '/stop', 'stop an instance (keeps it)'],

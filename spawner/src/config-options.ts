@@ -73,6 +73,7 @@ export const OPTIONS: OptionDef[] = [
   O('idleTimeoutSec', 'int', 'Default idle timeout of instances (0 = never stop for idleness)', { min: 0 }),
   O('idleCheckSec', 'int', 'How often idleness is checked', { min: 1 }),
   O('socketProbeImage', 'string', 'Image with `cat` (e.g. the spawner\'s own) run in an instance\'s network namespace before an idle stop, to see open connections (empty: off)'),
+  O('statusMetricsInstances', 'int', 'Most instances with status series of their own on /metrics (requests by class, wakes, uptime); the others are summed under instance="_other"', { min: 0, max: 10_000 }),
   O('initKey', 'string', 'Key that seals instance init data at rest (32 bytes: 64 hex or base64; prefer SPAWNER_INIT_KEY_FILE). Without it, deploys with `init` are refused, and the spawner refuses to start while instances with init exist'),
   O('initDeadlineSec', 'int', 'Default deadline of an instance\'s init (retries with capped backoff until then)', { min: 1, max: 3600 }),
   O('initMaxPayloadBytes', 'int', 'Largest init payload a deploy may send (JSON bytes)', { min: 2, max: 1_048_576 }),

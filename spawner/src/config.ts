@@ -78,6 +78,8 @@ export interface Config {
    * ('' = off: open connections are then seen only through the bytes the app sends).
    */
   socketProbeImage: string;
+  /** Instances with their own status series on /metrics; the rest are summed (instances/stats-metrics.ts). */
+  statusMetricsInstances: number;
   /** AES-256-GCM key for init data at rest (64 hex / base64); or SPAWNER_INIT_KEY_FILE. */
   initKey?: string;
   initDeadlineSec: number;
@@ -137,6 +139,7 @@ export const DEFAULTS: Config = {
   idleTimeoutSec: 0,
   idleCheckSec: 5,
   socketProbeImage: '',
+  statusMetricsInstances: 100,
   initDeadlineSec: 60,
   initMaxPayloadBytes: 16_384,
   initMaxResultBytes: 65_536,

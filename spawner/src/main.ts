@@ -28,6 +28,10 @@ import { InstanceService } from './instances/service.js';
 import { Waker } from './instances/waker.js';
 import { Reconciler } from './instances/reconcile.js';
 import { IdleReaper } from './reaper/reaper.js';
+import type { ActivitySample } from './reaper/activity.js';
+import { InstanceStats, runningSince } from './instances/stats.js';
+import { StatsStore } from './store/stats.js';
+import { WakeHistory } from './store/wake-history.js';
 import { createApiApp } from './api/app.js';
 import { listRuntimes } from './catalogue/catalogue.js';
 import { createWakeApp } from './wake/app.js';
@@ -138,7 +142,12 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   await convergeInit(deps, initStore, service);
   const rescanTimer = setInterval(() => { void rescan(); }, cfg.rescanSec * 1000);
   rescanTimer.unref();
-  const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now });
+  const stats = new InstanceStats({
+    cfg, store: new StatsStore(db), wakes: new WakeHistory(db), instances, events, now, runningSince: () => runningSince(instances, service.states),
+  });
+  metrics.registry.add(stats);
+  const onSample = (s: ActivitySample, t: number) => stats.observe({ series: s.series ?? [], traefikStartedAt: s.traefikStartedAt, seq: s.seq }, t);
+  const reaper = new IdleReaper({ cfg, spawnerId, runtime, instances, service, traefik, log, now, onSample });
   reaper.start();
   hub.start();
 
@@ -152,7 +161,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
   const self = { cfg, instances, identities, service, init, limiter: new BackoffTable(SELF_POLICY, now) };
   const hosts = await resolveHosts(cfg, runtime, log);
-  const api = await Listeners.open(createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, console: consoleDeps }), hosts.api, cfg.apiPort);
+  const api = await Listeners.open(createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, console: consoleDeps, stats }), hosts.api, cfg.apiPort);
   const wake = await Listeners.open(createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing, self }), hosts.wake, cfg.wakePort);
   const apiServer = api.first;
   const wakeServer = wake.first;

@@ -6,6 +6,11 @@ const fmt = (l: Labels) => {
   return e.length ? `{${e.map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}` : '';
 };
 
+/** Lines of one metric family, for collectors that compute their series at scrape time. */
+export function renderFamily(name: string, help: string, type: 'counter' | 'gauge', series: readonly [Labels, number][]): string {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...series.map(([l, v]) => `${name}${fmt(l)} ${v}`)].join('\n');
+}
+
 export class Counter {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
   constructor(readonly name: string, readonly help: string) {}
@@ -48,9 +53,7 @@ export class Histogram {
 export class Gauge {
   constructor(readonly name: string, readonly help: string, private readonly read: () => [Labels, number][]) {}
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
-    for (const [labels, v] of this.read()) lines.push(`${this.name}${fmt(labels)} ${v}`);
-    return lines.join('\n');
+    return renderFamily(this.name, this.help, 'gauge', this.read());
   }
 }
 

@@ -20,6 +20,9 @@ import { RolloutStore } from '../store/rollouts.js';
 import { RolloutRunner } from '../rollouts/runner.js';
 import { FakeUpgrader } from '../testing/fake-upgrader.js';
 import { silentLogger } from '../log.js';
+import { InstanceStats } from '../instances/stats.js';
+import { StatsStore } from '../store/stats.js';
+import { WakeHistory } from '../store/wake-history.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const SERVICE_TOKEN = 'home-app-service-token-0123456789';
@@ -46,7 +49,8 @@ function harness(over: Partial<Config> = {}) {
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
   const rolloutStore = new RolloutStore(db);
   const rollouts = { cfg, store: rolloutStore, runner: new RolloutRunner({ store: rolloutStore, upgrader: new FakeUpgrader(), log: silentLogger, now: () => 0 }) };
-  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes, init: deps.init, rollouts });
+  const stats = new InstanceStats({ cfg, store: new StatsStore(db), wakes: new WakeHistory(db), instances, events, now: deps.now });
+  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes, init: deps.init, stats, rollouts });
   let server: Server;
   let port = 0;
   let token = '';
@@ -60,7 +64,7 @@ function harness(over: Partial<Config> = {}) {
   }
 
   return {
-    cfg, runtime, instances, events, service, app, send, wakes, rolloutStore,
+    cfg, runtime, instances, events, service, app, send, wakes, rolloutStore, stats,
     failWakesWith(err: SpawnerError | null) { wakeError = err; },
     get token() { return token; },
     async start() {
@@ -263,6 +267,38 @@ describe('deploy API over HTTP', () => {
       const m = await h.send('GET', '/metrics', { auth: false });
       expect(m.headers['content-type']).toMatch(/^text\/plain/);
       expect(m.body).toContain('# TYPE spawner_deploys_total counter');
+    });
+  });
+
+  describe('status of one instance (stats)', () => {
+    it('GET /deploy/:name has requests by class, last request, uptime and wakes; the list stays without them', async () => {
+      const d = (await h.send('POST', '/deploy', { body: deployBody('alice') })).json();
+      const startedAt = new Date(Date.now() - 42_000).toISOString();
+      (h.runtime.containers.get(d.id) as { startedAt?: string }).startedAt = startedAt;
+      const at = Date.now();
+      h.stats.observe({ series: [
+        { instance: 'alice', key: 'k200', code: '200', value: 3 }, { instance: 'alice', key: 'k404', code: '404', value: 2 },
+      ] }, at);
+      h.events.append({ instance: 'alice', kind: 'wake', detail: { started: true, total: 812 } }, at);
+      const r = await h.send('GET', '/deploy/alice');
+      expect(r.status).toBe(200);
+      const { stats } = r.json();
+      expect(stats).toMatchObject({
+        requests: 5, responses: { '1xx': 0, '2xx': 3, '3xx': 0, '4xx': 2, '5xx': 0, other: 0 },
+        lastRequestAt: new Date(at).toISOString(), startedAt,
+        wakes: { count: 1, failed: 0, lastMs: 812, medianMs: 812, lastAt: new Date(at).toISOString() },
+      });
+      expect(stats.uptimeSec).toBeGreaterThanOrEqual(42);
+      expect(stats.uptimeSec).toBeLessThan(100);
+      const list = (await h.send('GET', '/deploy')).json();
+      expect(list.instances[0]).not.toHaveProperty('stats');
+    });
+
+    it('a stopped instance has no uptime', async () => {
+      await h.send('POST', '/deploy', { body: deployBody('alice') });
+      await h.send('POST', '/deploy/alice/stop');
+      const { stats } = (await h.send('GET', '/deploy/alice')).json();
+      expect(stats).toMatchObject({ requests: 0, startedAt: null, uptimeSec: null, wakes: { count: 0, lastMs: null } });
     });
   });
 

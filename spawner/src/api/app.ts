@@ -20,6 +20,7 @@ import type { RuntimeEntry } from '../catalogue/catalogue.js';
 import type { Initializer } from '../instances/init.js';
 import type { InstanceRecord } from '../instances/types.js';
 import { mountRollouts, type RolloutApiDeps } from './rollouts.js';
+import type { InstanceStats } from '../instances/stats.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -39,6 +40,8 @@ export interface ApiDeps {
   init?: Initializer;
   /** Fleet rollouts (/rollouts); absent: not served. */
   rollouts?: Omit<RolloutApiDeps, 'subject'>;
+  /** The `stats` of GET /deploy/:nameOrId (instances/stats.ts); absent: not shown. */
+  stats?: Pick<InstanceStats, 'status'>;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void> | void;
@@ -127,7 +130,10 @@ export function createApiApp(d: ApiDeps) {
     res.json({ instances: await d.service.list() });
   }));
   app.get('/deploy/:nameOrId', wrap(async (req, res) => {
-    res.json(await d.service.get(param(req)));
+    const view = await d.service.get(param(req));
+    // Only here, not in the list: the wake figures cost a few indexed queries per instance.
+    const startedAt = view.id && view.status === 'running' ? d.service.states.get(view.id)?.startedAt : undefined;
+    res.json(d.stats ? { ...view, stats: d.stats.status(d.service.resolve(view.name), startedAt) } : view);
   }));
   app.delete('/deploy/:nameOrId/identity', wrap((req, res) => {
     const rec = d.service.resolve(param(req));

@@ -29,7 +29,7 @@ export function openApiDocument() {
       },
       '/deploy/{nameOrId}': {
         parameters: [nameParam],
-        get: { summary: 'One instance', security: auth, responses: { 200: ok(instance), 404: problem } },
+        get: { summary: 'One instance, with its status (`stats`)', security: auth, responses: { 200: ok({ allOf: [instance, { type: 'object', properties: { stats: { $ref: '#/components/schemas/InstanceStats' } } }] }), 404: problem } },
         put: { summary: 'Start an instance (original API)', security: auth, responses: { 200: ok(instance), 404: problem } },
         delete: { summary: 'Stop and remove an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } },
       },
@@ -77,6 +77,16 @@ export function openApiDocument() {
           limits: { type: 'object', properties: { memoryMb: { type: 'number' }, cpus: { type: 'number' }, pids: { type: 'integer' } } },
           init: { type: 'object', additionalProperties: false, required: ['path'], description: 'POSTed to on the instance after its first readiness (needs SPAWNER_INIT_KEY)', properties: {
             path: { type: 'string', pattern: '^/' }, payload: { type: 'object' }, when: { enum: ['once', 'every-start'] }, deadlineSec: { type: 'integer', minimum: 1, maximum: 3600 } } },
+        } },
+        InstanceStats: { type: 'object', description: 'what the instance served (from Traefik\'s per-service counters, read by the idle reaper every SPAWNER_IDLE_CHECK_SEC; never going down across Traefik restarts) and its wakes (from the wake records)', properties: {
+          asOf: { type: ['string', 'null'], description: 'when Traefik\'s counters were last read: the request figures are as of then' },
+          requests: { type: 'integer', description: 'requests Traefik completed for the instance (the wake gate\'s probe through Traefik included)' },
+          responses: { type: 'object', description: 'responses by HTTP status class; `other`: a code outside 100-599 (Traefik says 0 for an aborted request)', properties: Object.fromEntries(['1xx', '2xx', '3xx', '4xx', '5xx', 'other'].map((c) => [c, { type: 'integer' }])) },
+          lastRequestAt: { type: ['string', 'null'], description: 'the reaper round that first saw the newest request' },
+          startedAt: { type: ['string', 'null'], description: 'start of the running container; null when not running' }, uptimeSec: { type: ['integer', 'null'] },
+          wakes: { type: 'object', properties: {
+            count: { type: 'integer', description: 'wakes that started the container' }, failed: { type: 'integer' }, lastAt: { type: ['string', 'null'] },
+            lastMs: { type: ['number', 'null'] }, medianMs: { type: ['number', 'null'], description: 'over the newest 100 wakes' } } },
         } },
         Instance: { type: 'object', required: ['id', 'name', 'image', 'status', 'labels'], properties: {
           id: { type: ['string', 'null'] }, name: { type: 'string' }, image: { type: 'string' }, status: { type: 'string' }, health: { type: 'string' },

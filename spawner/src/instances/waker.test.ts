@@ -192,7 +192,9 @@ describe('Waker failure handling: only stop what this wake started', () => {
     expect(h.runtime.containers.get(id)?.state).toBe('exited');
     const failed = h.events.list({ instance: 'alice' }).filter((e) => e.kind === 'wake_failed');
     expect(failed).toHaveLength(1);
-    expect(failed[0]?.detail).toEqual({ stopped: true });
+    // The attempt's duration is recorded like a wake's (`total`, ms), for the instance's status.
+    expect(failed[0]?.detail).toEqual({ stopped: true, started: true, total: expect.any(Number) });
+    expect(failed[0]?.detail?.total).toBeGreaterThanOrEqual(0);
     expect(h.metrics.registry.render()).toContain('spawner_stops_total{reason="failed_wake"} 1');
   });
 
@@ -220,7 +222,7 @@ describe('Waker failure handling: only stop what this wake started', () => {
     expect(starts(h)).toBe(0);
     expect(c.state).toBe('running');
     const failed = h.events.list({ instance: 'alice' }).filter((e) => e.kind === 'wake_failed');
-    expect(failed[0]?.detail).toEqual({ stopped: false });
+    expect(failed[0]?.detail).toEqual({ stopped: false, started: false, total: expect.any(Number) });
   });
 
   it('a wake waits for a stop of the same instance that holds the lock, then starts again', async () => {

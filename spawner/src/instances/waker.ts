@@ -78,7 +78,7 @@ export class Waker {
         return outcome;
       } catch (err) {
         const initFailed = err instanceof SpawnerError && err.code === 'init_failed';
-        throw await this.fail(rec, info.id, started, err, deadline.aborted && !initFailed ? progress : undefined);
+        throw await this.fail(rec, { id: info.id, started, ms: this.d.now() - t0 }, err, deadline.aborted && !initFailed ? progress : undefined);
       }
     });
   }
@@ -118,10 +118,12 @@ export class Waker {
   }
 
   /**
+   * `attempt.ms`: how long the wake ran until it failed (the `total` of its wake_failed record).
    * A failed wake stops the container only if this wake started it: a container that was already
    * running was serving someone, and stopping it (as the original spawner did) would hurt them.
    */
-  private async fail(rec: InstanceRecord, id: string, started: boolean, err: unknown, stuck: GateProgress | undefined) {
+  private async fail(rec: InstanceRecord, attempt: { id: string; started: boolean; ms: number }, err: unknown, stuck: GateProgress | undefined) {
+    const { id, started } = attempt;
     const timedOut = stuck !== undefined;
     const reason = stuck ? `deadline: ${describeProgress(stuck)}` : errorMessage(err);
     // A failed init stops the container even if it was running: an uninitialized app must not be
@@ -137,7 +139,7 @@ export class Waker {
       // gone, so the client's next request meets the listener's error, not a dead address.
       if (initFailed && this.d.traefik) await waitRouteGone(this.d.traefik, rec.name, AbortSignal.timeout(ROUTE_GONE_MS));
     }
-    this.d.events.append({ instance: rec.name, kind: 'wake_failed', reason, detail: { stopped: stop } }, this.d.now());
+    this.d.events.append({ instance: rec.name, kind: 'wake_failed', reason, detail: { stopped: stop, started, total: attempt.ms } }, this.d.now());
     if (timedOut) {
       return new SpawnerError('wake_timeout', `instance ${rec.name} did not become ready within ${this.d.cfg.wakeDeadlineSec} s, ${describeProgress(stuck, false)}`, undefined, 5);
     }

@@ -16,6 +16,8 @@
  *   the last request) - run Traefik with serversTransport.maxIdleConnsPerHost=-1 so that the
  *   upstream connection closes with the response instead of echoing seconds later.
  */
+import type { RequestSeries } from './prometheus.js';
+
 /** Below this, bytes sent between two readings are ARP/TCP housekeeping, not an open stream. */
 export const MIN_TX_BYTES = 100;
 
@@ -32,6 +34,11 @@ export interface ActivitySample {
   openConnections: ReadonlyMap<string, number>;
   /** Undefined when the runtime cannot read traffic at all; null for one reading that failed. */
   traffic?: ReadonlyMap<string, TrafficReading | null>;
+  /** Every instance's request series of the same scrape (for the status figures, not for idleness). */
+  series?: readonly RequestSeries[];
+  traefikStartedAt?: number;
+  /** Order in which the scrapes were started (sample.ts). */
+  seq?: number;
 }
 
 export interface Observation {

@@ -75,6 +75,17 @@ describe('parseServiceActivity', () => {
     expect(a.requests.size).toBe(0);
   });
 
+  it('keeps every request series of an instance (for the status figures) and Traefik\'s process start', () => {
+    const a = parseServiceActivity(`${TRAEFIK_V3}# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1.76e+09\n`);
+    expect(a.series).toEqual([
+      { instance: 'm1', key: 'spawner-i-m1@docker 200 GET http', code: '200', value: 5 },
+      { instance: 'm1', key: 'spawner-i-m1@docker 404 POST http', code: '404', value: 2 },
+      { instance: 'm2', key: 'spawner-i-m2@docker 200 GET websocket', code: '200', value: 1000 },
+    ]);
+    expect(a.traefikStartedAt).toBe(1.76e9);
+    expect(parseServiceActivity(TRAEFIK_V3).traefikStartedAt).toBeUndefined();
+  });
+
   it('is empty for an empty or foreign exposition', () => {
     expect(parseServiceActivity('').requests.size).toBe(0);
     expect(parseServiceActivity('traefik_service_requests_total{service="other@docker"} 9').requests.size).toBe(0);

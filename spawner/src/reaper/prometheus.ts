@@ -18,6 +18,8 @@ import { INSTANCE_NAME_RE, ROUTER_PREFIX, SCOPE_SEPARATOR } from '../traefik/nam
 
 export const REQUESTS_METRIC = 'traefik_service_requests_total';
 export const OPEN_CONNECTIONS_METRIC = 'traefik_service_open_connections';
+/** The Go client's process collector: a new value means Traefik restarted (every counter reset). */
+export const PROCESS_START_METRIC = 'process_start_time_seconds';
 
 export interface PromSample {
   name: string;
@@ -30,6 +32,18 @@ export interface ServiceActivity {
   requests: Map<string, number>;
   /** Sum of open connections per instance (only when Traefik exposes them per service). */
   openConnections: Map<string, number>;
+  /** Every request series of an instance's services, for the status figures (instances/stats.ts). */
+  series: RequestSeries[];
+  /** Traefik's process start (seconds since the epoch), when it exposes it. */
+  traefikStartedAt?: number;
+}
+
+export interface RequestSeries {
+  instance: string;
+  /** Identifies the series across scrapes: service, code, method and protocol. */
+  key: string;
+  code: string;
+  value: number;
 }
 
 /**
@@ -110,11 +124,22 @@ function parseLabels(line: string, start: number): { labels: Record<string, stri
 export function parseServiceActivity(text: string): ServiceActivity {
   const requests = new Map<string, number>();
   const openConnections = new Map<string, number>();
-  for (const s of parsePrometheus(text, new Set([REQUESTS_METRIC, OPEN_CONNECTIONS_METRIC]))) {
+  const series: RequestSeries[] = [];
+  let traefikStartedAt: number | undefined;
+  for (const s of parsePrometheus(text, new Set([REQUESTS_METRIC, OPEN_CONNECTIONS_METRIC, PROCESS_START_METRIC]))) {
+    if (s.name === PROCESS_START_METRIC) {
+      if (Number.isFinite(s.value)) traefikStartedAt = s.value;
+      continue;
+    }
     const instance = instanceOfService(s.labels.service ?? '');
     if (!instance || !Number.isFinite(s.value)) continue;
     const into = s.name === REQUESTS_METRIC ? requests : openConnections;
     into.set(instance, (into.get(instance) ?? 0) + s.value);
+    if (s.name === REQUESTS_METRIC) {
+      const l = s.labels;
+      const code = l.code ?? '';
+      series.push({ instance, key: [l.service, code, l.method ?? '', l.protocol ?? ''].join(' '), code, value: s.value });
+    }
   }
-  return { requests, openConnections };
+  return { requests, openConnections, series, ...(traefikStartedAt !== undefined ? { traefikStartedAt } : {}) };
 }

@@ -9,6 +9,7 @@ import { InstanceStore } from '../store/instances.js';
 import { InstanceService } from '../instances/service.js';
 import type { DeploySpec } from '../instances/types.js';
 import { IdleReaper } from './reaper.js';
+import type { ActivitySample } from './activity.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const IMAGE = 'mock-app:dev';
@@ -28,7 +29,7 @@ function spec(name: string, idleTimeoutSec?: number): DeploySpec {
   };
 }
 
-function harness(over: Partial<Config> = {}) {
+function harness(over: Partial<Config> = {}, opts: { statusSink?: boolean } = {}) {
   vi.useFakeTimers({ now: T0 });
   const db = openDatabase(':memory:');
   dbs.push(db);
@@ -65,7 +66,10 @@ function harness(over: Partial<Config> = {}) {
   const metrics = createMetrics();
   const now = () => Date.now();
   const service = new InstanceService({ cfg, runtime, instances, events, spawnerId: SPAWNER_ID, log, metrics, now });
-  const reaper = new IdleReaper({ cfg, spawnerId: SPAWNER_ID, runtime, instances, service, traefik, log, now });
+  const samples: ActivitySample[] = [];
+  const onSample = opts.statusSink === false ? undefined : (sample: ActivitySample) => { samples.push(sample); };
+  const reaperDeps = { cfg, spawnerId: SPAWNER_ID, runtime, instances, service, traefik, log, now };
+  const reaper = new IdleReaper({ ...reaperDeps, onSample });
 
   async function deploy(name: string, idleTimeoutSec?: number): Promise<string> {
     const { view } = await service.deploy(spec(name, idleTimeoutSec));
@@ -78,10 +82,44 @@ function harness(over: Partial<Config> = {}) {
   /** Advance fake time to T0 + ms, running every timer and the promises they start. */
   const at = (ms: number) => vi.advanceTimersByTimeAsync(T0 + ms - Date.now());
   const bump = (name: string, by = 1) => requests.set(name, (requests.get(name) ?? 0) + by);
-  return { cfg, runtime, tx, sockets, traefik, requests, bump, lines, instances, events, metrics, service, reaper, deploy, status, stopsOf, at };
+  return { cfg, runtime, tx, sockets, traefik, requests, bump, lines, instances, events, metrics, service, reaper, deploy, status, stopsOf, at, samples, reaperDeps };
 }
 
 describe('IdleReaper', () => {
+  it('hands every scrape to the status figures, also of instances it does not watch (one scrape serves both)', async () => {
+    const h = harness();
+    await h.deploy('a', 0); // never stopped for idleness: not watched, still counted
+    h.bump('a', 3);
+    h.reaper.start();
+    await h.at(1_000);
+    expect(h.traefik.metrics).toHaveBeenCalledTimes(1);
+    expect(h.samples.map((x) => x.series)).toEqual([[{ instance: 'a', key: 'spawner-i-a@docker 200 GET http', code: '200', value: 3 }]]);
+    await h.at(2_000);
+    const [first, second] = h.samples.map((x) => x.seq ?? 0);
+    expect(second).toBeGreaterThan(first ?? Infinity); // numbered in the order they were started
+    await h.reaper.stop();
+  });
+
+  it('without a status sink, a round with nothing to watch does not scrape at all', async () => {
+    const h = harness({}, { statusSink: false });
+    await h.deploy('a', 0);
+    h.reaper.start();
+    await h.at(3_000);
+    expect(h.traefik.metrics).not.toHaveBeenCalled();
+    await h.reaper.stop();
+  });
+
+  it('a failing status sink never keeps an idle instance running', async () => {
+    const h = harness();
+    const reaper = new IdleReaper({ ...h.reaperDeps, onSample: () => { throw new Error('disk full'); } });
+    await h.deploy('a', 2);
+    reaper.start();
+    await h.at(3_000);
+    expect(await h.status('a')).toBe('exited');
+    expect(h.lines.some((l) => l.startsWith('warn status figures not updated'))).toBe(true);
+    await reaper.stop();
+  });
+
   it('stops an untouched instance once its timeout has passed since it was first watched, not before', async () => {
     const h = harness();
     await h.deploy('a', 5);

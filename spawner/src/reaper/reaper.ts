@@ -51,6 +51,11 @@ export interface ReaperDeps {
   log: Logger;
   now: () => number;
   timers?: ReaperTimers;
+  /**
+   * Every scrape of Traefik's metrics, for the instances' status figures (instances/stats.ts): one
+   * scrape serves both. With it set, a round scrapes even when no instance is watched for idleness.
+   */
+  onSample?: (sample: ActivitySample, now: number) => void;
 }
 
 /** A throw-away container reads the table in ~0.1 s; a loaded engine may take seconds. */
@@ -117,13 +122,14 @@ export class IdleReaper {
   async check(): Promise<void> {
     const watched = await this.watched();
     this.tracker.retain(watched.map((w) => w.rec.name));
-    if (watched.length === 0) return;
+    if (watched.length === 0 && !this.d.onSample) return;
     let sample: ActivitySample;
     try {
       sample = await collectSample(this.d.traefik, this.d.runtime, watched);
     } catch (err) {
       // Unknown activity is not idleness: skip the round rather than stop someone's app.
-      this.d.log.warn('idle check skipped: traefik metrics unreadable', { error: errorMessage(err) });
+      if (watched.length) this.d.log.warn('idle check skipped: traefik metrics unreadable', { error: errorMessage(err) });
+      else this.d.log.debug('status figures not updated: traefik metrics unreadable', { error: errorMessage(err) });
       return;
     }
     const now = this.d.now();
@@ -169,6 +175,12 @@ export class IdleReaper {
   }
 
   private record(sample: ActivitySample, now: number): Observation {
+    try {
+      this.d.onSample?.(sample, now);
+    } catch (err) {
+      // The status figures are a report: their failure must never keep an idle app running.
+      this.d.log.warn('status figures not updated', { error: errorMessage(err) });
+    }
     const obs = this.tracker.observe(sample, now);
     for (const name of obs.active) {
       this.d.instances.touchActivity(name, now);

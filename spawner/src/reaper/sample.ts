@@ -14,19 +14,27 @@ export interface Watched {
 /** Docker answers one-shot stats on its collector's next round (up to ~1 s): ask in parallel. */
 const TRAFFIC_CONCURRENCY = 32;
 
+/**
+ * Numbers the scrapes in the order they were started. Rounds and the re-checks before idle stops
+ * scrape concurrently, and their answers may arrive out of order: a consumer of counters
+ * (instances/stats.ts) must not take an older reading after a newer one for a counter reset.
+ */
+let scrapes = 0;
+
 /** Throws when Traefik's metrics cannot be read: then nothing is known and nothing is stopped. */
 export async function collectSample(
   traefik: Pick<TraefikApi, 'metrics'>,
   runtime: Pick<ContainerRuntime, 'networkTxBytes'>,
   watched: readonly Watched[],
 ): Promise<ActivitySample> {
+  const seq = ++scrapes;
   const readTx = runtime.networkTxBytes?.bind(runtime);
   const [text, traffic] = await Promise.all([
     traefik.metrics(),
     readTx ? readTraffic(readTx, watched) : Promise.resolve(undefined),
   ]);
-  const { requests, openConnections } = parseServiceActivity(text);
-  return { instances: watched.map((w) => w.rec.name), requests, openConnections, traffic };
+  const { requests, openConnections, series, traefikStartedAt } = parseServiceActivity(text);
+  return { instances: watched.map((w) => w.rec.name), requests, openConnections, traffic, series, traefikStartedAt, seq };
 }
 
 async function readTraffic(
