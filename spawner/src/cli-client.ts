@@ -54,8 +54,11 @@ export function registerClientCommands(program: Command): void {
     .option('--public', 'reachable without the routing secret')
     .option('--env <KEY=VALUE>', 'environment variable (repeatable)', keyValues, {})
     .option('--label <KEY=VALUE>', 'label (repeatable)', keyValues, {})
-    .action(async (name: string, o: Common & { image: string; network?: string; port?: number; routing?: string; public?: boolean; env: Record<string, string>; label: Record<string, string> }) => {
-      const body = { name, image: o.image, network: o.network, port: o.port, routing: o.routing, public: o.public, envs: o.env, labels: o.label };
+    .option('--volume <path>', 'managed data volume mounted at this path')
+    .option('--reuse-volume', 'mount the retained volume of an earlier instance of this name')
+    .action(async (name: string, o: Common & { image: string; network?: string; port?: number; routing?: string; public?: boolean; env: Record<string, string>; label: Record<string, string>; volume?: string; reuseVolume?: boolean }) => {
+      const volume = o.volume || o.reuseVolume ? { path: o.volume, reuse: o.reuseVolume } : undefined;
+      const body = { name, image: o.image, network: o.network, port: o.port, routing: o.routing, public: o.public, envs: o.env, labels: o.label, volume };
       const data = (await call(o, 'POST', '/deploy', body)) as Record<string, unknown> & { cookie: { name: string; value: string } };
       out(o, data, () => `${row(data)}\ncookie: ${data.cookie.name}=${data.cookie.value}`);
     });
@@ -77,13 +80,32 @@ export function registerClientCommands(program: Command): void {
   for (const [cmd, method, suffix, desc] of [
     ['start', 'POST', '/start', 'start an instance'],
     ['stop', 'POST', '/stop', 'stop an instance (keeps it)'],
-    ['rm', 'DELETE', '', 'stop and remove an instance'],
   ] as const) {
     common(program.command(`${cmd} <nameOrId>`).description(desc)).action(async (id: string, o: Common) => {
       const data = (await call(o, method, `/deploy/${encodeURIComponent(id)}${suffix}`)) as Record<string, unknown>;
       out(o, data, () => row(data));
     });
   }
+  common(program.command('rm <nameOrId>').description('stop and remove an instance (its data volume is kept unless --purge)'))
+    .option('--purge', 'also remove the instance\'s data volume')
+    .action(async (id: string, o: Common & { purge?: boolean }) => {
+      const data = (await call(o, 'DELETE', `/deploy/${encodeURIComponent(id)}${o.purge ? '?purge=true' : ''}`)) as Record<string, unknown> & { volume?: { name: string; status: string } };
+      out(o, data, () => `${row(data)}${data.volume ? `\nvolume ${data.volume.name}: ${data.volume.status}` : ''}`);
+    });
+  registerVolumeCommands(program);
+}
+
+/** `volumes` (list) and `volume-rm <instance>` (remove a retained volume). */
+function registerVolumeCommands(program: Command): void {
+  common(program.command('volumes').description('list data volumes: attached, retained (no instance) or missing')).action(async (o: Common) => {
+    const data = (await call(o, 'GET', '/volumes')) as { volumes: Record<string, unknown>[] };
+    const line = (v: Record<string, unknown>) => [v.instance, v.status, v.name, v.path ?? '', v.createdAt ?? ''].map((x) => String(x)).join('\t');
+    out(o, data, () => ['INSTANCE\tSTATUS\tVOLUME\tPATH\tCREATED', ...data.volumes.map(line)].join('\n'));
+  });
+  common(program.command('volume-rm <instance>').description('remove the retained data volume of a deleted instance')).action(async (name: string, o: Common) => {
+    const data = (await call(o, 'DELETE', `/volumes/${encodeURIComponent(name)}`)) as Record<string, unknown>;
+    out(o, data, () => `${name}\tremoved`);
+  });
 }
 
 async function readStdinLine(): Promise<string> {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULTS, ROUTING_MODES, type Config } from './config.js';
 import { SERVICE_REF_RE } from './traefik/labels.js';
 import { parsePool } from './instances/subnets.js';
+import { parseVolumeDefaults } from './api/volume-option.js';
 
 type Kind = 'int' | 'number' | 'bool' | 'string' | 'list' | 'enum';
 export interface OptionDef {
@@ -40,6 +41,7 @@ export const OPTIONS: OptionDef[] = [
   O('instanceSubnets', 'string', 'IPv4 range the instance networks\' subnets are taken from (empty: the engine\'s default-address-pools)'),
   O('instanceSubnetPrefix', 'int', 'Prefix length of each instance network\'s subnet (28: 11 addresses, 4,096 networks in a /16)', { min: 16, max: 29 }),
   O('allowedImages', 'list', 'Image allowlist, comma-separated globs (`*` within a path segment, `**` across)'),
+  O('volumeDefaults', 'list', 'Managed data volume per image: comma-separated `image-glob=/path` (e.g. `mock-app:*=/data,jupyter/*=/home/jovyan`); the first match mounts the instance\'s volume there unless the deploy says otherwise'),
   O('pullTimeoutSec', 'int', 'Deadline of an image pull', { min: 1 }),
   O('cookieName', 'string', 'Name of the routing cookie'),
   O('routing', 'enum', 'Default routing mode of new instances', { choices: ROUTING_MODES }),
@@ -145,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Record<string, string 
     throw new Error('SPAWNER_EGRESS_DEFAULT=true needs SPAWNER_EGRESS_ALLOWED=true (the default may not exceed the cap)');
   }
   if (c.instanceSubnets !== '') parsePool(c.instanceSubnets, c.instanceSubnetPrefix);
+  parseVolumeDefaults(c.volumeDefaults);
   if (c.caps.memoryMb < c.limits.memoryMb || c.caps.cpus < c.limits.cpus || c.caps.pids < c.limits.pids) {
     throw new Error('default limits (SPAWNER_LIMITS_*) must not exceed the caps (SPAWNER_CAPS_*)');
   }

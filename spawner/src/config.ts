@@ -41,6 +41,8 @@ export interface Config {
   instanceSubnetPrefix: number;
   /** Globs, e.g. "mock-app:*". */
   allowedImages: string[];
+  /** `image-glob=/path` entries: the managed volume's mount path for images that match. */
+  volumeDefaults: string[];
   pullTimeoutSec: number;
   cookieName: string;
   routing: RoutingMode;
@@ -111,6 +113,7 @@ export const DEFAULTS: Config = {
   instanceSubnets: '10.208.0.0/12',
   instanceSubnetPrefix: 28,
   allowedImages: ['mock-app:*'],
+  volumeDefaults: [],
   pullTimeoutSec: 120,
   cookieName: 'instance',
   routing: 'cookie',

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'init_unavailable'
   | 'init_failed'
   | 'selector_empty'
+  | 'volume_retained'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -58,6 +59,7 @@ const STATUS: Record<ErrorCode, number> = {
   init_unavailable: 422,
   init_failed: 502,
   selector_empty: 422,
+  volume_retained: 409,
   internal: 500,
 };
 

@@ -8,6 +8,7 @@ import { createMetrics, Gauge } from './metrics.js';
 import { openDatabase, getOrCreateSpawnerId, type Database } from './store/db.js';
 import { InitStore } from './store/init.js';
 import { IdentityStore } from './store/identity.js';
+import { VolumeStore } from './store/volumes.js';
 import { Initializer } from './instances/init.js';
 import { convergeInit } from './instances/init-converge.js';
 import { parseKey } from './secrets/seal.js';
@@ -96,7 +97,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = new 
   const initStore = new InitStore(db);
   const init = new Initializer({ store: initStore, key: initKey(cfg, initStore, db), maxResultBytes: cfg.initMaxResultBytes, log, now });
   const identities = new IdentityStore(db);
-  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init, identities };
+  const deps = { cfg, runtime, instances, events, spawnerId, log, metrics, now, traefik, init, identities, volumes: new VolumeStore(db) };
   const service = new InstanceService(deps);
   const health = new HealthWatcher(runtime);
   const waker = new Waker(deps, service, { cfg, runtime, health, traefik, now });

@@ -1,8 +1,8 @@
 /** `docker exec` with stdout and stderr demultiplexed, for looks from inside a container. */
 import type Docker from 'dockerode';
 
-export async function execOut(container: Docker.Container, cmd: string[], workingDir?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(workingDir ? { WorkingDir: workingDir } : {}) });
+export async function execOut(container: Docker.Container, cmd: string[], workingDir?: string, user?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(workingDir ? { WorkingDir: workingDir } : {}), ...(user ? { User: user } : {}) });
   const stream = await exec.start({});
   const out: Buffer[] = [];
   stream.on('data', (d: Buffer) => out.push(d));

@@ -247,8 +247,12 @@ export async function teardownRun(runId: string, spawnerId: string): Promise<voi
     ...(await docker.listNetworks({ filters: { label: [`spawner.id=${spawnerId}`] } })),
   ];
   await Promise.all(nets.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
-  const vols = await docker.listVolumes({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
-  await Promise.all((vols.Volumes ?? []).map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
+  // The run's own volumes, and the instance data volumes its spawner made (retained ones included).
+  const vols = [
+    ...((await docker.listVolumes({ filters: { label: [`${RUN_LABEL}=${runId}`] } })).Volumes ?? []),
+    ...((await docker.listVolumes({ filters: { label: [`spawner.id=${spawnerId}`] } })).Volumes ?? []),
+  ];
+  await Promise.all(vols.map((v) => docker.getVolume(v.Name).remove().catch(() => undefined)));
 }
 
 /** An instance's own network (the spawner's `<SPAWNER_NETWORK>-<container name>`). */

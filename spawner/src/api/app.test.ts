@@ -327,6 +327,7 @@ describe('deploy API over HTTP', () => {
       'GET /deploy/{nameOrId}/events', 'POST /deploy/{nameOrId}/start', 'POST /deploy/{nameOrId}/stop',
       'GET /runtimes', 'GET /deploy/{nameOrId}/init', 'POST /deploy/{nameOrId}/init', 'DELETE /deploy/{nameOrId}/identity',
       'GET /rollouts', 'POST /rollouts', 'GET /rollouts/{id}', 'POST /rollouts/{id}/pause', 'POST /rollouts/{id}/resume', 'POST /rollouts/{id}/abort',
+      'GET /volumes', 'DELETE /volumes/{name}',
     ].sort();
 
     it('router stack == OpenAPI paths == the hand-written list', async () => {

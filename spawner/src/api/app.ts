@@ -11,7 +11,8 @@ import type { EventLog } from '../store/events.js';
 import type { SpawnerMetrics } from '../metrics.js';
 import { isSpawnerError, SpawnerError } from '../errors.js';
 import { problemMiddleware } from './problem.js';
-import { validateDeploy, validateName } from './validate.js';
+import { validateDeploy, validateInstanceName, validateName } from './validate.js';
+import { engine as engineRead } from '../instances/deps.js';
 import { openApiDocument } from './openapi.js';
 import type { Waker } from '../instances/waker.js';
 import { throughProxyRequest } from '../readiness/through-proxy.js';
@@ -84,10 +85,7 @@ export function createApiApp(d: ApiDeps) {
   if (d.rollouts) mountRollouts(app, { ...d.rollouts, subject: (_req, res) => String(res.locals.subject) }, authorized);
 
   app.get('/runtimes', authorized, wrap(async (_req, res) => {
-    const runtimes = await d.runtimes().catch((err: unknown) => {
-      throw isSpawnerError(err) ? err : new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
-    });
-    res.json({ runtimes });
+    res.json({ runtimes: await engineRead(d.runtimes()) });
   }));
 
   app.post('/deploy', wrap(async (req, res) => {
@@ -157,8 +155,17 @@ export function createApiApp(d: ApiDeps) {
   }));
   app.delete('/deploy/:nameOrId', wrap(async (req, res) => {
     const view = await d.service.get(param(req));
-    await d.service.remove(view.name);
-    res.json({ id: view.id, name: view.name, status: 'removed' });
+    // The data volume is kept (retained) unless asked: ?purge=true removes it with the instance.
+    const volume = await d.service.remove(view.name, isTrue(req.query.purge));
+    res.json({ id: view.id, name: view.name, status: 'removed', ...(volume ? { volume } : {}) });
+  }));
+  app.get('/volumes', authorized, wrap(async (_req, res) => {
+    res.json({ volumes: await engineRead(d.service.volumes.list()) });
+  }));
+  app.delete('/volumes/:name', authorized, wrap(async (req, res) => {
+    const name = validateInstanceName(req.params.name, 'name');
+    await d.service.volumes.removeRetained(name);
+    res.json({ instance: name, status: 'removed' });
   }));
 
   if (d.console) app.use('/console', consoleRouter(d.console));

@@ -31,7 +31,9 @@ export function openApiDocument() {
         parameters: [nameParam],
         get: { summary: 'One instance, with its status (`stats`)', security: auth, responses: { 200: ok({ allOf: [instance, { type: 'object', properties: { stats: { $ref: '#/components/schemas/InstanceStats' } } }] }), 404: problem } },
         put: { summary: 'Start an instance (original API)', security: auth, responses: { 200: ok(instance), 404: problem } },
-        delete: { summary: 'Stop and remove an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } },
+        delete: { summary: 'Stop and remove an instance; its data volume is kept (retained) unless purge', security: auth,
+          parameters: [{ name: 'purge', in: 'query', required: false, schema: { enum: ['true', '1'] }, description: 'also remove the instance\'s data volume' }],
+          responses: { 200: ok({ type: 'object', properties: { id: { type: ['string', 'null'] }, name: { type: 'string' }, status: { const: 'removed' }, volume: { type: 'object', properties: { name: { type: 'string' }, status: { enum: ['retained', 'removed'] } } } } }), 404: problem } },
       },
       '/deploy/{nameOrId}/start': { parameters: [nameParam], post: { summary: 'Start an instance', security: auth, responses: { 200: ok(instance), 404: problem } } },
       '/deploy/{nameOrId}/stop': { parameters: [nameParam], post: { summary: 'Stop an instance (keeps it)', security: auth, responses: { 200: ok(instance), 404: problem } } },
@@ -41,6 +43,10 @@ export function openApiDocument() {
       '/deploy/{nameOrId}/identity': { parameters: [nameParam], delete: { summary: 'Revoke the instance\'s identity credential (GET /.spawner/self refuses it)', security: auth, responses: { 200: ok({ type: 'object', properties: { name: { type: 'string' }, identity: { const: 'revoked' }, changed: { type: 'boolean' } } }), 404: problem } } },
       '/deploy/{nameOrId}/events': { parameters: [nameParam], get: { summary: 'Lifecycle events of an instance', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem } } },
       '/runtimes': { get: { summary: 'Images a caller may deploy: the allowlist resolved against the engine', security: auth, responses: { 200: ok({ type: 'object', properties: { runtimes: { type: 'array', items: { $ref: '#/components/schemas/Runtime' } } } }), 401: problem, 503: problem } } },
+      '/volumes': { get: { summary: 'Managed data volumes: attached to an instance, retained (no instance), or missing (removed outside)', security: auth,
+        responses: { 200: ok({ type: 'object', properties: { volumes: { type: 'array', items: { $ref: '#/components/schemas/Volume' } } } }), 401: problem, 503: problem } } },
+      '/volumes/{name}': { parameters: [{ name: 'name', in: 'path', required: true, description: 'the instance name', schema: { type: 'string', pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' } }],
+        delete: { summary: 'Remove a retained volume (409 while its instance exists)', security: auth, responses: { 200: ok({ type: 'object' }), 404: problem, 409: problem } } },
       '/healthz': { get: { summary: 'Liveness', responses: { 200: ok({ type: 'object' }), 503: ok({ type: 'object' }, 'shutting down') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: ok({ type: 'object' }) } } },
@@ -77,7 +83,13 @@ export function openApiDocument() {
           limits: { type: 'object', properties: { memoryMb: { type: 'number' }, cpus: { type: 'number' }, pids: { type: 'integer' } } },
           init: { type: 'object', additionalProperties: false, required: ['path'], description: 'POSTed to on the instance after its first readiness (needs SPAWNER_INIT_KEY)', properties: {
             path: { type: 'string', pattern: '^/' }, payload: { type: 'object' }, when: { enum: ['once', 'every-start'] }, deadlineSec: { type: 'integer', minimum: 1, maximum: 3600 } } },
+          volume: { type: 'object', additionalProperties: false, description: 'a managed data volume, named by the spawner after the instance (default per image: SPAWNER_VOLUME_DEFAULTS)', properties: {
+            path: { type: 'string', pattern: '^(/[A-Za-z0-9._-]+)+$', maxLength: 200, description: 'mount path; not under /proc, /sys, /dev; optional when the operator set a default' },
+            reuse: { type: 'boolean', description: 'mount the retained volume of an earlier instance of this name (refused with volume_retained otherwise)' } } },
         } },
+        Volume: { type: 'object', required: ['instance', 'name', 'status'], properties: {
+          instance: { type: 'string' }, name: { type: 'string' }, status: { enum: ['attached', 'retained', 'missing'] },
+          path: { type: ['string', 'null'] }, createdAt: { type: ['string', 'null'] } } },
         InstanceStats: { type: 'object', description: 'what the instance served (from Traefik\'s per-service counters, read by the idle reaper every SPAWNER_IDLE_CHECK_SEC; never going down across Traefik restarts) and its wakes (from the wake records)', properties: {
           asOf: { type: ['string', 'null'], description: 'when Traefik\'s counters were last read: the request figures are as of then' },
           requests: { type: 'integer', description: 'requests Traefik completed for the instance (the wake gate\'s probe through Traefik included)' },
@@ -93,6 +105,7 @@ export function openApiDocument() {
           labels: { type: 'object', additionalProperties: { type: 'string' } }, network: { type: 'string' }, port: { type: 'integer' },
           routing: { type: 'string' }, public: { type: 'boolean' }, createdAt: { type: 'string' }, lastWakeAt: { type: ['string', 'null'] }, lastActivityAt: { type: ['string', 'null'] },
           init: { type: ['object', 'null'], description: 'init status (never its answer: GET /deploy/{nameOrId}/init)', properties: { status: { enum: ['pending', 'running', 'done', 'failed'] }, reason: { type: ['string', 'null'] } } },
+          volume: { type: ['object', 'null'], properties: { path: { type: 'string' }, name: { type: 'string' }, status: { enum: ['attached', 'missing'] } } },
         } },
       },
     },

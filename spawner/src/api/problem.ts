@@ -37,6 +37,7 @@ const TITLES: Record<ErrorCode, string> = {
   init_unavailable: 'Instance initialization not configured',
   init_failed: 'Instance initialization failed',
   selector_empty: 'The selector matches no instance',
+  volume_retained: 'A retained data volume has this instance name',
   internal: 'Internal error',
 };
 

@@ -12,6 +12,7 @@ import {
 } from './fields.js';
 import { validateImage } from './image.js';
 import { validateInit } from './init-option.js';
+import { validateVolume } from './volume-option.js';
 import { RESERVED_ENV } from '../instances/identity.js';
 import { applyLabelPolicy } from './label-policy.js';
 import { validateEgress, validateLimits, validateNetwork } from './resources.js';
@@ -21,7 +22,7 @@ export { validateName, validateInstanceName } from './fields.js';
 export { globMatch } from './glob.js';
 
 const BODY_KEYS = [
-  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init', 'egress',
+  'name', 'image', 'network', 'labels', 'envs', 'port', 'routing', 'public', 'idleTimeout', 'healthCheck', 'limits', 'init', 'egress', 'volume',
 ];
 
 /**
@@ -91,5 +92,7 @@ export function validateDeploy(body: unknown, cfg: Config, ctx: { defaultNetwork
   if (idleTimeoutSec !== undefined) spec.idleTimeoutSec = idleTimeoutSec;
   const init = validateInit(own(body, 'init'), cfg);
   if (init) spec.init = init;
+  const volume = validateVolume(own(body, 'volume'), image, cfg.volumeDefaults);
+  if (volume) spec.volume = volume;
   return spec;
 }

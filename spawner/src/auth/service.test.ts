@@ -5,7 +5,7 @@ import { openDatabase, type Database } from '../store/db.js';
 import { TokenStore } from '../store/tokens.js';
 import { LoginRateLimiter } from './rate-limit.js';
 import { AuthService, type AuthServiceOptions } from './service.js';
-import { rejection } from '../testing/fixtures.js';
+import { rejection, thrown } from '../testing/fixtures.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const SERVICE = 'service-token-0123456789';
@@ -29,16 +29,6 @@ function make(over: Partial<AuthServiceOptions> = {}) {
     now,
     ...over,
   });
-}
-
-function authError(f: () => unknown): SpawnerError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SpawnerError);
-    return e as SpawnerError;
-  }
-  throw new Error('expected authenticate to throw');
 }
 
 describe('AuthService', () => {
@@ -71,7 +61,7 @@ describe('AuthService', () => {
       { authorization: 'Bearer' },
       { token: [SERVICE, SERVICE] },
     ]) {
-      expect(authError(() => auth.authenticate(h))).toMatchObject({ code: 'unauthorized', status: 401 });
+      expect(thrown(() => auth.authenticate(h))).toMatchObject({ code: 'unauthorized', status: 401 });
     }
   });
 
@@ -90,7 +80,7 @@ describe('AuthService', () => {
     clock.t += 59_000;
     expect(auth.authenticate({ token }).subject).toBe('alice');
     clock.t += 1_000;
-    expect(authError(() => auth.authenticate({ token })).code).toBe('unauthorized');
+    expect(thrown(() => auth.authenticate({ token })).code).toBe('unauthorized');
   });
 
   it('a token of a user removed from the users file stops working', async () => {

@@ -10,6 +10,8 @@ import type { KnownState } from './states.js';
 import type { TraefikApi } from '../traefik/api.js';
 import type { Initializer } from './init.js';
 import type { IdentityStore } from '../store/identity.js';
+import { SpawnerError } from '../errors.js';
+import type { VolumeStore } from '../store/volumes.js';
 
 export interface InstanceDeps {
   cfg: Config;
@@ -26,6 +28,8 @@ export interface InstanceDeps {
   init?: Initializer;
   /** Identity credential hashes (GET /.spawner/self); absent: instances get no credential. */
   identities?: IdentityStore;
+  /** Managed data volumes (deploy option `volume`); absent: deploys with `volume` are refused. */
+  volumes?: VolumeStore;
 }
 
 export function containerName(cfg: Config, name: string): string {
@@ -59,12 +63,14 @@ export interface InstanceView {
   lastActivityAt: string | null;
   /** Initialization state (never its result: that is GET /deploy/:name/init); null without init. */
   init: { status: string; reason: string | null } | null;
+  /** The managed data volume (status `missing`: removed outside the spawner); null without one. */
+  volume: { path: string; name: string; status: string } | null;
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 export function toView(
-  rec: InstanceRecord, status: string, health: string, init: InstanceView['init'] = null,
+  rec: InstanceRecord, status: string, health: string, init: InstanceView['init'] = null, volume: InstanceView['volume'] = null,
 ): InstanceView {
   return {
     id: rec.containerId,
@@ -81,17 +87,36 @@ export function toView(
     lastWakeAt: iso(rec.lastWakeAt),
     lastActivityAt: iso(rec.lastActivityAt),
     init,
+    volume,
   };
 }
 
 /** The view of a record with its last known container state (`gone`: removed outside). */
-export function viewOf(rec: InstanceRecord, info: KnownState | undefined, init?: Initializer): InstanceView {
+export function viewOf(rec: InstanceRecord, info: KnownState | undefined, init?: Initializer, volumes?: VolumeStore): InstanceView {
   // Docker keeps the last health of a stopped container; it says nothing about a stopped one.
   const health = info?.state === 'running' ? info.health : 'none';
-  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health, initState(init, rec.name));
+  return toView(rec, info ? info.state : rec.containerId ? 'gone' : 'creating', health, initState(init, rec.name), volumeState(volumes, rec.name));
+}
+
+export function volumeState(volumes: VolumeStore | undefined, name: string): InstanceView['volume'] {
+  const v = volumes?.get(name);
+  return v ? { path: v.path, name: v.name, status: v.status } : null;
 }
 
 export function initState(init: Initializer | undefined, name: string): InstanceView['init'] {
   const i = init?.view(name, false);
   return i ? { status: i.status, reason: i.reason } : null;
+}
+
+/**
+ * Reads of the engine that fail (daemon restarting, socket gone) are a 503 with Retry-After for
+ * the caller - a wake or GET /deploy during a Docker outage - not an internal error.
+ */
+export async function engine<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof SpawnerError) throw err;
+    throw new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
+  }
 }

@@ -70,6 +70,7 @@ export class Reconciler {
           this.d.instances.setContainerId(rec.name, c.id);
           this.d.events.append({ instance: rec.name, kind: 'adopted', detail: { containerId: c.id } }, this.d.now());
         } else if (!this.d.instances.get(rec.name)?.containerId) {
+          await this.service.volumes.dropUnborn(rec.name); // a volume made for a container that never was
           this.d.instances.delete(rec.name);
           this.d.events.append({ instance: rec.name, kind: 'cleaned', reason: 'no container after crash' }, this.d.now());
         }
@@ -84,6 +85,8 @@ export class Reconciler {
       this.d.events.append({ instance: name || c.name, kind: 'cleaned', reason: 'container without row' }, this.d.now());
     }
     await this.networks(owned);
+    await this.service.volumes.reconcile((n) => this.service.locks.isLocked(n))
+      .catch((err) => this.d.log.warn('volume reconciliation failed', { error: errorMessage(err) }));
   }
 
   /**

@@ -8,9 +8,10 @@ import { SpawnerError } from '../errors.js';
 import { errorMessage } from '../log.js';
 import { instanceLabels, ownershipLabels } from '../traefik/labels.js';
 import type { ContainerInfo } from '../runtime/types.js';
-import { containerName, initState, toView, viewOf, type InstanceDeps, type InstanceView } from './deps.js';
+import { containerName, engine, initState, toView, viewOf, volumeState, type InstanceDeps, type InstanceView } from './deps.js';
 import { DrainableLock } from './lock.js';
 import { InstanceNetworks } from './networks.js';
+import { InstanceVolumes, type VolumePlan } from './volumes.js';
 import { ContainerStates } from './states.js';
 import { waitRouteGone } from '../readiness/gate.js';
 import { hashSecret, newSecret, routeValue } from './routing.js';
@@ -34,10 +35,12 @@ export class InstanceService {
   /** Container ids whose next start/stop event we caused (so reconcile does not call it external). */
   readonly expected = new Set<string>();
   readonly networks: InstanceNetworks;
+  readonly volumes: InstanceVolumes;
   private closing = false;
 
   constructor(private readonly d: InstanceDeps) {
     this.networks = new InstanceNetworks(d);
+    this.volumes = new InstanceVolumes(d, this.locks);
   }
 
   /**
@@ -93,6 +96,7 @@ export class InstanceService {
         throw new SpawnerError('network_not_allowed', `network ${spec.network} does not exist`, 'network');
       }
       await this.ensureImage(spec.image);
+      const volume = await this.volumes.plan(spec); // refuses a foreign or unasked-for retained volume
       const secret = this.d.cfg.bareNameCookies || spec.public ? null : newSecret();
       const value = routeValue(spec.name, secret);
       const rec = this.newRecord(spec, secret);
@@ -103,13 +107,13 @@ export class InstanceService {
       const identity = newIdentity();
       this.d.identities?.set(spec.name, identity.hash, this.d.now());
       const env = this.d.identities ? { ...spec.env, ...identityEnv(identity.token, this.d.cfg) } : spec.env;
-      const id = await this.createAndStart({ ...spec, env }, labels);
+      const id = await this.createAndStart({ ...spec, env }, labels, volume);
       this.d.events.append({ instance: spec.name, kind: 'deployed', detail: { image: spec.image } }, this.d.now());
       this.d.metrics.deploys.inc({ result: 'ok' });
       const info = await this.d.runtime.inspect(id);
       if (info) this.states.set(info);
       return {
-        view: toView({ ...rec, containerId: id }, info?.state ?? 'unknown', info?.health ?? 'none', initState(this.d.init, spec.name)),
+        view: toView({ ...rec, containerId: id }, info?.state ?? 'unknown', info?.health ?? 'none', initState(this.d.init, spec.name), volumeState(this.d.volumes, spec.name)),
         cookie: { name: this.d.cfg.cookieName, value },
       };
     });
@@ -139,13 +143,14 @@ export class InstanceService {
    * and the row (nothing half-created). A network named in the request other than the control
    * network is an operator-allowed extra, joined in addition to the instance's own.
    */
-  private async createAndStart(spec: DeploySpec, labels: Record<string, string>): Promise<string> {
+  private async createAndStart(spec: DeploySpec, labels: Record<string, string>, volume: VolumePlan | null): Promise<string> {
     let id: string | undefined;
     try {
       const own = await this.networks.create(spec.name, spec.egress);
       const networks = spec.network === this.d.cfg.network ? [own] : [own, spec.network];
+      const mounts = await this.volumes.attach(spec.name, volume);
       id = await this.d.runtime.create({
-        name: containerName(this.d.cfg, spec.name), hostname: spec.name, image: spec.image, networks,
+        name: containerName(this.d.cfg, spec.name), hostname: spec.name, image: spec.image, networks, mounts,
         labels, env: spec.env, stopTimeoutSec: this.d.cfg.stopTimeoutSec,
         limits: {
           memoryBytes: spec.limits.memoryMb * 1024 * 1024,
@@ -159,6 +164,7 @@ export class InstanceService {
       return id;
     } catch (err) {
       if (id) await this.d.runtime.remove(id).catch(() => undefined);
+      await this.volumes.undo(spec.name, volume); // only a volume this deploy created
       await this.networks.remove(spec.name).catch(() => undefined);
       this.d.instances.delete(spec.name);
       this.d.metrics.deploys.inc({ result: 'error' });
@@ -200,14 +206,14 @@ export class InstanceService {
     if (!this.states.ready) {
       this.states.replaceAll(await engine(this.d.runtime.list(ownershipLabels(this.d.spawnerId))));
     }
-    return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? this.states.get(rec.containerId) : undefined, this.d.init));
+    return this.d.instances.list().map((rec) => viewOf(rec, rec.containerId ? this.states.get(rec.containerId) : undefined, this.d.init, this.d.volumes));
   }
 
   async get(nameOrId: string): Promise<InstanceView> {
     const rec = this.resolve(nameOrId);
     const info = rec.containerId ? await this.owned(rec.containerId) : null;
     if (info) this.states.set(info);
-    return viewOf(rec, info ?? undefined, this.d.init);
+    return viewOf(rec, info ?? undefined, this.d.init, this.d.volumes);
   }
 
   /** Inspect, but only containers that carry this spawner's labels are ours to see or touch. */
@@ -253,12 +259,14 @@ export class InstanceService {
   /**
    * Row first, then the container, then the network: a crash after any step leaves only things
    * without a row, which the next rescan removes (an owned container or network whose instance
-   * has no row). The other order would leave a row of a removed container behind (`gone`).
+   * has no row). The other order would leave a row of a removed container behind (`gone`). The
+   * volume comes last and stays (retained) unless `purge`: data is never removed by a rescan.
    */
-  async remove(nameOrId: string): Promise<void> {
+  async remove(nameOrId: string, purge = false): ReturnType<InstanceVolumes['release']> {
     const rec = this.resolve(nameOrId);
-    await this.locks.run(rec.name, async () => {
+    return this.locks.run(rec.name, async () => {
       const info = rec.containerId ? await this.owned(rec.containerId) : null;
+      const volume = this.volumes.of(rec.name); // the row goes with the instance's (cascade)
       this.d.instances.delete(rec.name);
       this.d.events.append({ instance: rec.name, kind: 'removed', reason: 'deleted' }, this.d.now());
       if (info) {
@@ -266,6 +274,7 @@ export class InstanceService {
         this.d.metrics.stops.inc({ reason: 'deleted' });
       }
       await this.networks.remove(rec.name).catch((err) => this.d.log.warn('instance network not removed; the next rescan retries', { instance: rec.name, error: errorMessage(err) }));
+      return this.volumes.release(rec.name, volume, purge);
     });
   }
 
@@ -282,18 +291,5 @@ export class InstanceService {
       throw new SpawnerError('not_found', `the container of instance ${rec.name} is gone (removed outside the spawner); delete and redeploy it`, 'nameOrId');
     }
     return info;
-  }
-}
-
-/**
- * Reads of the engine that fail (daemon restarting, socket gone) are a 503 with Retry-After for
- * the caller - a wake or GET /deploy during a Docker outage - not an internal error.
- */
-async function engine<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    if (err instanceof SpawnerError) throw err;
-    throw new SpawnerError('runtime_unavailable', 'the container engine is not answering; retry shortly', undefined, 5);
   }
 }

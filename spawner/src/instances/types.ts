@@ -24,6 +24,11 @@ export interface DeploySpec {
   limits: { memoryMb: number; cpus: number; pids: number };
   /** Initialization after the first readiness (instances/init.ts). */
   init?: InitSpec;
+  /**
+   * The managed data volume (instances/volumes.ts): where it is mounted, and whether a retained
+   * volume of this instance name may be reattached (never without asking: it may be someone else's).
+   */
+  volume?: { path: string; reuse?: boolean };
 }
 
 /** One row of the instances table. */
@@ -48,7 +53,8 @@ export interface InstanceRecord {
 export type LifecycleKind =
   | 'deployed' | 'started' | 'stopped' | 'removed' | 'wake' | 'wake_failed'
   | 'adopted' | 'cleaned' | 'external_start' | 'external_stop' | 'external_remove' | 'network_repaired'
-  | 'init_ok' | 'init_failed' | 'identity_revoked';
+  | 'init_ok' | 'init_failed' | 'identity_revoked'
+  | 'volume_created' | 'volume_reattached' | 'volume_retained' | 'volume_removed' | 'volume_missing';
 
 export type StopReason = 'idle' | 'deleted' | 'failed_wake' | 'failed_init' | 'external' | 'api';
 

@@ -7,9 +7,11 @@ import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import type {
   ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, NetworkInfo, NetworkSpec, PullOptions, RuntimeEvent,
+  VolumeInfo, VolumeSpec,
 } from './types.js';
 import { listImages } from './docker-images.js';
 import * as nets from './docker-networks.js';
+import * as vols from './docker-volumes.js';
 import { readSelfContainerId } from './self.js';
 import {
   healthcheckPlan, instanceHealthcheck, summaryInfo, toContainerInfo, toRuntimeEvent, labelFilters,
@@ -102,6 +104,10 @@ export class DockerRuntime implements ContainerRuntime {
   connect(network: string, containerId: string, aliases?: string[]): Promise<void> { return nets.connect(this.docker, network, containerId, aliases); }
   disconnect(network: string, containerId: string): Promise<void> { return nets.disconnect(this.docker, network, containerId); }
   selfContainerId(): Promise<string | null> { return readSelfContainerId(); }
+  createVolume(spec: VolumeSpec): Promise<VolumeInfo> { return vols.createVolume(this.docker, spec); }
+  inspectVolume(name: string): Promise<VolumeInfo | null> { return vols.inspectVolume(this.docker, name); }
+  listVolumes(labels: Record<string, string>): Promise<VolumeInfo[]> { return vols.listVolumes(this.docker, labelFilters(labels)); }
+  removeVolume(name: string): Promise<void> { return vols.removeVolume(this.docker, name); }
 
   async create(spec: ContainerSpec): Promise<string> {
     const [primary, ...extra] = spec.networks;
@@ -130,6 +136,8 @@ export class DockerRuntime implements ContainerRuntime {
         // stop right after start would otherwise wait the whole stop timeout) and reaps zombies.
         Init: true,
         Binds: [],
+        // Named volumes only (the port has no host paths); read-write, no propagation options.
+        Mounts: (spec.mounts ?? []).map((m) => ({ Type: 'volume', Source: m.source, Target: m.target, ReadOnly: false })),
         PublishAllPorts: false,
       },
       NetworkingConfig: { EndpointsConfig: { [primary]: {} } },

@@ -5,9 +5,10 @@
 import {
   NetworkConflictError,
   type ContainerInfo, type ContainerRuntime, type ContainerSpec, type ImageInfo, type NetworkInfo, type NetworkSpec,
-  type RuntimeEvent, type RuntimeEventKind,
+  type RuntimeEvent, type RuntimeEventKind, type VolumeInfo, type VolumeSpec,
 } from './types.js';
 import { LABEL } from '../traefik/labels.js';
+import { FakeVolumes } from './fake-volumes.js';
 
 interface FakeContainer extends ContainerInfo { spec: ContainerSpec; attached: Set<string> }
 interface FakeNetwork extends Omit<NetworkInfo, 'members'> { members: Set<string> }
@@ -29,6 +30,9 @@ export class FakeRuntime implements ContainerRuntime {
   /** Address a started container gets (tests that really probe it point it at 127.0.0.1). */
   startIp?: string;
   failStart = false;
+  /** Make the next create() calls fail (engine error), after any volume was made. */
+  failCreate = false;
+  readonly volumes = new FakeVolumes(() => [...this.containers.values()].map((c) => c.spec));
   private seq = 0;
   private listeners = new Set<(e: RuntimeEvent) => void>();
 
@@ -150,10 +154,15 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   async selfContainerId(): Promise<string | null> { return this.self; }
+  async createVolume(spec: VolumeSpec): Promise<VolumeInfo> { this.record('createVolume', spec.name); return this.volumes.create(spec); }
+  async inspectVolume(name: string): Promise<VolumeInfo | null> { this.record('inspectVolume', name); return this.volumes.copy(name); }
+  async listVolumes(labels: Record<string, string>): Promise<VolumeInfo[]> { this.record('listVolumes'); return this.volumes.list(labels); }
+  async removeVolume(name: string): Promise<void> { this.record('removeVolume', name); this.volumes.remove(name); }
 
   async create(spec: ContainerSpec): Promise<string> {
     this.record('create', spec.name);
     if (this.find(spec.name)) throw Object.assign(new Error('name in use'), { statusCode: 409 });
+    if (this.failCreate) throw new Error('create failed');
     // A leading f, then the sequence zero-padded: unique (padding with f made 0xf1 collide with 0x1).
     const id = `f${(++this.seq).toString(16).padStart(63, '0')}`;
     const c: FakeContainer = {
@@ -230,7 +239,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   /** Calls that reached the "engine", excluding reads tests usually do not care about. */
   mutations(): string[] {
-    return this.calls.filter((c) => ['create', 'start', 'stop', 'remove', 'pull'].includes(c.op))
+    return this.calls.filter((c) => ['create', 'start', 'stop', 'remove', 'pull', 'createVolume', 'removeVolume'].includes(c.op))
       .map((c) => c.op);
   }
 

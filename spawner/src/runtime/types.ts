@@ -32,6 +32,29 @@ export interface ContainerSpec {
   env: Record<string, string>;
   limits: ResourceLimits;
   stopTimeoutSec: number;
+  /** Named volumes mounted into the container (never host paths: bind mounts are not in the port). */
+  mounts?: VolumeMount[];
+}
+
+/** A named volume at a path inside the container. A Swarm service spec takes the same shape. */
+export interface VolumeMount {
+  type: 'volume';
+  /** The volume's name (VolumeInfo.name). */
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
+}
+
+export interface VolumeSpec {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface VolumeInfo {
+  name: string;
+  labels: Record<string, string>;
+  /** ISO 8601, when the engine reports it. */
+  createdAt?: string;
 }
 
 export interface ContainerInfo {
@@ -130,6 +153,17 @@ export interface ContainerRuntime {
    * stale reference to it is dropped), succeeds.
    */
   disconnect(network: string, containerId: string): Promise<void>;
+  /**
+   * Creates a named volume and returns the volume now under that name. An engine may hand back an
+   * existing volume of that name unchanged (Docker does), so callers compare its labels.
+   */
+  createVolume(spec: VolumeSpec): Promise<VolumeInfo>;
+  /** null when the volume does not exist. */
+  inspectVolume(name: string): Promise<VolumeInfo | null>;
+  /** Volumes carrying every given label (key=value). */
+  listVolumes(labels: Record<string, string>): Promise<VolumeInfo[]>;
+  /** Idempotent: a missing volume succeeds. Throws VolumeInUseError while a container uses it. */
+  removeVolume(name: string): Promise<void>;
   /** The id of the container this process runs in, or null when it runs outside one. */
   selfContainerId(): Promise<string | null>;
   create(spec: ContainerSpec): Promise<string>;
@@ -172,5 +206,13 @@ export class NetworkConflictError extends Error {
   constructor(subnet: string) {
     super(`subnet ${subnet} overlaps an existing network`);
     this.name = 'NetworkConflictError';
+  }
+}
+
+/** A volume cannot be removed while a container (running or not) still references it. */
+export class VolumeInUseError extends Error {
+  constructor(name: string) {
+    super(`volume ${name} is in use by a container`);
+    this.name = 'VolumeInUseError';
   }
 }

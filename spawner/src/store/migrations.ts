@@ -124,6 +124,24 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    name: 'instance volumes',
+    sql: `
+      -- An instance's managed data volume. The volume itself lives on the engine (labelled with
+      -- the instance's name) and outlives this row on purpose: DELETE without purge keeps it,
+      -- retained, with no row. status: 'missing' once a rescan found it gone behind our back.
+      -- created: 1 when the instance's deploy made the volume, 0 when it mounted a retained one
+      -- (written before the engine call, so a crash mid deploy knows whether it may remove it).
+      CREATE TABLE instance_volume (
+        instance   TEXT PRIMARY KEY REFERENCES instances (name) ON DELETE CASCADE,
+        name       TEXT NOT NULL UNIQUE,
+        path       TEXT NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('attached', 'missing')),
+        created    INTEGER NOT NULL CHECK (created IN (0, 1)),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     name: 'rollouts',
     sql: `
       -- A fleet rollout and its per-instance progress (rollouts/runner.ts). No foreign key to

@@ -14,6 +14,7 @@ import { EventLog } from '../store/events.js';
 import { InstanceStore } from '../store/instances.js';
 import { InitStore } from '../store/init.js';
 import { IdentityStore } from '../store/identity.js';
+import { VolumeStore } from '../store/volumes.js';
 import { Initializer } from '../instances/init.js';
 import type { InitPost } from '../instances/init-http.js';
 
@@ -23,6 +24,7 @@ export interface MemoryDeps extends InstanceDeps {
   initStore: InitStore;
   init: Initializer;
   identities: IdentityStore;
+  volumes: VolumeStore;
 }
 
 /** InstanceDeps over FakeRuntime (with `images` already present) and a fresh in-memory database. */
@@ -50,6 +52,7 @@ export function memoryDeps(opts: {
     initStore,
     init,
     identities: new IdentityStore(db),
+    volumes: new VolumeStore(db),
     cfg,
     runtime,
     instances: new InstanceStore(db),
@@ -72,4 +75,15 @@ export async function rejection(p: Promise<unknown>): Promise<SpawnerError> {
     return e as SpawnerError;
   }
   throw new Error('expected a rejection');
+}
+
+/** The SpawnerError a synchronous call throws (fails the test if it returns or throws otherwise). */
+export function thrown(f: () => unknown): SpawnerError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SpawnerError);
+    return e as SpawnerError;
+  }
+  throw new Error('expected a SpawnerError to be thrown');
 }

@@ -66,6 +66,11 @@ export function networkLabels(spawnerId: string, instance: string): Record<strin
   return { ...ownershipLabels(spawnerId), [LABEL.instance]: assertSafe('name', instance) };
 }
 
+/** An instance's data volume: owned and named after the instance, like its network. */
+export function volumeLabels(spawnerId: string, instance: string): Record<string, string> {
+  return networkLabels(spawnerId, instance);
+}
+
 /**
  * The DNS names an edge container takes on instance networks, from its `spawner.edge.aliases`
  * label (comma-separated): so code inside an instance reaches Traefik's public entrypoint by the
