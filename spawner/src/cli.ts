@@ -8,6 +8,7 @@ import { startSpawner } from './main.js';
 import { hashPasswordCommand } from './cli-hash-password.js';
 import { registerClientCommands } from './cli-client.js';
 import { registerRevisionCommands } from './cli-revisions.js';
+import { registerRolloutCommands } from './cli-rollouts.js';
 
 const program = new Command('spawner').description('Per-user Docker containers behind Traefik, woken on demand');
 
@@ -65,6 +66,7 @@ program.command('options')
 
 registerClientCommands(program);
 registerRevisionCommands(program);
+registerRolloutCommands(program);
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`spawner: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

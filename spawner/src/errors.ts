@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'init_failed'
   | 'redeploy_in_progress'
   | 'redeploy_failed'
+  | 'selector_empty'
   | 'volume_retained'
   | 'internal';
 
@@ -61,6 +62,7 @@ const STATUS: Record<ErrorCode, number> = {
   init_failed: 502,
   redeploy_in_progress: 409,
   redeploy_failed: 502,
+  selector_empty: 422,
   volume_retained: 409,
   internal: 500,
 };

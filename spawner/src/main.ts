@@ -31,6 +31,9 @@ import { HealthWatcher } from './readiness/health.js';
 import { InstanceService } from './instances/service.js';
 import { Waker } from './instances/waker.js';
 import { Redeployer } from './instances/redeploy.js';
+import { RolloutStore } from './store/rollouts.js';
+import { RolloutRunner } from './rollouts/runner.js';
+import { instanceUpgrader } from './rollouts/upgrader.js';
 import { Reconciler } from './instances/reconcile.js';
 import { IdleReaper } from './reaper/reaper.js';
 import type { ActivitySample } from './reaper/activity.js';
@@ -165,6 +168,8 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = crea
   const isClosing = () => closing;
   const probeNonce = randomBytes(16).toString('hex');
   const redeployer = new Redeployer(deps, service, gate, probeNonce);
+  const rolloutStore = new RolloutStore(db);
+  const rollouts = new RolloutRunner({ store: rolloutStore, upgrader: instanceUpgrader(instances, service, redeployer), log, now });
   const consoleDeps = {
     auth, service, hub, tokenTtlSec: cfg.tokenTtlSec,
     isInstanceAddress: instanceAddressCheck(() => runtime.list(ownershipLabels(spawnerId))),
@@ -172,10 +177,12 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = crea
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
   const self = { cfg, instances, identities, service, init, limiter: new BackoffTable(SELF_POLICY, now) };
   const hosts = await resolveHosts(cfg, runtime, log);
-  const api = await Listeners.open(createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, redeployer, console: consoleDeps, stats }), hosts.api, cfg.apiPort);
+  const api = await Listeners.open(createApiApp({ cfg, auth, service, events, metrics, isClosing, waker, probeNonce, runtimes, init, redeployer, console: consoleDeps, stats, rollouts: { cfg, runner: rollouts, store: rolloutStore } }), hosts.api, cfg.apiPort);
   const wake = await Listeners.open(createWakeApp({ cfg, instances, waker, service, log, now, probeNonce, isClosing, self }), hosts.wake, cfg.wakePort);
   const apiServer = api.first;
   const wakeServer = wake.first;
+  // Rollouts that were pulling or running when the last process stopped go on (paused ones wait).
+  rollouts.resumeAll();
   log.info('spawner started', { spawnerId, apiPort: cfg.apiPort, wakePort: cfg.wakePort, apiHosts: hosts.api, wakeHosts: hosts.wake, auth: users ? 'enabled' : 'disabled' });
 
   const shutdown = async () => {
@@ -192,7 +199,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = crea
     const idleSweep = setInterval(() => { api.closeIdleConnections(); wake.closeIdleConnections(); }, 100);
     // In-flight wakes, API calls and an idle stop finish within the grace period; what is left is
     // cut off (the container stays as it is: the next start's rescan and the reaper take it over).
-    const drained = Promise.all([closed, reaper.stop(), service.idle()]).then(() => true);
+    const drained = Promise.all([closed, reaper.stop(), rollouts.close(), service.idle()]).then(() => true);
     const grace = new Promise<boolean>((r) => setTimeout(() => r(false), cfg.shutdownGraceSec * 1000).unref());
     const finished = await Promise.race([drained, grace]);
     if (finished) log.info('in-flight work finished', { ms: Date.now() - t0 });

@@ -17,6 +17,10 @@ import { SpawnerError } from '../errors.js';
 import type { InstanceRecord } from '../instances/types.js';
 import type { ThroughProxyRequest } from '../readiness/probes.js';
 import { listRuntimes } from '../catalogue/catalogue.js';
+import { RolloutStore } from '../store/rollouts.js';
+import { RolloutRunner } from '../rollouts/runner.js';
+import { FakeUpgrader } from '../testing/fake-upgrader.js';
+import { silentLogger } from '../log.js';
 import { InstanceStats } from '../instances/stats.js';
 import { StatsStore } from '../store/stats.js';
 import { WakeHistory } from '../store/wake-history.js';
@@ -44,8 +48,10 @@ function harness(over: Partial<Config> = {}) {
     },
   };
   const runtimes = () => listRuntimes(runtime, cfg.allowedImages);
+  const rolloutStore = new RolloutStore(db);
+  const rollouts = { cfg, store: rolloutStore, runner: new RolloutRunner({ store: rolloutStore, upgrader: new FakeUpgrader(), log: silentLogger, now: () => 0 }) };
   const stats = new InstanceStats({ cfg, store: new StatsStore(db), wakes: new WakeHistory(db), instances, events, now: deps.now });
-  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes, init: deps.init, stats });
+  const app = createApiApp({ cfg, auth, service, events, metrics, isClosing: () => false, waker, probeNonce: 'nonce-1', runtimes, init: deps.init, stats, rollouts });
   let server: Server;
   let port = 0;
   let token = '';
@@ -59,7 +65,7 @@ function harness(over: Partial<Config> = {}) {
   }
 
   return {
-    cfg, runtime, instances, events, service, app, send, wakes, stats,
+    cfg, runtime, instances, events, service, app, send, wakes, rolloutStore, stats,
     failWakesWith(err: SpawnerError | null) { wakeError = err; },
     get token() { return token; },
     async start() {
@@ -321,6 +327,7 @@ describe('deploy API over HTTP', () => {
       'GET /deploy', 'POST /deploy', 'GET /deploy/{nameOrId}', 'PUT /deploy/{nameOrId}', 'DELETE /deploy/{nameOrId}',
       'GET /deploy/{nameOrId}/events', 'POST /deploy/{nameOrId}/start', 'POST /deploy/{nameOrId}/stop',
       'GET /runtimes', 'GET /deploy/{nameOrId}/init', 'POST /deploy/{nameOrId}/init', 'DELETE /deploy/{nameOrId}/identity',
+      'GET /rollouts', 'POST /rollouts', 'GET /rollouts/{id}', 'POST /rollouts/{id}/pause', 'POST /rollouts/{id}/resume', 'POST /rollouts/{id}/abort',
       'GET /volumes', 'DELETE /volumes/{name}',
     ].sort();
 
@@ -343,10 +350,11 @@ describe('deploy API over HTTP', () => {
 
     it('every documented route answers something other than the not-found fallback', async () => {
       await h.send('POST', '/deploy', { body: { ...deployBody('alice'), init: { path: '/init' } } });
+      const rollout = h.rolloutStore.create({ selector: { image: 'mock-app:*' }, target: { image: 'mock-app:v2' }, canary: 0, waveSize: 1, waveDelaySec: 0, maxFailureRatio: 0 }, [{ name: 'alice', wave: 0 }], 'alice', 0);
       for (const route of HAND_WRITTEN) {
         const [method, path] = route.split(' ') as [string, string];
         if (method === 'DELETE' || method === 'POST') continue; // covered above; avoid side effects here
-        const r = await h.send(method, path.replace('{nameOrId}', 'alice'), { auth: true });
+        const r = await h.send(method, path.replace('{nameOrId}', 'alice').replace('{id}', String(rollout)), { auth: true });
         expect(r.body, route).not.toContain('no such route');
         expect(r.status, route).toBeLessThan(400);
       }

@@ -20,6 +20,7 @@ import { consoleRouter, type ConsoleDeps } from '../console/routes.js';
 import type { RuntimeEntry } from '../catalogue/catalogue.js';
 import type { Initializer } from '../instances/init.js';
 import type { InstanceRecord } from '../instances/types.js';
+import { mountRollouts, type RolloutApiDeps } from './rollouts.js';
 import type { InstanceStats } from '../instances/stats.js';
 import type { Redeployer } from '../instances/redeploy.js';
 import { callerOf, revisionsRouter } from './revisions-routes.js';
@@ -40,6 +41,8 @@ export interface ApiDeps {
   runtimes: () => Promise<RuntimeEntry[]>;
   /** Instance initialization; absent in tests that do not use it. */
   init?: Initializer;
+  /** Fleet rollouts (/rollouts); absent: not served. */
+  rollouts?: Omit<RolloutApiDeps, 'subject'>;
   /** The `stats` of GET /deploy/:nameOrId (instances/stats.ts); absent: not shown. */
   stats?: Pick<InstanceStats, 'status'>;
   /** Redeploys, revisions and rollbacks (api/revisions-routes.ts); absent: not served. */
@@ -82,6 +85,7 @@ export function createApiApp(d: ApiDeps) {
     next();
   };
   app.use('/deploy', authorized);
+  if (d.rollouts) mountRollouts(app, { ...d.rollouts, subject: (_req, res) => callerOf(res) }, authorized);
 
   app.get('/runtimes', authorized, wrap(async (_req, res) => {
     res.json({ runtimes: await engineRead(d.runtimes()) });

@@ -1,4 +1,6 @@
 /** OpenAPI 3.1 description of the deploy API; api/openapi.test.ts checks it matches the routes. */
+import { rolloutPaths, rolloutSchemas } from './openapi-rollouts.js';
+
 const problem = { $ref: '#/components/responses/Problem' };
 const auth = [{ tokenHeader: [] }, { bearer: [] }];
 const nameParam = {
@@ -58,6 +60,7 @@ export function openApiDocument() {
       '/healthz': { get: { summary: 'Liveness', responses: { 200: ok({ type: 'object' }), 503: ok({ type: 'object' }, 'shutting down') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: ok({ type: 'object' }) } } },
+      ...rolloutPaths,
     },
     components: {
       securitySchemes: {
@@ -68,6 +71,7 @@ export function openApiDocument() {
         Problem: { description: 'RFC 9457 problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       },
       schemas: {
+        ...rolloutSchemas,
         Problem: { type: 'object', required: ['type', 'title', 'status', 'code'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' }, field: { type: 'string' } } },
         Init: { type: 'object', properties: {
           status: { enum: ['pending', 'running', 'done', 'failed'] }, reason: { type: ['string', 'null'] }, path: { type: 'string' },

@@ -38,6 +38,7 @@ const TITLES: Record<ErrorCode, string> = {
   init_failed: 'Instance initialization failed',
   redeploy_in_progress: 'A redeploy of this instance is in progress',
   redeploy_failed: 'The new revision failed its gate',
+  selector_empty: 'The selector matches no instance',
   volume_retained: 'A retained data volume has this instance name',
   internal: 'Internal error',
 };

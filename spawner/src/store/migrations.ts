@@ -171,4 +171,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX instance_revisions_one_active ON instance_revisions (instance) WHERE status = 'active';
     `,
   },
+  {
+    name: 'rollouts',
+    sql: `
+      -- A fleet rollout and its per-instance progress (rollouts/runner.ts). No foreign key to
+      -- instances: a deleted instance's line stays as history (status skipped).
+      CREATE TABLE rollouts (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        spec       TEXT NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('pulling', 'running', 'paused', 'done', 'aborted', 'failed')),
+        reason     TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE rollout_items (
+        rollout       INTEGER NOT NULL REFERENCES rollouts (id) ON DELETE CASCADE,
+        position      INTEGER NOT NULL,
+        instance      TEXT NOT NULL,
+        wave          INTEGER NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'upgrading', 'upgraded', 'deferred', 'failed', 'rolled_back', 'skipped')),
+        from_revision INTEGER,
+        to_revision   INTEGER,
+        reason        TEXT,
+        PRIMARY KEY (rollout, instance)
+      ) STRICT;
+    `,
+  },
 ];
