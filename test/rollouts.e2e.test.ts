@@ -78,8 +78,8 @@ describe('a fleet rollout', () => {
       // Same cookie, new revision: the user keeps reaching their instance.
       expect(fromApp((await followToApp(stack, inst, '/')).final, inst)).toBe(true);
     }
-    // Not woken by the rollout; its next wake starts the new image.
-    expect(await statusOf(stack, token, 'ro-c')).toBe('exited');
+    // Not woken by the rollout: its new container is created, not started; its next wake starts it.
+    expect(await statusOf(stack, token, 'ro-c')).toBe('created');
     expect((await api(stack, token, 'GET', '/deploy/ro-c')).body.image).toBe(V2);
     expect(fromApp((await followToApp(stack, c, '/')).final, c)).toBe(true);
     expect((await api(stack, token, 'GET', '/deploy/ro-c')).body).toMatchObject({ image: V2, status: 'running' });
