@@ -26,7 +26,7 @@ export function registerRolloutCommands(program: Command): void {
     .requiredOption('--selector <glob>', 'image glob of the instances to upgrade, e.g. mock-app:*')
     .option('--name <glob>', 'only instances whose name matches this glob')
     .option('--image <image>', 'the target image')
-    .option('--env <KEY=VALUE>', 'the target env (repeatable; replaces the instance env)', keyValues, undefined)
+    .option('--env <KEY=VALUE>', 'an env key set on every instance (repeatable; other keys stay)', keyValues, undefined)
     .option('--canary <n>', 'instances upgraded alone first', (v) => Number(v))
     .option('--wave-size <n>', 'instances per wave', (v) => Number(v))
     .option('--wave-delay <sec>', 'seconds between waves', (v) => Number(v))

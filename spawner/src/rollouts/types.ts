@@ -13,7 +13,7 @@ export interface RolloutSelector {
 
 export interface RolloutTarget {
   image?: string;
-  /** Replaces the instance's env (the whole map, as a redeploy does). */
+  /** Env keys set (added or replaced) on each instance's own env; its other keys stay. */
   env?: Record<string, string>;
 }
 
