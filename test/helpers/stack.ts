@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { IMAGES } from './docker-env.js';
 import { pollUntil } from './poll.js';
+import { traefikFlags } from './traefik-flags.js';
 
 export const RUN_LABEL = 'spawner-test.run';
 export const docker = new Docker();
@@ -102,32 +103,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       // `traefik` on every instance network too: instances reach the public entrypoint by that name
       // (SPAWNER_SELF_URL is http://traefik/.spawner/self).
       Labels: { ...labels, 'spawner.edge': 'true', 'spawner.edge.aliases': 'traefik', 'spawner.id': spawnerId },
-      Cmd: [
-        // No phone-home: test traffic stays on this machine.
-        '--global.checkNewVersion=false',
-        '--global.sendAnonymousUsage=false',
-        '--entrypoints.web.address=:80',
-        // API, ping and metrics only on the control-network address ("traefik" resolves to it
-        // when Traefik starts): from an instance network, Traefik's port 8080 refuses.
-        '--entrypoints.traefik.address=traefik:8080',
-        // A request that races a stop must fail fast, not dial a dead address for 30 s.
-        '--serversTransport.forwardingTimeouts.dialTimeout=2s',
-        '--api.insecure=true',
-        '--ping=true',
-        '--metrics.prometheus=true',
-        '--metrics.prometheus.addServicesLabels=true',
-        '--metrics.prometheus.addRoutersLabels=true',
-        '--providers.docker=true',
-        '--providers.docker.exposedByDefault=false',
-        `--providers.docker.network=${network}`,
-        `--providers.docker.constraints=Label(\`spawner.id\`,\`${spawnerId}\`)`,
-        '--providers.providersThrottleDuration=100ms',
-        '--providers.file.directory=/etc/traefik/dynamic',
-        '--providers.file.watch=true',
-        '--log.level=INFO',
-        ...(opts.traefikDockerDir ? [`--providers.docker.endpoint=unix://${SPAWNER_DOCKER_DIR}/docker.sock`] : []),
-        ...(opts.traefikArgs ?? []),
-      ],
+      Cmd: traefikFlags(network, spawnerId, opts.traefikDockerDir ? `unix://${SPAWNER_DOCKER_DIR}/docker.sock` : undefined, opts.traefikArgs),
       ExposedPorts: { '80/tcp': {}, '8080/tcp': {} },
       HostConfig: {
         NetworkMode: network,
