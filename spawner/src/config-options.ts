@@ -42,6 +42,7 @@ export const OPTIONS: OptionDef[] = [
   O('instanceSubnets', 'string', 'IPv4 range the instance networks\' subnets are taken from (empty: the engine\'s default-address-pools)'),
   O('instanceSubnetPrefix', 'int', 'Prefix length of each instance network\'s subnet (28: 11 addresses, 4,096 networks in a /16)', { min: 16, max: 29 }),
   O('allowedImages', 'list', 'Image allowlist, comma-separated globs (`*` within a path segment, `**` across)'),
+  O('stopFirstImages', 'list', 'Image globs whose redeploys are stop-first by default (apps that must not share their volume with a second copy of themselves); a deploy\'s or redeploy\'s `strategy` overrides it'),
   O('volumeDefaults', 'list', 'Managed data volume per image: comma-separated `image-glob=/path` (e.g. `mock-app:*=/data,jupyter/*=/home/jovyan`); the first match mounts the instance\'s volume there unless the deploy says otherwise'),
   O('pullTimeoutSec', 'int', 'Deadline of an image pull', { min: 1 }),
   O('cookieName', 'string', 'Name of the routing cookie'),

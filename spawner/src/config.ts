@@ -51,6 +51,8 @@ export interface Config {
   allowedImages: string[];
   /** `image-glob=/path` entries: the managed volume's mount path for images that match. */
   volumeDefaults: string[];
+  /** Image globs whose redeploys are stop-first unless the deploy or the redeploy says otherwise. */
+  stopFirstImages: string[];
   pullTimeoutSec: number;
   cookieName: string;
   routing: RoutingMode;
@@ -132,6 +134,7 @@ export const DEFAULTS: Config = {
   instanceSubnetPrefix: 28,
   allowedImages: ['mock-app:*'],
   volumeDefaults: [],
+  stopFirstImages: [],
   pullTimeoutSec: 120,
   cookieName: 'instance',
   routing: 'cookie',

@@ -12,7 +12,8 @@ import { RevisionStore } from '../store/revisions.js';
 import type { TraefikApi } from '../traefik/api.js';
 import { fakeTraefik } from '../testing/fake-traefik.js';
 import { memoryDeps, rejection } from '../testing/fixtures.js';
-import { Redeployer } from './redeploy.js';
+import { defaultStrategy, Redeployer } from './redeploy.js';
+import type { Config } from '../config.js';
 import { Revisions } from './revisions.js';
 import { InstanceService } from './service.js';
 import type { DeploySpec } from './types.js';
@@ -25,8 +26,8 @@ afterEach(() => {
   for (const db of dbs.splice(0)) db.close();
 });
 
-function harness() {
-  const base = memoryDeps({ cfg: { probeThroughProxy: false }, images: ['mock-app:1', 'mock-app:2'] });
+function harness(cfg: Partial<Config> = {}) {
+  const base = memoryDeps({ cfg: { probeThroughProxy: false, ...cfg }, images: ['mock-app:1', 'mock-app:2'] });
   dbs.push(base.db);
   const deps = { ...base, revisions: new Revisions(new RevisionStore(base.db), null, 10) };
   deps.runtime.healthOnStart = 'healthy';
@@ -90,6 +91,29 @@ describe('stop-first, chosen at deploy', () => {
     expect(calls.indexOf('stop')).toBeLessThan(calls.lastIndexOf('create'));
     expect(h.deps.runtime.containers.has(view.id as string)).toBe(false);
     expect(h.deps.runtime.containers.get(h.deps.instances.get('a')!.containerId!)?.state).toBe('running');
+  });
+});
+
+describe('stop-first, chosen by the operator per image (SPAWNER_STOP_FIRST_IMAGES)', () => {
+  it('matches the image the redeploy runs, like the allowlist (a bare name is :latest)', () => {
+    expect(defaultStrategy(['mock-app:2', 'db/*'], 'mock-app:2')).toBe('stop-first');
+    expect(defaultStrategy(['mock-app:2', 'db/*'], 'mock-app:1')).toBe('start-first');
+    expect(defaultStrategy(['db/*'], 'db/postgres')).toBe('stop-first');
+    expect(defaultStrategy(['mock-app:latest'], 'mock-app')).toBe('stop-first');
+    expect(defaultStrategy([], 'mock-app:2')).toBe('start-first');
+  });
+
+  it('a running instance moving to a stop-first image is stopped first; the deploy\'s own strategy still wins', async () => {
+    const h = harness({ stopFirstImages: ['mock-app:2'] });
+    const { view } = await h.service.deploy(spec('a'), 'alice');
+    await h.redeployer.redeploy('a', { image: 'mock-app:2' }, 'bob');
+    const calls = h.deps.runtime.calls.map((c) => c.op);
+    // No switch route (none is configured here, which start-first would refuse): stop, then create.
+    expect(calls.indexOf('stop')).toBeLessThan(calls.lastIndexOf('create'));
+    expect(h.deps.runtime.containers.has(view.id as string)).toBe(false);
+
+    await h.service.deploy({ ...spec('b'), strategy: 'start-first' }, 'alice');
+    await expect(h.redeployer.redeploy('b', { image: 'mock-app:2' }, 'bob')).rejects.toMatchObject({ code: 'conflict', field: 'strategy' });
   });
 });
 

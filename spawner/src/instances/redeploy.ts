@@ -13,6 +13,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SpawnerError } from '../errors.js';
+import { globMatch } from '../api/glob.js';
+import { imageForMatching } from '../api/image.js';
 import { errorMessage } from '../log.js';
 import { waitReady, type GateDeps } from '../readiness/gate.js';
 import { instanceAddress, instanceUrl } from '../readiness/address.js';
@@ -30,6 +32,12 @@ import type { InstanceRecord } from './types.js';
 import { stopFirst } from './redeploy-stop-first.js';
 
 export type Strategy = 'start-first' | 'stop-first';
+
+/** The operator's per-image default (a glob list, like the image allowlist). */
+export function defaultStrategy(stopFirstImages: readonly string[], image: string): Strategy {
+  const candidate = imageForMatching(image);
+  return stopFirstImages.some((g) => globMatch(g, candidate)) ? 'stop-first' : 'start-first';
+}
 /** What a redeploy may change; routing, public, network and name never change. */
 export type RedeployChanges = Partial<Pick<RevisionSpec, 'image' | 'env' | 'labels' | 'port' | 'healthCheck' | 'limits' | 'idleTimeoutSec'>>;
 
@@ -59,7 +67,8 @@ export class Redeployer {
 
   /**
    * A forward deploy of `changes` on top of the active revision (rollback passes a whole spec).
-   * `asked`: this redeploy's strategy; else the one the deploy chose; else start-first.
+   * `asked`: this redeploy's strategy; else the one the deploy chose; else stop-first for the
+   * operator's SPAWNER_STOP_FIRST_IMAGES (matched on the image this redeploy runs); else start-first.
    */
   async redeploy(nameOrId: string, changes: RedeployChanges, by: string, asked?: Strategy): Promise<RedeployResult> {
     const revisions = this.revisions();
@@ -73,7 +82,7 @@ export class Redeployer {
         const active = revisions.store.active(name);
         if (!active) throw new SpawnerError('conflict', `instance ${name} was deployed before revisions existed; delete and deploy it again`, 'nameOrId');
         const spec: RevisionSpec = { ...revisions.specOf(active), ...changes };
-        const strategy = asked ?? spec.strategy ?? 'start-first';
+        const strategy = asked ?? spec.strategy ?? defaultStrategy(this.d.cfg.stopFirstImages, spec.image);
         const old = await this.service.requireContainer(rec);
         const running = old.state === 'running';
         if (running && strategy === 'start-first' && (!this.d.cfg.traefikDynamicDir || !this.d.traefik)) {
