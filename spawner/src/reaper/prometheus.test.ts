@@ -21,6 +21,8 @@ describe('instanceOfService', () => {
     ['spawner-i-a_extra@docker', 'a'], // opt-in scoped service of instance a
     ['spawner-i-m1@swarm', 'm1'],
     ['spawner-i-m1', 'm1'],
+    ['spawner-switch-m1@file', 'm1'], // a redeploy's switch route: the users' requests meanwhile
+    ['spawner-switch-m1__probe@file', null], // only the gate's probe of the new container
     ['spawner-wake@docker', null],
     ['home@docker', null],
     ['spawner-i-@docker', null],

@@ -15,6 +15,7 @@
  *     (see activity.ts).
  */
 import { INSTANCE_NAME_RE, ROUTER_PREFIX, SCOPE_SEPARATOR } from '../traefik/names.js';
+import { SWITCH_PREFIX } from '../traefik/switch-file.js';
 
 export const REQUESTS_METRIC = 'traefik_service_requests_total';
 export const OPEN_CONNECTIONS_METRIC = 'traefik_service_open_connections';
@@ -47,12 +48,18 @@ export interface RequestSeries {
 }
 
 /**
- * The instance a Traefik service name belongs to: `spawner-i-<name>@<provider>` or an opt-in
- * scoped service `spawner-i-<name>_<suffix>@<provider>` (names.ts: `_` never occurs in a name).
+ * The instance a Traefik service name belongs to: `spawner-i-<name>@<provider>`, an opt-in
+ * scoped service `spawner-i-<name>_<suffix>@<provider>` (names.ts: `_` never occurs in a name),
+ * or the switch service `spawner-switch-<name>@file` that serves the instance's users during a
+ * redeploy (its `__probe` twin carries only the gate's own request, and is not the users').
  */
 export function instanceOfService(service: string): string | null {
   const at = service.lastIndexOf('@');
   const base = at >= 0 ? service.slice(0, at) : service;
+  if (base.startsWith(SWITCH_PREFIX)) {
+    const name = base.slice(SWITCH_PREFIX.length);
+    return INSTANCE_NAME_RE.test(name) ? name : null;
+  }
   if (!base.startsWith(ROUTER_PREFIX)) return null;
   const rest = base.slice(ROUTER_PREFIX.length);
   const sep = rest.indexOf(SCOPE_SEPARATOR);
