@@ -9,20 +9,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, login, startStack, type Stack } from './helpers/stack.js';
-import { IMAGES } from './helpers/docker-env.js';
-import { deploy, send, type Instance } from './helpers/lifecycle.js';
+import { deploy } from './helpers/lifecycle.js';
 import { pollUntil } from './helpers/poll.js';
+import { buildNoHealthcheckImage, containersOf, fileRouters, servedBy } from './helpers/switch-crash.js';
 
 let stack: Stack;
 let token: string;
 let dynamicDir: string;
-const NOHC = `${IMAGES.mockApp}-steps-nohc`;
+let NOHC: string;
 
 beforeAll(async () => {
-  execFileSync('docker', ['build', '-q', '-t', NOHC, '-'], { input: `FROM ${IMAGES.mockApp}\nHEALTHCHECK NONE\n` });
+  NOHC = buildNoHealthcheckImage('steps-nohc');
   stack = await startStack({ env: { SPAWNER_WAKE_DEADLINE_SEC: '60', SPAWNER_DRAIN_DEADLINE_SEC: '5' } });
   token = await login(stack);
   // The switch files as the spawner writes them (the volume Traefik's file provider reads).
@@ -33,8 +32,6 @@ afterAll(async () => {
   await docker.getImage(NOHC).remove().catch(() => undefined);
 });
 
-const containersOf = (name: string) => docker.listContainers({ all: true, filters: { label: [`spawner.id=${stack.spawnerId}`, `spawner.instance=${name}`] } });
-const fileRouters = async () => ((await (await fetch(`${stack.traefikApi}/api/http/routers`)).json()) as { name: string }[]).map((x) => x.name).filter((n) => n.endsWith('@file'));
 
 /** The server URL the instance's switch route serves, or null while there is no switch file. */
 async function switchTarget(name: string): Promise<string | null> {
@@ -44,15 +41,10 @@ async function switchTarget(name: string): Promise<string | null> {
   return cfg.http.services[`spawner-switch-${name}`]?.loadBalancer.servers[0]?.url ?? null;
 }
 
-async function servedBy(inst: Instance): Promise<string | null> {
-  const a = await send(`${stack.web}/`, { cookie: inst.cookie }, 10_000);
-  return a.status === 200 && a.headers['x-spawner-wake'] === undefined ? (JSON.parse(a.body) as { connstr: string | null }).connstr : null;
-}
-
 /** Redeploys `name` (r1 → r2), kills the spawner when `when` says so, restarts it; checks the invariants. */
 async function killWhen(name: string, when: (oldHost: string) => Promise<boolean>): Promise<void> {
   const inst = await deploy(stack, token, name, { image: NOHC, envs: { IDLE: '0', CONNSTR: 'r1' } });
-  await pollUntil('served', async () => ((await servedBy(inst)) === 'r1' ? true : undefined), { timeoutMs: 60_000 });
+  await pollUntil('served', async () => ((await servedBy(stack, inst)) === 'r1' ? true : undefined), { timeoutMs: 60_000 });
   const old = await docker.getContainer(inst.id).inspect();
   const oldIp = Object.values(old.NetworkSettings.Networks)[0]?.IPAddress ?? '';
   const oldHost = `//${oldIp}:`;
@@ -62,9 +54,9 @@ async function killWhen(name: string, when: (oldHost: string) => Promise<boolean
   await pending;
 
   await pollUntil('one container left, no switch route', async () => (
-    (await containersOf(name)).length === 1 && (await fileRouters()).length === 0 ? true : undefined
+    (await containersOf(stack, name)).length === 1 && (await fileRouters(stack)).length === 0 ? true : undefined
   ), { timeoutMs: 60_000 });
-  const [left] = await containersOf(name);
+  const [left] = await containersOf(stack, name);
   const view = (await api(stack, token, 'GET', `/deploy/${name}`)).body;
   const revisions = (await api(stack, token, 'GET', `/deploy/${name}/revisions`)).body.revisions as { revision: number; status: string; failedStep: string | null; containerId: string | null }[];
   const active = revisions.filter((r) => r.status === 'active');
@@ -75,7 +67,7 @@ async function killWhen(name: string, when: (oldHost: string) => Promise<boolean
     expect([r.status, r.failedStep], JSON.stringify(r)).toEqual(r.status === 'failed' ? ['failed', 'interrupted'] : ['superseded', null]);
   }
   const expected = active[0]?.revision === 2 ? 'r2' : 'r1';
-  await pollUntil(`served by ${expected}`, async () => ((await servedBy(inst)) === expected ? true : undefined), { timeoutMs: 60_000 });
+  await pollUntil(`served by ${expected}`, async () => ((await servedBy(stack, inst)) === expected ? true : undefined), { timeoutMs: 60_000 });
 }
 
 describe('kill -9 of the spawner at each remaining step of a switch', () => {
@@ -84,7 +76,7 @@ describe('kill -9 of the spawner at each remaining step of a switch', () => {
   }, 240_000);
 
   it('once the new container exists (created or starting)', async () => {
-    await killWhen('cs-create', async () => (await containersOf('cs-create')).length === 2);
+    await killWhen('cs-create', async () => (await containersOf(stack, 'cs-create')).length === 2);
   }, 240_000);
 
   it('once the switch route points at the new container (around the commit)', async () => {

@@ -5,19 +5,18 @@
  * and killed while the old container drains (committed: the old one goes, the new one serves).
  * Leftover switch routes are removed after that.
  */
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, login, startStack, type Stack } from './helpers/stack.js';
-import { IMAGES } from './helpers/docker-env.js';
 import { deploy, send, type Instance } from './helpers/lifecycle.js';
 import { pollUntil } from './helpers/poll.js';
+import { buildNoHealthcheckImage, containersOf, fileRouters, servedBy } from './helpers/switch-crash.js';
 
 let stack: Stack;
 let token: string;
-const NOHC = `${IMAGES.mockApp}-crash-nohc`;
+let NOHC: string;
 
 beforeAll(async () => {
-  execFileSync('docker', ['build', '-q', '-t', NOHC, '-'], { input: `FROM ${IMAGES.mockApp}\nHEALTHCHECK NONE\n` });
+  NOHC = buildNoHealthcheckImage('crash-nohc');
   stack = await startStack({ env: { SPAWNER_WAKE_DEADLINE_SEC: '60', SPAWNER_DRAIN_DEADLINE_SEC: '20' } });
   token = await login(stack);
 }, 180_000);
@@ -26,32 +25,24 @@ afterAll(async () => {
   await docker.getImage(NOHC).remove().catch(() => undefined);
 });
 
-const containersOf = (name: string) => docker.listContainers({ all: true, filters: { label: [`spawner.id=${stack.spawnerId}`, `spawner.instance=${name}`] } });
-const fileRouters = async () => ((await (await fetch(`${stack.traefikApi}/api/http/routers`)).json()) as { name: string }[]).map((x) => x.name).filter((n) => n.endsWith('@file'));
 const revisionsOf = async (name: string) => ((await api(stack, token, 'GET', `/deploy/${name}/revisions`)).body.revisions as Record<string, unknown>[]);
-
-/** What answers the instance's cookie through Traefik: the CONNSTR of the revision, or null. */
-async function servedBy(inst: Instance): Promise<string | null> {
-  const a = await send(`${stack.web}/`, { cookie: inst.cookie }, 10_000);
-  return a.status === 200 && a.headers['x-spawner-wake'] === undefined ? (JSON.parse(a.body) as { connstr: string | null }).connstr : null;
-}
 
 async function converged(inst: Instance, connstr: string, containerId: string | null) {
   await pollUntil('one container left', async () => {
-    const cs = await containersOf(inst.name);
+    const cs = await containersOf(stack, inst.name);
     return cs.length === 1 && (containerId === null || cs[0]?.Id === containerId) ? true : undefined;
   }, { timeoutMs: 60_000 });
-  await pollUntil('no switch route left', async () => ((await fileRouters()).length === 0 ? true : undefined), { timeoutMs: 30_000 });
-  await pollUntil(`served by ${connstr}`, async () => ((await servedBy(inst)) === connstr ? true : undefined), { timeoutMs: 30_000 });
+  await pollUntil('no switch route left', async () => ((await fileRouters(stack)).length === 0 ? true : undefined), { timeoutMs: 30_000 });
+  await pollUntil(`served by ${connstr}`, async () => ((await servedBy(stack, inst)) === connstr ? true : undefined), { timeoutMs: 30_000 });
 }
 
 describe('kill -9 of the spawner mid-switch', () => {
   it('while gating the new revision: it is removed and failed "interrupted"; the old one keeps serving', async () => {
     const inst = await deploy(stack, token, 'cr-gate', { image: NOHC, envs: { IDLE: '0', CONNSTR: 'r1' } });
-    await pollUntil('served', async () => ((await servedBy(inst)) === 'r1' ? true : undefined));
+    await pollUntil('served', async () => ((await servedBy(stack, inst)) === 'r1' ? true : undefined));
     // The new revision boots slowly: the switch is at its gate when the spawner dies.
     const pending = api(stack, token, 'POST', '/deploy/cr-gate/revisions', { envs: { IDLE: '0', CONNSTR: 'r2', STARTUP_DELAY: '30s' } }).catch(() => null);
-    await pollUntil('new container and switch route', async () => ((await containersOf('cr-gate')).length === 2 && (await fileRouters()).length > 0 ? true : undefined));
+    await pollUntil('new container and switch route', async () => ((await containersOf(stack, 'cr-gate')).length === 2 && (await fileRouters(stack)).length > 0 ? true : undefined));
     await stack.restartSpawner('SIGKILL');
     await pending;
     await converged(inst, 'r1', inst.id);
@@ -61,7 +52,7 @@ describe('kill -9 of the spawner mid-switch', () => {
 
   it('while the old container drains: the switch is committed, the old one is removed, the new one serves', async () => {
     const inst = await deploy(stack, token, 'cr-drain', { image: NOHC, envs: { IDLE: '0', CONNSTR: 'r1' } });
-    await pollUntil('served', async () => ((await servedBy(inst)) === 'r1' ? true : undefined));
+    await pollUntil('served', async () => ((await servedBy(stack, inst)) === 'r1' ? true : undefined));
     // A slow request in flight on the old container keeps its drain going (20 s deadline).
     const slow = send(`${stack.web}/delay/15000`, { cookie: inst.cookie }, 30_000).catch(() => null);
     const pending = api(stack, token, 'POST', '/deploy/cr-drain/revisions', { envs: { IDLE: '0', CONNSTR: 'r2' } }).catch(() => null);
