@@ -74,10 +74,11 @@ describe('console at 1,000 instances (Chromium)', () => {
     console.log(`[console-scale] filter 1,000 rows: ${Date.now() - t0} ms`);
     await page.getByLabel('Filter').fill('team=blue');
     await page.getByLabel('State', { exact: true }).selectOption('exited');
+    // team blue ⇔ i ≡ 0 (mod 3), and every third instance (i ≡ 0 mod 3) was stopped: 334 rows.
+    // The rows are read only once the count says both filters apply (a loaded machine renders late).
+    await expect.poll(() => page.locator('#count').textContent()).toBe(`(334 of ${N})`);
     const names = await visibleNames();
     expect(names.length).toBeGreaterThan(0);
-    // team blue ⇔ i ≡ 0 (mod 3), and every third instance (i ≡ 0 mod 3) was stopped: 334 rows.
-    expect(await page.locator('#count').textContent()).toBe(`(334 of ${N})`);
     expect(names.every((n) => Number(n!.slice(5)) % 3 === 0)).toBe(true);
     await page.getByLabel('Filter').fill('');
     await page.getByLabel('State', { exact: true }).selectOption('');
