@@ -24,6 +24,7 @@ import { mountRollouts, type RolloutApiDeps } from './rollouts.js';
 import type { InstanceStats } from '../instances/stats.js';
 import type { Redeployer } from '../instances/redeploy.js';
 import { callerOf, revisionsRouter } from './revisions-routes.js';
+import { wrap } from './handler.js';
 
 export interface ApiDeps {
   cfg: Config;
@@ -48,11 +49,6 @@ export interface ApiDeps {
   /** Redeploys, revisions and rollbacks (api/revisions-routes.ts); absent: not served. */
   redeployer?: Redeployer;
 }
-
-type Handler = (req: Request, res: Response) => Promise<void> | void;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => {
-  Promise.resolve(h(req, res)).catch(next);
-};
 
 export function createApiApp(d: ApiDeps) {
   const app = express();

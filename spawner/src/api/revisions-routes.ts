@@ -3,7 +3,7 @@
  * new revision with an earlier one's configuration). The caller who asks is recorded with the
  * revision (`createdBy`).
  */
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Config } from '../config.js';
 import type { Redeployer } from '../instances/redeploy.js';
 import { rollback } from '../instances/rollback.js';
@@ -11,6 +11,7 @@ import type { InstanceService } from '../instances/service.js';
 import { SpawnerError } from '../errors.js';
 import { validateName } from './fields.js';
 import { validateRedeploy, validateRollback } from './redeploy-body.js';
+import { wrap } from './handler.js';
 
 export interface RevisionRouteDeps {
   cfg: Config;
@@ -18,11 +19,6 @@ export interface RevisionRouteDeps {
   redeployer: Redeployer;
   isClosing: () => boolean;
 }
-
-type Handler = (req: Request, res: Response) => Promise<void> | void;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => {
-  Promise.resolve(h(req, res)).catch(next);
-};
 
 /** Who asks: what the `authorized` middleware put in res.locals. */
 export const callerOf = (res: Response): string => (res.locals.principal as { subject?: string } | undefined)?.subject ?? 'unknown';

@@ -1,5 +1,5 @@
 /** /rollouts on the deploy API: create, list, show, pause, resume, abort (rollouts/runner.ts). */
-import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config.js';
 import { SpawnerError } from '../errors.js';
 import type { RolloutRunner } from '../rollouts/runner.js';
@@ -7,6 +7,7 @@ import type { RolloutStore } from '../store/rollouts.js';
 import { counts } from '../rollouts/plan.js';
 import type { RolloutRecord } from '../rollouts/types.js';
 import { validateRollout } from '../rollouts/validate.js';
+import { wrap } from './handler.js';
 
 export interface RolloutApiDeps {
   cfg: Config;
@@ -15,11 +16,6 @@ export interface RolloutApiDeps {
   /** The authenticated caller (recorded as who started the rollout). */
   subject: (req: Request, res: Response) => string;
 }
-
-type Handler = (req: Request, res: Response) => void;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => {
-  try { h(req, res); } catch (err) { next(err); }
-};
 
 function id(req: Request): number {
   const raw = String(req.params.id ?? '');

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import { SpawnerError } from '../errors.js';
 import type { AuthService, Principal } from '../auth/service.js';
 import type { InstanceService } from '../instances/service.js';
@@ -16,6 +16,7 @@ import { validateName } from '../api/validate.js';
 import type { ConsoleHub } from './hub.js';
 import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_ICON } from './page.js';
 import { CSRF_HEADER, clearedSessionCookie, csrfFor, csrfValid, sameOrigin, sessionCookie, sessionFromCookie } from './session.js';
+import { wrap } from '../api/handler.js';
 
 export interface ConsoleDeps {
   auth: Pick<AuthService, 'login' | 'session' | 'logout'>;
@@ -34,11 +35,6 @@ export const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'se
 
 const DEFAULT_ASSETS = fileURLToPath(new URL('./web/', import.meta.url));
 const ASSET_RE = /^[a-z]+\.js$/;
-
-type Handler = (req: Request, res: Response) => Promise<void> | void;
-const wrap = (h: Handler) => (req: Request, res: Response, next: NextFunction) => {
-  Promise.resolve(h(req, res)).catch(next);
-};
 
 interface SessionLocals { principal: Principal; token: string }
 const session = (res: Response) => res.locals as SessionLocals;

@@ -48,13 +48,16 @@ async function healthyAlice() {
   return { runtime, id };
 }
 
+/** A Traefik whose API cannot be read at all (every call fails as fetch does when it is down). */
+const unreadableTraefik = () => ({
+  router: async () => { throw new Error('fetch failed'); },
+  service: async () => { throw new Error('fetch failed'); },
+}) as unknown as TraefikApi;
+
 describe('waitReady progress', () => {
   it('a deadline while Traefik cannot be read says so, with the error only in the internal text', async () => {
     const { runtime, id } = await healthyAlice();
-    const traefik = {
-      router: async () => { throw new Error('fetch failed'); },
-      service: async () => { throw new Error('fetch failed'); },
-    } as unknown as TraefikApi;
+    const traefik = unreadableTraefik();
     const progress: GateProgress = { step: 'app' };
     const deps = gateDeps(runtime, traefik);
     await expect(waitReady(deps, { record: rec({ containerId: id }), containerId: id }, AbortSignal.timeout(300), progress)).rejects.toThrow();
@@ -120,10 +123,7 @@ describe('waitReady without a HEALTHCHECK watches the route while the app boots'
 
   it('a deadline while the app boots blames the app, not Traefik errors seen meanwhile', async () => {
     const { runtime, id, port } = await bootingAlice();
-    const traefik = {
-      router: async () => { throw new Error('fetch failed'); },
-      service: async () => { throw new Error('fetch failed'); },
-    } as unknown as TraefikApi;
+    const traefik = unreadableTraefik();
     const progress: GateProgress = { step: 'app' };
     const deps = gateDeps(runtime, traefik);
     await expect(waitReady(deps, { record: rec({ containerId: id, port }), containerId: id }, AbortSignal.timeout(300), progress)).rejects.toThrow();
