@@ -97,7 +97,7 @@ describe('ContainerStates rescan base', () => {
     expect(s.changedSince(s.beginRescan(), 'a')).toBe(false);
   });
 
-  it('endRescan keeps what events said during the list over the (possibly older) list', () => {
+  it('endRescan keeps what events said during the list over the (possibly older) list, in the base and in what GET /deploy shows', () => {
     const s = new ContainerStates();
     s.endRescan(s.beginRescan(), [info('a', 'running'), info('b', 'running'), info('c', 'running')]);
     const base = s.beginRescan();
@@ -107,9 +107,11 @@ describe('ContainerStates rescan base', () => {
     s.apply(ev('create', 'd'));
     s.endRescan(base, [info('a', 'running'), info('b', 'running'), info('c', 'exited')]);
     expect([...s.beginRescan().states].sort()).toEqual([['a', 'exited'], ['c', 'exited'], ['d', 'created']]);
-    // The display cache is replaced whole, as before.
-    expect(s.get('a')?.state).toBe('running');
-    expect(s.get('b')?.state).toBe('running');
+    // The display cache follows those events too: a stop or removal during the list stays one.
+    expect(s.get('a')?.state).toBe('exited');
+    expect(s.get('b')).toBeUndefined();
+    expect(s.get('c')?.state).toBe('exited');
+    expect(s.get('d')?.state).toBe('created');
     // Those marks served their rescan: the next base does not see them as changed.
     const next = s.beginRescan();
     expect(['a', 'b', 'd'].some((id) => s.changedSince(next, id))).toBe(false);

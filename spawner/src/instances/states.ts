@@ -79,11 +79,20 @@ export class ContainerStates {
   /**
    * End of a full rescan: the display cache is replaced by `infos` (as replaceAll), and so is the
    * rescan base, except for ids an event touched since `base` (the event may be newer than the
-   * list: keeping the list's state would make the next rescan log that change again) and for the
-   * `deferred` ids, which keep their `base` state so the next rescan looks at them again.
+   * list: showing the list's state would undo a stop until the next rescan, and keeping it in the
+   * base would make the next rescan log that change again) and for the `deferred` ids, which keep
+   * their `base` state so the next rescan looks at them again.
    */
   endRescan(base: RescanBase, infos: ContainerInfo[], deferred: Iterable<string> = []): void {
+    // The display cache, too, keeps what an event said since the base: events arrive in order,
+    // so for those ids it is at least as new as the list (a stop during the list stays a stop).
+    const touched = new Map<string, KnownState | undefined>();
+    for (const [id, gen] of this.touchedAt) if (gen > base.gen) touched.set(id, this.byId.get(id));
     this.replaceAll(infos);
+    for (const [id, k] of touched) {
+      if (k) this.byId.set(id, k);
+      else this.byId.delete(id);
+    }
     const next = new Map<string, ContainerState>();
     for (const i of infos) if (!this.changedSince(base, i.id)) next.set(i.id, i.state);
     for (const [id, gen] of this.touchedAt) {
