@@ -51,12 +51,19 @@ function tickClock(): void {
   for (const el of $('instance').querySelectorAll('[data-ago]')) el.textContent = ago(detail.row.lastRequestAt, t);
 }
 
+/** Loads overlap (events, actions): only the newest one's answer is shown, never an older one after it. */
+let detailSeq = 0;
+
 async function loadDetail(name: string): Promise<void> {
+  const seq = ++detailSeq;
   const res = await call('GET', `/console/api/instances/${encodeURIComponent(name)}`);
+  if (seq !== detailSeq) return;
   const el = $('instance');
   if (res.status === 401) return signedOut();
   if (!res.ok) { detail = null; el.innerHTML = '<p><a href="#/">← All instances</a></p><h2 id="instance-h">Not found</h2>'; el.querySelector('h2')!.textContent = await problem(res); return; }
-  detail = (await res.json()) as InstanceDetail;
+  const next = (await res.json()) as InstanceDetail;
+  if (seq !== detailSeq) return;
+  detail = next;
   if (location.hash === `#/i/${encodeURIComponent(name)}`) el.innerHTML = instanceHtml(detail, now());
 }
 
