@@ -80,6 +80,7 @@ export interface Config {
   probeThroughProxy: boolean;
   wakeDeadlineSec: number;
   maxConcurrentStarts: number;
+  maxQueuedWakes: number;
   healthPath?: string;
   homeUrl: string;
   loopGuardRounds: number;
@@ -158,6 +159,7 @@ export const DEFAULTS: Config = {
   probeThroughProxy: true,
   wakeDeadlineSec: 60,
   maxConcurrentStarts: 8,
+  maxQueuedWakes: 256,
   homeUrl: '/home',
   loopGuardRounds: 3,
   idleTimeoutSec: 0,

@@ -134,8 +134,8 @@ describe('Waker single-flight', () => {
 });
 
 describe('Waker admission control', () => {
-  it('maxConcurrentStarts=1: a second instance is refused with over_capacity while the first is in flight', async () => {
-    const h = await harness({ maxConcurrentStarts: 1 });
+  it('maxQueuedWakes=0: beyond maxConcurrentStarts a new instance is refused with over_capacity', async () => {
+    const h = await harness({ maxConcurrentStarts: 1, maxQueuedWakes: 0 });
     const a = await stopped(h, 'a');
     const b = await stopped(h, 'b');
     h.traefik.hold();
@@ -153,6 +153,40 @@ describe('Waker admission control', () => {
     // Capacity is back once the first flight settled.
     await expect(h.waker.wake(b.rec)).resolves.toMatchObject({ started: true });
     expect(starts(h)).toBe(2);
+  });
+
+  it('beyond maxConcurrentStarts new wakes wait in line and start in arrival order as slots free', async () => {
+    const h = await harness({ maxConcurrentStarts: 1 });
+    const [a, b, c] = [await stopped(h, 'a'), await stopped(h, 'b'), await stopped(h, 'c')];
+    h.traefik.hold();
+    const wa = h.waker.wake(a.rec);
+    const wb = h.waker.wake(b.rec);
+    const wc = h.waker.wake(c.rec);
+    expect(h.waker.wake(b.rec)).toBe(wb); // a queued wake is joined like a running one
+    await vi.waitFor(() => expect(starts(h)).toBe(1));
+    expect(h.waker.queued).toBe(2);
+    expect(h.waker.startsInFlight).toBe(1);
+    h.traefik.release();
+    await expect(Promise.all([wa, wb, wc])).resolves.toMatchObject([{ started: true }, { started: true }, { started: true }]);
+    expect(h.runtime.calls.filter((x) => x.op === 'start').map((x) => x.arg)).toEqual([a.id, b.id, c.id]);
+    expect(h.waker.startsInFlight).toBe(0);
+    expect(h.waker.queued).toBe(0);
+  });
+
+  it('a full line refuses at once; a wake left in line past the wake deadline is refused, having started nothing', async () => {
+    const h = await harness({ maxConcurrentStarts: 1, maxQueuedWakes: 1, wakeDeadlineSec: 1 });
+    const [a, b, c] = [await stopped(h, 'a'), await stopped(h, 'b'), await stopped(h, 'c')];
+    h.traefik.hold();
+    const wa = h.waker.wake(a.rec);
+    const wb = h.waker.wake(b.rec);
+    expect((await rejection(h.waker.wake(c.rec))).code).toBe('over_capacity');
+    const err = await rejection(wb);
+    expect(err.code).toBe('over_capacity');
+    expect(h.waker.queued).toBe(0);
+    expect(h.runtime.calls.filter((x) => x.op === 'start').map((x) => x.arg)).toEqual([a.id]);
+    h.traefik.release();
+    await wa.catch(() => undefined);
+    expect(h.waker.startsInFlight).toBe(0);
   });
 
   it('a failed flight also frees its slot', async () => {

@@ -26,6 +26,7 @@ const ROUTE_GONE_MS = 5_000;
 export class Waker {
   private readonly flights = new Map<string, Promise<WakeOutcome>>();
   private starting = 0;
+  private readonly queue: Array<() => void> = [];
 
   constructor(
     private readonly d: InstanceDeps,
@@ -42,30 +43,63 @@ export class Waker {
     return this.flights.has(name);
   }
 
+  /** Wakes queued behind the cap, that have not yet started anything. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   wake(rec: InstanceRecord, throughProxy?: ThroughProxyRequest): Promise<WakeOutcome> {
     const joined = this.flights.get(rec.name);
     if (joined) return joined;
-    // Admission control: new flights beyond the cap are refused before any Docker call.
-    if (this.starting >= this.d.cfg.maxConcurrentStarts) {
-      this.d.metrics.wakes.inc({ result: 'over_capacity' });
-      return Promise.reject(new SpawnerError('over_capacity', 'too many instances are starting; retry shortly', undefined, 2));
-    }
-    this.starting++;
-    const flight = this.run(rec, throughProxy).finally(() => {
-      this.starting--;
-      this.flights.delete(rec.name);
-    });
+    // Admission control, before any Docker call: beyond the cap a new flight waits in line for a
+    // slot (a class logging in at once is served in order, not told to come back in 2 s); beyond
+    // the line, or after a wake deadline in it, it is refused.
+    const full = this.starting >= this.d.cfg.maxConcurrentStarts && this.queue.length >= this.d.cfg.maxQueuedWakes;
+    const asked = this.d.now();
+    const flight = (full ? Promise.reject(this.overCapacity()) : this.admit())
+      .then(() => this.run(rec, throughProxy, this.d.now() - asked).finally(() => this.release()))
+      .finally(() => this.flights.delete(rec.name));
     this.flights.set(rec.name, flight);
     return flight;
   }
 
-  private run(given: InstanceRecord, throughProxy?: ThroughProxyRequest): Promise<WakeOutcome> {
+  private overCapacity(): SpawnerError {
+    this.d.metrics.wakes.inc({ result: 'over_capacity' });
+    return new SpawnerError('over_capacity', 'too many instances are starting; retry shortly', undefined, 2);
+  }
+
+  /** Takes a start slot now, or when release() hands one over (FIFO); bounded by the wake deadline. */
+  private admit(): Promise<void> {
+    if (this.starting < this.d.cfg.maxConcurrentStarts) {
+      this.starting++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = () => { clearTimeout(timer); resolve(); };
+      const timer = setTimeout(() => {
+        this.queue.splice(this.queue.indexOf(grant), 1);
+        reject(this.overCapacity());
+      }, this.d.cfg.wakeDeadlineSec * 1000);
+      timer.unref();
+      this.queue.push(grant);
+    });
+  }
+
+  /** A flight settled: its slot goes to the oldest queued wake, or back to the pool. */
+  private release(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.starting--;
+  }
+
+  /** `queuedMs`: time spent in line, taken off the wake deadline (one deadline per wake). */
+  private run(given: InstanceRecord, throughProxy: ThroughProxyRequest | undefined, queuedMs: number): Promise<WakeOutcome> {
     return this.service.locks.run(given.name, async () => {
       // Read again under the lock: a redeploy that held it may have moved the instance to a new
       // container (and port), so a wake queued behind it starts the new revision.
       const rec = this.d.instances.get(given.name) ?? given;
       const t0 = this.d.now();
-      const deadline = AbortSignal.timeout(this.d.cfg.wakeDeadlineSec * 1000);
+      const deadline = AbortSignal.timeout(Math.max(1, this.d.cfg.wakeDeadlineSec * 1000 - queuedMs));
       const info = await this.service.requireContainer(rec);
       const started = info.state !== 'running';
       const progress: GateProgress = { step: 'app' };

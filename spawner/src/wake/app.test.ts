@@ -315,8 +315,8 @@ describe('wake listener: valid cookie', () => {
     expect(r.body).not.toContain('start failed'); // the engine's message stays internal
   });
 
-  it('over capacity → 503 over_capacity with Retry-After and no start', async () => {
-    const h = await harness({ maxConcurrentStarts: 0 });
+  it('over capacity, the line full too → 503 over_capacity with Retry-After and no start', async () => {
+    const h = await harness({ maxConcurrentStarts: 0, maxQueuedWakes: 0 });
     const { cookie } = await h.sleeping('alice');
     const r = await send(h.port, { headers: { cookie } });
     expect(r.status).toBe(503);

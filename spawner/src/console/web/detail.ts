@@ -52,7 +52,7 @@ export function fleetHtml(f: FleetView): string {
   const now = Object.entries(last).map(([s, n]) => `${esc(s)} ${esc(n)}`).join(', ') || 'none';
   return `<h2 id="fleet-h">Fleet</h2>
 <div class="grid2">
-  <div><h3>Starts in flight</h3><p class="gauge" id="starts">${esc(f.startsInFlight)} / ${esc(f.maxConcurrentStarts)}</p><p class="muted">More concurrent wakes than <code>maxConcurrentStarts</code> get 503 + Retry-After.</p>
+  <div><h3>Starts in flight</h3><p class="gauge" id="starts">${esc(f.startsInFlight)} / ${esc(f.maxConcurrentStarts)}</p><p class="muted">Wakes beyond <code>maxConcurrentStarts</code> wait in line for a slot (<code>maxQueuedWakes</code>), oldest first.</p>
   <h3>Instances now</h3><p>${now}</p></div>
   <div><h3>Wake duration percentiles (last ${esc(f.wakePercentiles.total?.n ?? 0)} wakes)</h3>
   <table><thead><tr><th scope="col">phase</th><th scope="col" class="num">p50</th><th scope="col" class="num">p90</th><th scope="col" class="num">p99</th><th scope="col" class="num">n</th></tr></thead><tbody>${rows}</tbody></table></div>
