@@ -4,7 +4,8 @@
  *   npm run bench                  full run (N ≥ 20 wakes, 1,000 registered instances, …)
  *   npm run bench -- --quick       CI smoke: small N, same sections, no timing assertions
  *   options: --out DIR (default bench-results), --only a,b (sections: hotpath, wake, browser,
- *            storm, deploy, fanout, footprint, proxied, networks, redeploy), --registered N (footprint size),
+ *            storm, deploy, fanout, footprint, proxied, networks, redeploy, fleet, scale), --registered N
+ *            (footprint size),
  *            --engine default|current|both: run on that engine / on each (scripts/bench/engines.ts),
  *            one report with the wake sections side by side (default: the engine DOCKER_HOST names)
  *
@@ -31,9 +32,11 @@ import { evaluateTargets, explain, type BenchResult } from './bench/result.js';
 import { fanout, storm } from './bench/storm.js';
 import { floorAndWake } from './bench/wake.js';
 import { redeploys } from './bench/redeploy.js';
+import { fleet } from './bench/fleet.js';
+import { scale } from './bench/scale.js';
 import { renderSideBySide, runOnEngines, type Engine } from './bench/engines.js';
 
-const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied', 'networks', 'redeploy'] as const;
+const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied', 'networks', 'redeploy', 'fleet', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -184,6 +187,8 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     await section('proxied', async () => { sections.proxied = await proxied(ctx); });
     await section('networks', async () => { sections.networks = await networkCost(ctx); });
     await section('redeploy', async () => { sections.redeploy = await redeploys(ctx); });
+    await section('fleet', async () => { sections.fleet = await fleet(ctx); });
+    await section('scale', async () => { sections.scale = await scale(ctx); });
 
     const wrk = await run('sh', ['-c', 'wrk --version 2>&1 | head -1']).catch(() => ({ out: '' }));
     const result: BenchResult = {

@@ -86,6 +86,11 @@ describe('bench --quick (real Docker + Traefik)', () => {
       'sections.proxied.throughputRatio',
       // 11 redeploy (start-first switches under load)
       ...(['nohc', 'hc'] as const).flatMap((v) => [`sections.redeploy.${v}.switchGapMs.p50`, `sections.redeploy.${v}.redeployCallMs.p50`, `sections.redeploy.${v}.errors`, `sections.redeploy.${v}.lost`, `sections.redeploy.${v}.replayed`]),
+      // 12 fleet throughput (ratios to the engine's floor)
+      'sections.fleet.floor.best.createStart.perSec', 'sections.fleet.floor.best.start.perSec', 'sections.fleet.floor.best.startToApp200.perSec',
+      'sections.fleet.deploys.0.ratioToCreateStartFloor', 'sections.fleet.fanout.ratioToStartFloor', 'sections.fleet.fanout.finalSuccess',
+      // 13 scale (per level; quick: 5 and 10 instances)
+      ...[0, 1].flatMap((i) => ['deploySequential.p50', 'deployToRoute.p50', 'wake.overheadVsApp200', 'traefik.rssMiB', 'spawner.rssMiB', 'getDeploy.p50'].map((k) => `sections.scale.${i}.${k}`)),
     ];
     const bad = numeric.filter((k) => {
       const v = at(r, k);
@@ -93,6 +98,8 @@ describe('bench --quick (real Docker + Traefik)', () => {
     });
     expect(bad, 'paths without a finite number').toEqual([]);
     expect(at(r, 'sections.coldWake.nohc.wake.total.n')).toBe(3);
+    expect(at(r, 'sections.fleet.fanout.finalSuccess')).toBe(at(r, 'sections.fleet.fanout.instances'));
+    expect((r.targets as Array<{ id: string }>).map((t) => t.id)).toEqual(expect.arrayContaining(['fleetFanout', 'scaleDeploy', 'scaleOverhead']));
     expect((r.targets as unknown[]).length).toBeGreaterThan(0);
 
     // Nothing of the bench's run is left behind.

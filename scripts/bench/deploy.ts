@@ -65,7 +65,7 @@ export async function deployLatency(ctx: Ctx): Promise<DeployResult> {
   };
 }
 
-async function listLatency(ctx: Ctx): Promise<Dist & { instancesListed: number }> {
+export async function listLatency(ctx: Ctx): Promise<Dist & { instancesListed: number }> {
   await listOnce(ctx); // warm-up, not counted
   const ms: number[] = [];
   let listed = 0;
@@ -79,15 +79,7 @@ async function listLatency(ctx: Ctx): Promise<Dist & { instancesListed: number }
 
 export interface FootprintResult {
   idle: Memory;
-  registration: {
-    target: number;
-    registered: number;
-    added: number;
-    concurrency: number;
-    wallSec: number;
-    perInstanceDeployPlusStop: Dist;
-    failures: number;
-  };
+  registration: Registration;
   withInstances: Memory;
   afterList: Memory;
   getDeploy: Dist & { instancesListed: number };
@@ -100,7 +92,7 @@ export interface FootprintResult {
 const REGISTER_CONCURRENCY = 8;
 const MAX_FAILURES = 20;
 
-async function listOnce(ctx: Ctx): Promise<{ ms: number; count: number }> {
+export async function listOnce(ctx: Ctx): Promise<{ ms: number; count: number }> {
   const t0 = performance.now();
   const r = await api(ctx.stack, ctx.token, 'GET', '/deploy');
   const ms = performance.now() - t0;
@@ -109,7 +101,7 @@ async function listOnce(ctx: Ctx): Promise<{ ms: number; count: number }> {
 }
 
 /** Traefik's CPU use over `ms`, in % of one core, from two cgroup readings. */
-async function cpuPercent(ctx: Ctx, ms: number): Promise<number> {
+export async function cpuPercent(ctx: Ctx, ms: number): Promise<number> {
   const read = async () => ((await ctx.stack.traefik.stats({ stream: false })) as unknown as { cpu_stats: { cpu_usage: { total_usage: number } } }).cpu_stats.cpu_usage.total_usage;
   const a = await read();
   const t0 = performance.now();
@@ -118,10 +110,24 @@ async function cpuPercent(ctx: Ctx, ms: number): Promise<number> {
   return round(((b - a) / 1e6 / (performance.now() - t0)) * 100, 2);
 }
 
-export async function footprint(ctx: Ctx, idle: Memory): Promise<FootprintResult> {
+export interface Registration {
+  target: number;
+  registered: number;
+  added: number;
+  concurrency: number;
+  wallSec: number;
+  perInstanceDeployPlusStop: Dist;
+  failures: number;
+}
+
+/**
+ * Brings the registered population up to `target` (names `<prefix>-0001`…): each one a real
+ * deploy, then an API stop once the app answers. `registered` is what GET /deploy listed before.
+ */
+export async function register(ctx: Ctx, target: number, prefix = 'r'): Promise<Registration> {
   const have = (await listOnce(ctx)).count;
-  const need = Math.max(0, ctx.sizes.registered - have);
-  const names = Array.from({ length: need }, (_, i) => `r-${pad(i + 1, 4)}`);
+  const need = Math.max(0, target - have);
+  const names = Array.from({ length: need }, (_, i) => `${prefix}-${pad(have + i + 1, 4)}`);
   const per: number[] = [];
   let failures = 0;
   const t0 = performance.now();
@@ -138,19 +144,25 @@ export async function footprint(ctx: Ctx, idle: Memory): Promise<FootprintResult
       failures++;
       ctx.log(`  register ${n}: ${(err as Error).message}`);
     }
-    if ((i + 1) % 100 === 0) ctx.log(`  registered ${have + i + 1}/${ctx.sizes.registered} after ${round((performance.now() - t0) / 1000)} s`);
+    if ((i + 1) % 100 === 0) ctx.log(`  registered ${have + i + 1}/${target} after ${round((performance.now() - t0) / 1000)} s`);
   });
   if (failures > MAX_FAILURES) throw new Error(`registration aborted after ${failures} failures`);
-  const wallSec = (performance.now() - t0) / 1000;
+  return {
+    target, registered: have, added: per.length, concurrency: REGISTER_CONCURRENCY,
+    wallSec: round((performance.now() - t0) / 1000), perInstanceDeployPlusStop: dist(per), failures,
+  };
+}
+
+/** Traefik with every instance network attached: memory, and CPU at rest over 5 s. */
+export async function traefikFootprint(ctx: Ctx): Promise<FootprintResult['traefik']> {
+  const networks = Object.keys((await ctx.stack.traefik.inspect()).NetworkSettings.Networks).length;
+  return { ...(await containerMemory(ctx.stack.traefik)), networks, cpuPercentAtRest: await cpuPercent(ctx, 5_000) };
+}
+
+export async function footprint(ctx: Ctx, idle: Memory): Promise<FootprintResult> {
+  const registration = await register(ctx, ctx.sizes.registered);
   const withInstances = await containerMemory(ctx.stack.spawner);
-  const lists: number[] = [];
-  let listed = 0;
-  await listOnce(ctx); // warm-up, not counted
-  for (let i = 0; i < ctx.sizes.listRuns; i++) {
-    const r = await listOnce(ctx);
-    lists.push(r.ms);
-    listed = r.count;
-  }
+  const getDeploy = await listLatency(ctx);
   const floor: number[] = [];
   for (let i = 0; i < ctx.sizes.listRuns; i++) {
     const s = performance.now();
@@ -158,18 +170,15 @@ export async function footprint(ctx: Ctx, idle: Memory): Promise<FootprintResult
     floor.push(performance.now() - s);
   }
   const afterList = await containerMemory(ctx.stack.spawner);
-  const traefik = { ...(await containerMemory(ctx.stack.traefik)), networks: Object.keys((await ctx.stack.traefik.inspect()).NetworkSettings.Networks).length, cpuPercentAtRest: await cpuPercent(ctx, 5_000) };
+  const traefik = await traefikFootprint(ctx);
   ctx.log(`  traefik on ${traefik.networks} networks: RSS ${traefik.rssMiB} MiB, CPU at rest ${traefik.cpuPercentAtRest} %`);
   return {
     traefik,
     idle,
-    registration: {
-      target: ctx.sizes.registered, registered: listed, added: per.length, concurrency: REGISTER_CONCURRENCY,
-      wallSec: round(wallSec), perInstanceDeployPlusStop: dist(per), failures,
-    },
+    registration: { ...registration, registered: getDeploy.instancesListed },
     withInstances,
     afterList,
-    getDeploy: { ...dist(lists), instancesListed: listed },
+    getDeploy,
     dockerListFloor: dist(floor),
   };
 }

@@ -60,7 +60,7 @@ export async function networkCost(ctx: Ctx): Promise<NetworksResult> {
 }
 
 /** Polls Traefik's API (published on 127.0.0.1) until the instance's router shows up enabled. */
-async function routeVisible(ctx: Ctx, name: string): Promise<void> {
+export async function routeVisible(ctx: Ctx, name: string): Promise<void> {
   const deadline = performance.now() + 30_000;
   while (performance.now() < deadline) {
     const r = await fetch(`${ctx.stack.traefikApi}/api/http/routers/spawner-i-${name}@docker`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);

@@ -1,19 +1,7 @@
 /** Turns the bench's JSON into the markdown table (stdout and bench-results/latest.md). */
 import type { BenchResult } from './result.js';
-import type { Dist } from './stats.js';
-
-const fmt = (v: number | undefined, unit: string) => (typeof v === 'number' && Number.isFinite(v) ? `${v} ${unit}` : '—');
-const mark = (pass: boolean | undefined) => (pass === undefined ? '' : pass ? '✅ pass' : '❌ miss');
-
-type Row = [string, string, string, string, string, string, string, string];
-
-function distRow(sec: string, what: string, d: Dist | undefined, note = '', target = '', pass?: boolean): Row {
-  return [sec, what, d ? String(d.n) : '—', fmt(d?.p50, d?.unit ?? ''), fmt(d?.p95, d?.unit ?? ''), note, target, mark(pass)];
-}
-
-function valueRow(sec: string, what: string, n: number | string, value: string, note = '', target = '', pass?: boolean): Row {
-  return [sec, what, String(n), value, '', note, target, mark(pass)];
-}
+import { distRow, fmt, mark, valueRow, type Row } from './report-rows.js';
+import { fleetRows } from './report-fleet.js';
 
 export function renderMarkdown(r: BenchResult): string {
   const m = r.machine;
@@ -110,6 +98,7 @@ export function renderMarkdown(r: BenchResult): string {
     rows.push(distRow('11 redeploy', `${label}: POST /deploy/:name/revisions (gate + switch + drain)`, rd.redeployCallMs));
     rows.push(valueRow('11 redeploy', `${label}: requests during ${rd.switches} switches (4 clients, GET + POST)`, rd.requests, `${rd.errors} errors`, `${rd.posts} POSTs: ${rd.lost} lost, ${rd.replayed} replayed (app logs)`));
   }
+  rows.push(...fleetRows(r, tgt));
   const header = ['section', 'measurement', 'N', 'p50 / value', 'p95', 'notes', 'target', 'result'];
   const table = [header, header.map(() => '---'), ...rows].map((cols) => `| ${cols.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`).join('\n');
   const machine = [

@@ -8,6 +8,8 @@ import type { HotPathResult } from './hotpath.js';
 import type { ProxiedResult } from './proxied.js';
 import type { FanoutResult, StormResult } from './storm.js';
 import type { FloorWakeResult } from './wake.js';
+import type { FleetResult } from './fleet.js';
+import type { ScaleLevel } from './scale.js';
 
 export interface Target {
   id: string;
@@ -46,6 +48,8 @@ export interface BenchResult {
     proxied?: ProxiedResult;
     networks?: NetworksResult;
     redeploy?: RedeployResult;
+    fleet?: FleetResult;
+    scale?: ScaleLevel[];
   };
   /** 1-minute load average sampled every 5 s during the run (other work on the host skews figures). */
   loadAverageDuring: { samples: number; min: number; mean: number; max: number };
@@ -89,6 +93,18 @@ export function evaluateTargets(r: BenchResult): Target[] {
   }
   add('rss', `spawner RSS with ${s.footprint?.registration.registered ?? '?'} instances`, '≤ 150 MiB', s.footprint?.withInstances.rssMiB, 'MiB', (v) => v <= 150);
   add('getDeploy', `GET /deploy p50 at ${s.footprint?.getDeploy.instancesListed ?? '?'} instances`, '≤ 50 ms', s.footprint?.getDeploy.p50, 'ms', (v) => v <= 50);
+  const fl = s.fleet;
+  if (fl) {
+    for (const d of fl.deploys) {
+      add(`fleetDeploys${d.concurrency}`, `${d.concurrency} concurrent deploys: ${d.perSec} deploys/s ÷ the engine's create+start floor ${fl.floor.best.createStart.perSec}/s (at ${fl.floor.best.createStart.concurrency})`, '≥ 0.8', d.ratioToCreateStartFloor, '×', (v) => v >= 0.8);
+    }
+    add('fleetFanout', `fan-out wake of ${fl.fanout.instances}: ${fl.fanout.perSec} instances/s at their app ÷ the engine's start floor ${fl.floor.best.start.perSec}/s (at ${fl.floor.best.start.concurrency})`, '≥ 0.8', fl.fanout.ratioToStartFloor, '×', (v) => v >= 0.8);
+  }
+  const top = s.scale?.at(-1);
+  if (top) {
+    add('scaleDeploy', `deploy of one instance (p50, one after another) at ${top.instances} isolated instances`, '≤ 1000 ms', top.deploySequential.p50, 'ms', (v) => v <= 1000);
+    add('scaleOverhead', `wake overhead over the floor (no HEALTHCHECK, p50 of pairs) at ${top.instances} isolated instances`, '≤ 100 ms', top.wake.overheadVsApp200, 'ms', (v) => v <= 100);
+  }
   return out;
 }
 

@@ -68,8 +68,8 @@ export interface FanoutResult {
   wallMs: number;
 }
 
-export async function fanout(ctx: Ctx): Promise<FanoutResult> {
-  const names = Array.from({ length: ctx.sizes.fanout }, (_, i) => `f-${pad(i + 1)}`);
+export async function fanout(ctx: Ctx, prefix = 'f'): Promise<FanoutResult> {
+  const names = Array.from({ length: ctx.sizes.fanout }, (_, i) => `${prefix}-${pad(i + 1)}`);
   const insts = await pool(names, 5, (n) => deploy(ctx, n, ctx.images.nohc));
   await pool(insts, 5, async (i) => { await appUp(ctx, i); await stop(ctx, i.name); });
   const agent = new Agent({ connections: null, headersTimeout: 90_000, bodyTimeout: 90_000 });

@@ -96,10 +96,10 @@ async function wakeOnce(ctx: Ctx, inst: Inst, i: number): Promise<WakeResult> {
   }
 }
 
-export async function floorAndWake(ctx: Ctx, variant: 'hc' | 'nohc'): Promise<FloorWakeResult> {
+export async function floorAndWake(ctx: Ctx, variant: 'hc' | 'nohc', name = `w-${variant}`): Promise<FloorWakeResult> {
   const hc = variant === 'hc';
   const image = hc ? ctx.images.hc : ctx.images.nohc;
-  const inst = await deploy(ctx, `w-${variant}`, image);
+  const inst = await deploy(ctx, name, image);
   await appUp(ctx, inst);
   const floors: FloorRun[] = [];
   const wakes: WakeResult[] = [];
