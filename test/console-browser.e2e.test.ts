@@ -101,7 +101,12 @@ describe('operator console (Chromium, real Docker + Traefik)', () => {
     const doomed = await deployMock(stack, token, 'doomed');
     await page.goto(`${stack.api}/console#/i/doomed`);
     await expect.poll(() => page.locator('#instance-h').textContent(), { timeout: 15_000 }).toBe('doomed');
-    await page.getByRole('button', { name: 'Stop' }).click();
+    // From the keyboard. The page re-renders on every pushed change (here: health starting →
+    // healthy); the focused button must survive that, or a keypress or click can land on nothing.
+    await page.getByRole('button', { name: 'Stop' }).focus();
+    await expect.poll(() => page.locator('.facts').textContent(), { timeout: 30_000 }).toContain('running (health healthy)');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.action)).toBe('stop');
+    await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('.facts').textContent(), { timeout: 60_000 }).toContain('exited');
     await page.getByRole('button', { name: 'Delete…' }).click();
     await expect.poll(() => page.locator('#confirm').isVisible()).toBe(true);

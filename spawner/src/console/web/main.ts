@@ -7,6 +7,7 @@
 import { ago, idleIn } from './view.js';
 import { rows, schedule, tickRows, wireTable } from './table.js';
 import { fleetHtml, instanceHtml } from './detail.js';
+import { patchInstance } from './patch.js';
 import type { ConsoleRow, FleetView, InstanceDetail } from './types.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -53,6 +54,8 @@ function tickClock(): void {
 
 /** Loads overlap (events, actions): only the newest one's answer is shown, never an older one after it. */
 let detailSeq = 0;
+/** An action on the open instance is in flight: its buttons stay disabled through re-renders. */
+let acting = false;
 
 async function loadDetail(name: string): Promise<void> {
   const seq = ++detailSeq;
@@ -64,7 +67,7 @@ async function loadDetail(name: string): Promise<void> {
   const next = (await res.json()) as InstanceDetail;
   if (seq !== detailSeq) return;
   detail = next;
-  if (location.hash === `#/i/${encodeURIComponent(name)}`) el.innerHTML = instanceHtml(detail, now());
+  if (location.hash === `#/i/${encodeURIComponent(name)}`) patchInstance(el, instanceHtml(detail, now()), acting);
 }
 
 async function act(action: string): Promise<void> {
@@ -80,8 +83,9 @@ async function act(action: string): Promise<void> {
   }
   const path = `/console/api/instances/${encodeURIComponent(name)}`;
   toast(`${action} ${name}…`);
+  acting = true;
   for (const b of $('instance').querySelectorAll('button')) b.disabled = true;
-  const res = action === 'delete' ? await call('DELETE', path) : await call('POST', `${path}/${action}`);
+  const res = await (action === 'delete' ? call('DELETE', path) : call('POST', `${path}/${action}`)).finally(() => { acting = false; });
   if (!res.ok) { toast(`${action} ${name} refused: ${await problem(res)}`); void loadDetail(name); return; }
   toast(`${action} ${name}: done`);
   if (action === 'delete') location.hash = '#/';
