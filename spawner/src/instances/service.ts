@@ -112,8 +112,9 @@ export class InstanceService {
       const id = await this.createAndStart({ ...spec, env }, labels, volume);
       this.d.events.append({ instance: spec.name, kind: 'deployed', detail: { image: spec.image } }, this.d.now());
       this.d.metrics.deploys.inc({ result: 'ok' });
+      const mark = this.states.mark();
       const info = await this.d.runtime.inspect(id);
-      if (info) this.states.set(info);
+      if (info) this.states.set(info, mark);
       this.d.revisions?.deployed(spec.name, revisionSpecOf(spec), by, this.d.now(), id, info?.imageId ?? null);
       return {
         view: toView({ ...rec, containerId: id, revision: this.d.revisions ? 1 : null }, info?.state ?? 'unknown', info?.health ?? 'none', initState(this.d.init, spec.name), volumeState(this.d.volumes, spec.name)),
@@ -210,8 +211,9 @@ export class InstanceService {
 
   async get(nameOrId: string): Promise<InstanceView> {
     const rec = this.resolve(nameOrId);
+    const mark = this.states.mark();
     const info = rec.containerId ? await this.owned(rec.containerId) : null;
-    if (info) this.states.set(info);
+    if (info) this.states.set(info, mark);
     return viewOf(rec, info ?? undefined, this.d.init, this.d.volumes);
   }
 

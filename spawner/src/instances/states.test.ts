@@ -53,6 +53,24 @@ describe('ContainerStates', () => {
   });
 });
 
+describe('ContainerStates single inspects', () => {
+  it('an inspect answered after a newer event of its container does not overwrite that event', () => {
+    const s = new ContainerStates();
+    s.endRescan(s.beginRescan(), [info('a', 'running', 'starting'), info('b', 'running', 'starting')]);
+    const mark = s.mark(); // the inspects of a and b are sent
+    s.apply(ev('health', 'a', 'healthy')); // the engine said healthy meanwhile
+    s.set(info('a', 'running', 'starting'), mark); // a's inspect answers with what it saw before
+    s.set(info('b', 'running', 'healthy'), mark); // b had no event: its inspect is the news
+    expect(s.get('a')?.health).toBe('healthy');
+    expect(s.get('b')?.health).toBe('healthy');
+    // An inspect sent after the event is newer than it, and without a mark it is always written.
+    s.set(info('a', 'exited'), s.mark());
+    expect(s.get('a')?.state).toBe('exited');
+    s.set(info('a', 'running', 'unhealthy'));
+    expect(s.get('a')?.health).toBe('unhealthy');
+  });
+});
+
 describe('ContainerStates rescan base', () => {
   it('is not primed before a rescan ended; endRescan primes it and fills the cache as replaceAll does', () => {
     const s = new ContainerStates();

@@ -43,6 +43,8 @@ export class ContainerStates {
   private seenPrimed = false;
   /** Generation of the last event that touched each id (pruned once no rescan base needs it). */
   private readonly touchedAt = new Map<string, number>();
+  /** Generation of the last event of any kind per id (see set); pruned by rescans. */
+  private readonly lastEvent = new Map<string, number>();
   private gen = 0;
 
   /** False until the first full rescan: callers must ask the engine themselves. */
@@ -107,10 +109,23 @@ export class ContainerStates {
     for (const [id, st] of next) this.seen.set(id, st);
     // Rescans are single-flight, and the next base is taken at a later generation.
     for (const [id, gen] of this.touchedAt) if (gen <= base.gen) this.touchedAt.delete(id);
+    const listed = new Set(infos.map((i) => i.id));
+    for (const [id, gen] of this.lastEvent) if (gen <= base.gen && !listed.has(id)) this.lastEvent.delete(id);
     this.seenPrimed = true;
   }
 
-  set(info: ContainerInfo): void {
+  /** The present moment, for set(): take it before the inspect whose answer set() will write. */
+  mark(): number {
+    return this.gen;
+  }
+
+  /**
+   * A single inspect's answer. With `mark` (taken before the inspect), it is dropped when an event
+   * for the container came after it: that event is newer (an inspect that answered `starting`
+   * after the `healthy` event would otherwise show `starting` until the next rescan).
+   */
+  set(info: ContainerInfo, mark?: number): void {
+    if (mark !== undefined && (this.lastEvent.get(info.id) ?? 0) > mark) return;
     this.byId.set(info.id, known(info));
   }
 
@@ -120,6 +135,7 @@ export class ContainerStates {
 
   apply(ev: RuntimeEvent): void {
     const cur = this.byId.get(ev.id);
+    this.lastEvent.set(ev.id, ++this.gen);
     switch (ev.kind) {
       case 'create':
         this.byId.set(ev.id, { state: 'created', health: 'none' });
