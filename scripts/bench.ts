@@ -144,7 +144,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     log(`spawner idle: RSS ${idle.rssMiB} MiB`);
 
     const section = async (name: Section, fn: () => Promise<void>) => {
-      if (!want(name)) return;
+      if (!want(name) || tearingDown) return; // after a signal or crash: no new section
       log(`section ${name}`);
       const s = performance.now();
       try {
@@ -187,8 +187,9 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     await section('proxied', async () => { sections.proxied = await proxied(ctx); });
     await section('networks', async () => { sections.networks = await networkCost(ctx); });
     await section('redeploy', async () => { sections.redeploy = await redeploys(ctx); });
-    await section('fleet', async () => { sections.fleet = await fleet(ctx); });
+    // Scale before fleet: its levels are the population (10, 100, 1,000), which fleet would raise.
     await section('scale', async () => { sections.scale = await scale(ctx); });
+    await section('fleet', async () => { sections.fleet = await fleet(ctx); });
 
     const wrk = await run('sh', ['-c', 'wrk --version 2>&1 | head -1']).catch(() => ({ out: '' }));
     const result: BenchResult = {

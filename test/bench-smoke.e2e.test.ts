@@ -88,6 +88,7 @@ describe('bench --quick (real Docker + Traefik)', () => {
       ...(['nohc', 'hc'] as const).flatMap((v) => [`sections.redeploy.${v}.switchGapMs.p50`, `sections.redeploy.${v}.redeployCallMs.p50`, `sections.redeploy.${v}.errors`, `sections.redeploy.${v}.lost`, `sections.redeploy.${v}.replayed`]),
       // 12 fleet throughput (ratios to the engine's floor)
       'sections.fleet.floor.best.createStart.perSec', 'sections.fleet.floor.best.start.perSec', 'sections.fleet.floor.best.startToApp200.perSec',
+      'sections.fleet.floor.best.createStartIsolated.perSec', 'sections.fleet.deploys.0.ratioToIsolatedFloor',
       'sections.fleet.deploys.0.ratioToCreateStartFloor', 'sections.fleet.fanout.ratioToStartFloor', 'sections.fleet.fanout.finalSuccess',
       // 13 scale (per level; quick: 5 and 10 instances)
       ...[0, 1].flatMap((i) => ['deploySequential.p50', 'deployToRoute.p50', 'wake.overheadVsApp200', 'traefik.rssMiB', 'spawner.rssMiB', 'getDeploy.p50'].map((k) => `sections.scale.${i}.${k}`)),

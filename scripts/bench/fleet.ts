@@ -6,6 +6,8 @@
  *   concurrency 1, 2, 4, 8 and 16 (quick: 4 at 1 and 4); the best rate of each is the floor. A
  *   start is also timed to the app's first 200 on its address (the wakes below end at the app, so
  *   that is the fairer comparison; both are reported, the target uses the strict Engine-API one).
+ *   And create+start with a deploy's network work: its own network, Traefik and the spawner
+ *   joined to it, then create and start on it (what isolation costs the engine, per instance).
  * - Concurrent deploys through the API (each one a network, create, edge connects, start, gate),
  *   at 10 at a time and at the floor's best concurrency: deploys/s ÷ create+start floor.
  * - Fan-out wake of 50 (quick: 5) stopped instances at once, every client following the 307 (and
@@ -27,9 +29,11 @@ export interface FleetResult {
     createStart: RateAt[];
     start: RateAt[];
     startToApp200: RateAt[];
-    best: { createStart: RateAt; start: RateAt; startToApp200: RateAt };
+    /** Network create + both edges joined + create + start: a deploy's engine work. */
+    createStartIsolated: RateAt[];
+    best: { createStart: RateAt; start: RateAt; startToApp200: RateAt; createStartIsolated: RateAt };
   };
-  deploys: Array<RateAt & { perDeploy: Dist; ratioToCreateStartFloor: number }>;
+  deploys: Array<RateAt & { perDeploy: Dist; ratioToCreateStartFloor: number; ratioToIsolatedFloor: number }>;
   fanout: FanoutResult & { perSec: number; ratioToStartFloor: number; ratioToStartToApp200Floor: number };
 }
 
@@ -60,6 +64,7 @@ async function floor(ctx: Ctx, n: number): Promise<FleetResult['floor']> {
   const createStart: RateAt[] = [];
   const start: RateAt[] = [];
   const toApp: RateAt[] = [];
+  const isolated: RateAt[] = [];
   for (const c of ctx.quick ? [1, 4] : [1, 2, 4, 8, 16]) {
     const names = Array.from({ length: n }, (_, i) => `${ctx.stack.network}-floor-c${c}-${pad(i)}`);
     const made: Docker.Container[] = [];
@@ -79,9 +84,44 @@ async function floor(ctx: Ctx, n: number): Promise<FleetResult['floor']> {
       await firstOk(`http://${await address(k, net)}:9000/`, { everyMs: 5, deadlineMs: 30_000 });
     })));
     await pool(made, 8, (k) => k.remove({ force: true }));
-    ctx.log(`  floor at ${c}: create+start ${createStart.at(-1)?.perSec}/s, start ${start.at(-1)?.perSec}/s, start → app 200 ${toApp.at(-1)?.perSec}/s`);
+    isolated.push(rate(c, n, await timed(names.map((name, i) => ({ name, i: isolated.length * n + i })), c, (x) => isolatedCreateStart(ctx, x.name, x.i))));
+    ctx.log(`  floor at ${c}: create+start ${createStart.at(-1)?.perSec}/s, start ${start.at(-1)?.perSec}/s, start → app 200 ${toApp.at(-1)?.perSec}/s, `
+      + `isolated create+start ${isolated.at(-1)?.perSec}/s`);
   }
-  return { createStart, start, startToApp200: toApp, best: { createStart: best(createStart), start: best(start), startToApp200: best(toApp) } };
+  await removeIsolated(ctx);
+  return {
+    createStart, start, startToApp200: toApp, createStartIsolated: isolated,
+    best: { createStart: best(createStart), start: best(start), startToApp200: best(toApp), createStartIsolated: best(isolated) },
+  };
+}
+
+/** A range no default pool uses, beside section 10's 10.239.0.0/16. */
+const FLOOR_RANGE = (i: number) => `10.238.${Math.floor(i / 16)}.${(i % 16) * 16}/28`;
+
+/** What a deploy asks of the engine, without the spawner: its own network, both edges joined, create, start. */
+async function isolatedCreateStart(ctx: Ctx, name: string, i: number): Promise<void> {
+  const net = await ctx.docker.createNetwork({
+    Name: `${name}-iso`, CheckDuplicate: true, Labels: { [RUN_LABEL]: ctx.stack.runId },
+    IPAM: { Driver: 'default', Config: [{ Subnet: FLOOR_RANGE(i) }] },
+  });
+  await Promise.all([ctx.stack.traefik.id, ctx.stack.spawner.id].map((id) => net.connect({ Container: id })));
+  const k = await ctx.docker.createContainer({
+    name: `${name}-iso`, Image: ctx.images.nohc, Env: ['IDLE=0'], Labels: { [RUN_LABEL]: ctx.stack.runId },
+    HostConfig: { NetworkMode: `${name}-iso` },
+  });
+  await k.start();
+}
+
+async function removeIsolated(ctx: Ctx): Promise<void> {
+  const filters = { label: [`${RUN_LABEL}=${ctx.stack.runId}`] };
+  const cs = (await ctx.docker.listContainers({ all: true, filters })).filter((c) => (c.Names[0] ?? '').endsWith('-iso'));
+  await pool(cs, 8, (c) => ctx.docker.getContainer(c.Id).remove({ force: true }));
+  const nets = (await ctx.docker.listNetworks({ filters })).filter((n) => n.Name.endsWith('-iso'));
+  await pool(nets, 8, async (n) => {
+    const net = ctx.docker.getNetwork(n.Id);
+    await Promise.all([ctx.stack.traefik.id, ctx.stack.spawner.id].map((id) => net.disconnect({ Container: id, Force: true }).catch(() => undefined)));
+    await net.remove();
+  });
 }
 
 export async function fleet(ctx: Ctx): Promise<FleetResult> {
@@ -94,7 +134,10 @@ export async function fleet(ctx: Ctx): Promise<FleetResult> {
     const made: Array<Awaited<ReturnType<typeof deploy>>> = [];
     const ms = await timed(names, c, async (n) => { const d = await deploy(ctx, n, ctx.images.nohc); per.push(d.ms); made.push(d); });
     const r = rate(c, names.length, ms);
-    deploys.push({ ...r, perDeploy: dist(per), ratioToCreateStartFloor: round(r.perSec / fl.best.createStart.perSec, 2) });
+    deploys.push({
+      ...r, perDeploy: dist(per), ratioToCreateStartFloor: round(r.perSec / fl.best.createStart.perSec, 2),
+      ratioToIsolatedFloor: round(r.perSec / fl.best.createStartIsolated.perSec, 2),
+    });
     ctx.log(`  deploys ${c} at a time: ${r.perSec}/s (floor ${fl.best.createStart.perSec}/s)`);
     await pool(made, 8, async (i) => { await appUp(ctx, i); await stop(ctx, i.name); });
   }

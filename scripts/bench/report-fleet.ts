@@ -9,11 +9,12 @@ export function fleetRows(r: BenchResult, tgt: (id: string) => [string, boolean 
     const levels = (xs: typeof fl.floor.start) => xs.map((x) => `${x.concurrency}: ${x.perSec}/s`).join(', ');
     const b = fl.floor.best;
     rows.push(valueRow('12 fleet', `floor: create+start of ${fl.image} straight through the Engine API, best concurrency`, b.createStart.n, `${b.createStart.perSec}/s at ${b.createStart.concurrency}`, levels(fl.floor.createStart)));
+    rows.push(valueRow('12 fleet', 'floor: the same with a deploy\'s network work (own network, Traefik and the spawner joined), best concurrency', b.createStartIsolated.n, `${b.createStartIsolated.perSec}/s at ${b.createStartIsolated.concurrency}`, levels(fl.floor.createStartIsolated)));
     rows.push(valueRow('12 fleet', 'floor: start (Engine API call returned), best concurrency', b.start.n, `${b.start.perSec}/s at ${b.start.concurrency}`, levels(fl.floor.start)));
     rows.push(valueRow('12 fleet', 'floor: start → app\'s first 200 on its address, best concurrency', b.startToApp200.n, `${b.startToApp200.perSec}/s at ${b.startToApp200.concurrency}`, levels(fl.floor.startToApp200)));
     for (const d of fl.deploys) {
       const [t, p] = tgt(`fleetDeploys${d.concurrency}`);
-      rows.push(valueRow('12 fleet', `POST /deploy ${d.concurrency} at a time ÷ create+start floor`, d.n, `${d.perSec}/s = ${d.ratioToCreateStartFloor} ×`, `per deploy p50 ${fmt(d.perDeploy.p50, 'ms')}`, t, p));
+      rows.push(valueRow('12 fleet', `POST /deploy ${d.concurrency} at a time ÷ create+start floor`, d.n, `${d.perSec}/s = ${d.ratioToCreateStartFloor} ×`, `${d.ratioToIsolatedFloor} × the isolated create+start floor; per deploy p50 ${fmt(d.perDeploy.p50, 'ms')}`, t, p));
     }
     const f = fl.fanout;
     const [t, p] = tgt('fleetFanout');

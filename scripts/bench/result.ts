@@ -152,8 +152,17 @@ export function explain(r: BenchResult): string[] {
   if (s.hotPath) {
     out.push(`Hot path: ${s.hotPath.tool} and the spawner share the machine's ${r.machine.nproc} CPUs, so ${s.hotPath.requestsPerSec} req/s is a lower bound of the listener alone.`);
   }
+  const fl = s.fleet;
+  if (fl) {
+    const b = fl.floor.best;
+    for (const d of fl.deploys) {
+      out.push(`Fleet deploys, ${d.concurrency} at a time: ${d.perSec} deploys/s = ${d.ratioToCreateStartFloor} × the engine's best create+start (${b.createStart.perSec}/s at ${b.createStart.concurrency}, plain containers on one shared network), and ${d.ratioToIsolatedFloor} × its best rate for the engine work of an isolated deploy (${b.createStartIsolated.perSec}/s at ${b.createStartIsolated.concurrency}: the instance's own network, Traefik and the spawner joined to it, create, start). The difference between the two floors is what isolation costs the engine; the rest is the spawner's own work and the readiness gate (p50 ${d.perDeploy.p50} ms per deploy at this concurrency).`);
+    }
+    const f = fl.fanout;
+    out.push(`Fan-out wake of ${f.instances}: ${f.perSec} instances/s at their app = ${f.ratioToStartFloor} × the engine's best start rate (${b.start.perSec}/s at ${b.start.concurrency}) and ${f.ratioToStartToApp200Floor} × its best start → app 200 rate (${b.startToApp200.perSec}/s at ${b.startToApp200.concurrency}). At most maxConcurrentStarts=${r.setup.maxConcurrentStarts} wakes run at once, the rest wait in line; each one holds its slot through the whole gate (start, app up, Traefik's route, one probe through Traefik), so the route wait after each start is time the engine is not starting anything for that slot.`);
+  }
   if (s.fanout) {
-    out.push(`Fan-out: ${s.fanout.firstTry503} of ${s.fanout.instances} first tries got 503 + Retry-After (maxConcurrentStarts=${r.setup.maxConcurrentStarts}); honouring Retry-After, ${s.fanout.finalSuccess}/${s.fanout.instances} reached their app.`);
+    out.push(`Fan-out: beyond maxConcurrentStarts=${r.setup.maxConcurrentStarts} wakes wait in line for a slot (503 + Retry-After only once the line is full); ${s.fanout.firstTry503} of ${s.fanout.instances} first tries got 503, and ${s.fanout.finalSuccess}/${s.fanout.instances} reached their app.`);
   }
   return out;
 }

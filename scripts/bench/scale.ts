@@ -57,7 +57,7 @@ export async function scale(ctx: Ctx): Promise<ScaleLevel[]> {
     await pool(made, 8, async (i) => { await appUp(ctx, i); await stop(ctx, i.name); });
     const w = await floorAndWake({ ...ctx, sizes: { ...ctx.sizes, wakeRuns: ctx.quick ? 2 : 6 } }, 'nohc', `sc${level}-w`);
     const lvl: ScaleLevel = {
-      instances: level,
+      instances: registration.registered + registration.added,
       registration,
       deploySequential: dist(seq),
       deployConcurrent: { concurrency: 10, perDeploy: dist(per), deploysPerSec: round(concN / (concMs / 1000), 2) },
