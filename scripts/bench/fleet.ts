@@ -69,10 +69,7 @@ async function floor(ctx: Ctx, n: number): Promise<FleetResult['floor']> {
     const names = Array.from({ length: n }, (_, i) => `${ctx.stack.network}-floor-c${c}-${pad(i)}`);
     const made: Docker.Container[] = [];
     createStart.push(rate(c, n, await timed(names, c, async (name) => {
-      const k = await ctx.docker.createContainer({
-        name, Image: ctx.images.nohc, Env: ['IDLE=0'], Labels: { [RUN_LABEL]: ctx.stack.runId },
-        HostConfig: { NetworkMode: net },
-      });
+      const k = await floorContainer(ctx, name, net);
       made.push(k);
       await k.start();
     })));
@@ -95,6 +92,16 @@ async function floor(ctx: Ctx, n: number): Promise<FleetResult['floor']> {
   };
 }
 
+/** A plain mock-app container of the run (no spawner labels, no hardening) on `network`. */
+function floorContainer(ctx: Ctx, name: string, network: string): Promise<Docker.Container> {
+  return ctx.docker.createContainer({
+    name, Image: ctx.images.nohc, Env: ['IDLE=0'], Labels: { [RUN_LABEL]: ctx.stack.runId },
+    HostConfig: { NetworkMode: network },
+  });
+}
+
+const edges = (ctx: Ctx) => [ctx.stack.traefik.id, ctx.stack.spawner.id];
+
 /** A range no default pool uses, beside section 10's 10.239.0.0/16. */
 const FLOOR_RANGE = (i: number) => `10.238.${Math.floor(i / 16)}.${(i % 16) * 16}/28`;
 
@@ -104,14 +111,14 @@ async function isolatedCreateStart(ctx: Ctx, name: string, i: number): Promise<v
     Name: `${name}-iso`, CheckDuplicate: true, Labels: { [RUN_LABEL]: ctx.stack.runId },
     IPAM: { Driver: 'default', Config: [{ Subnet: FLOOR_RANGE(i) }] },
   });
-  await Promise.all([ctx.stack.traefik.id, ctx.stack.spawner.id].map((id) => net.connect({ Container: id })));
-  const k = await ctx.docker.createContainer({
-    name: `${name}-iso`, Image: ctx.images.nohc, Env: ['IDLE=0'], Labels: { [RUN_LABEL]: ctx.stack.runId },
-    HostConfig: { NetworkMode: `${name}-iso` },
-  });
-  await k.start();
+  await Promise.all(edges(ctx).map((id) => net.connect({ Container: id })));
+  await (await floorContainer(ctx, `${name}-iso`, `${name}-iso`)).start();
 }
 
+/**
+ * Removed before the deploys and the fan-out are measured: left in place (the run's teardown
+ * would get them), they would be ~80 more networks on Traefik and in the engine's rules.
+ */
 async function removeIsolated(ctx: Ctx): Promise<void> {
   const filters = { label: [`${RUN_LABEL}=${ctx.stack.runId}`] };
   const cs = (await ctx.docker.listContainers({ all: true, filters })).filter((c) => (c.Names[0] ?? '').endsWith('-iso'));
@@ -119,7 +126,7 @@ async function removeIsolated(ctx: Ctx): Promise<void> {
   const nets = (await ctx.docker.listNetworks({ filters })).filter((n) => n.Name.endsWith('-iso'));
   await pool(nets, 8, async (n) => {
     const net = ctx.docker.getNetwork(n.Id);
-    await Promise.all([ctx.stack.traefik.id, ctx.stack.spawner.id].map((id) => net.disconnect({ Container: id, Force: true }).catch(() => undefined)));
+    await Promise.all(edges(ctx).map((id) => net.disconnect({ Container: id, Force: true }).catch(() => undefined)));
     await net.remove();
   });
 }
