@@ -31,7 +31,7 @@ LABEL_INPUTS=io.spawner.inputs
 LABEL_STANDIN=io.spawner.standin
 # Bump one when its recipe below changes in a way the input hashes do not see.
 TRAEFIK_RECIPE_REV=2
-NODE_RECIPE_REV=1
+NODE_RECIPE_REV=2
 APP_RECIPE_REV=1
 
 FORCE=0
@@ -182,7 +182,12 @@ ensure_traefik() {
 NODE_SOURCE="" # registry | standin
 NODE_BUILT=0
 
-host_node_libs() { ldd "$(command -v node)" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'; }
+# The shared libraries of a host binary (absolute paths, the loader included).
+host_libs_of() { ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'; }
+host_node_libs() { host_libs_of "$(command -v node)"; }
+# The stand-in's bash (Debian images have it: it is Essential), with its libraries.
+host_bash() { readlink -f "$(command -v bash)"; }
+host_bash_libs() { host_libs_of "$(host_bash)"; }
 host_npm_dir() {
   local cli
   cli="$(readlink -f "$(command -v npm 2>/dev/null || echo /nonexistent)" 2>/dev/null || true)"
@@ -203,7 +208,7 @@ node_standin_inputs() {
   {
     echo "rev=$NODE_RECIPE_REV"
     # shellcheck disable=SC2046
-    stat -L -c '%n %s %Y' "$(command -v node)" $(host_node_libs) /etc/ssl/certs/ca-certificates.crt \
+    stat -L -c '%n %s %Y' "$(command -v node)" $(host_node_libs) "$(host_bash)" $(host_bash_libs) /etc/ssl/certs/ca-certificates.crt \
       ${npm_dir:+"$npm_dir/package.json"} $(busybox_path || true) 2>/dev/null || true
   } | sha256_of_stdin
 }
@@ -233,7 +238,10 @@ build_node_standin() {
 
   cp -L "$node_bin" "$root/usr/bin/node"
   ln -s /usr/bin/node "$root/usr/local/bin/node"
-  for lib in $(host_node_libs); do
+  # bash, as in the official (Debian) image: HEALTHCHECKs and scripts written for it run here too.
+  cp -L "$(host_bash)" "$root/usr/bin/bash"
+  for lib in $(host_node_libs) $(host_bash_libs); do
+    [ -e "$root/$(rootfs_path "$lib")" ] && continue
     mkdir -p "$root/$(dirname "$(rootfs_path "$lib")")"
     cp -L "$lib" "$root/$(rootfs_path "$lib")"
   done
