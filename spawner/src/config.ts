@@ -82,6 +82,11 @@ export interface Config {
   maxConcurrentStarts: number;
   maxQueuedWakes: number;
   healthPath?: string;
+  /**
+   * Docker's health StartInterval for instances of a HEALTHCHECK image (API >= 1.44): how soon
+   * after the app answers Docker says `healthy`, which Traefik waits for before routing.
+   */
+  healthStartIntervalMs: number;
   homeUrl: string;
   loopGuardRounds: number;
   idleTimeoutSec: number;
@@ -109,6 +114,11 @@ export interface Config {
    * route there. '' = redeploys of running instances are refused (start-first needs it).
    */
   traefikDynamicDir: string;
+  /**
+   * Write a self-signed default certificate for Traefik's default TLS store into traefikDynamicDir
+   * at start-up (traefik/default-cert.ts: without one Traefik makes an RSA key on every change).
+   */
+  traefikDefaultCertificate: boolean;
   /** How long an old container may finish its in-flight requests after a switch (docker stop timeout). */
   drainDeadlineSec: number;
   rescanSec: number;
@@ -157,6 +167,7 @@ export const DEFAULTS: Config = {
   traefikApiUrl: 'http://traefik:8080',
   traefikEntrypointUrl: 'http://traefik:80',
   probeThroughProxy: true,
+  healthStartIntervalMs: 25,
   wakeDeadlineSec: 60,
   maxConcurrentStarts: 8,
   maxQueuedWakes: 256,
@@ -173,6 +184,7 @@ export const DEFAULTS: Config = {
   publicUrl: '',
   revisionsKeep: 10,
   traefikDynamicDir: '',
+  traefikDefaultCertificate: true,
   drainDeadlineSec: 30,
   rescanSec: 30,
   shutdownGraceSec: 10,

@@ -25,6 +25,7 @@ import { createRuntime } from './runtime/select.js';
 import { healthcheckPlan } from './runtime/docker-mapping.js';
 import type { ContainerRuntime } from './runtime/types.js';
 import { TraefikApi } from './traefik/api.js';
+import { applyDefaultCertificate } from './traefik/default-cert.js';
 import { edgeLabels, ownershipLabels, traefikProvider } from './traefik/labels.js';
 import { Listeners, resolveHosts } from './listen.js';
 import { HealthWatcher } from './readiness/health.js';
@@ -88,7 +89,7 @@ function initKey(cfg: Config, store: InitStore, db: Database): Buffer | null {
   }
 }
 
-export async function startSpawner(cfg: Config, runtime: ContainerRuntime = createRuntime(cfg.runtime)): Promise<Running> {
+export async function startSpawner(cfg: Config, runtime: ContainerRuntime = createRuntime(cfg.runtime, { healthStartIntervalMs: cfg.healthStartIntervalMs })): Promise<Running> {
   const log = createLogger(cfg.logLevel);
   const users = loadUsers(cfg, log);
   const db = openDatabase(join(cfg.dataDir, 'spawner.db'));
@@ -101,6 +102,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = crea
     users, tokens: new TokenStore(db), limiter: new LoginRateLimiter({}), serviceToken: cfg.serviceToken, tokenTtlSec: cfg.tokenTtlSec,
   });
   const traefik = new TraefikApi(cfg.traefikApiUrl, undefined, traefikProvider(cfg.runtime));
+  await applyDefaultCertificate(cfg.traefikDynamicDir, cfg.traefikDefaultCertificate, log);
   const initStore = new InitStore(db);
   const key = initKey(cfg, initStore, db);
   const init = new Initializer({ store: initStore, key, maxResultBytes: cfg.initMaxResultBytes, log, now });
@@ -123,7 +125,7 @@ export async function startSpawner(cfg: Config, runtime: ContainerRuntime = crea
   await runtime.apiVersion().then(
     (apiVersion) => {
       const plan = healthcheckPlan(apiVersion);
-      log.info('docker engine', { runtime: cfg.runtime, apiVersion, healthStartInterval: plan.startInterval, path: plan.reason });
+      log.info('docker engine', { runtime: cfg.runtime, apiVersion, healthStartInterval: plan.startInterval, healthStartIntervalMs: plan.startInterval ? cfg.healthStartIntervalMs : undefined, path: plan.reason });
     },
     (err) => log.warn('docker engine API version unknown yet', { error: errorMessage(err) }),
   );

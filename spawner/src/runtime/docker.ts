@@ -18,8 +18,8 @@ import {
 } from './docker-mapping.js';
 import { watchWithBackoff } from './watch.js';
 
-/** Docker's health StartInterval: probe fast while the container is starting. */
-const FAST_START_INTERVAL_NS = 100_000_000; // 100 ms
+/** Docker's health StartInterval (probe fast while the container is starting), unless configured. */
+export const DEFAULT_HEALTH_START_INTERVAL_MS = 25;
 
 /** Marks the throw-away containers of readSocketTable (they remove themselves when done). */
 export const SOCKET_PROBE_LABEL = 'spawner.socket-probe';
@@ -33,10 +33,15 @@ function statusOf(err: unknown): number | undefined {
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private version?: Promise<string>;
+  private readonly startIntervalNs: number;
 
-  constructor(docker?: Docker) {
+  constructor(docker?: Docker, opts: { healthStartIntervalMs?: number } = {}) {
     this.docker = docker ?? new Docker();
+    this.startIntervalNs = (opts.healthStartIntervalMs ?? DEFAULT_HEALTH_START_INTERVAL_MS) * 1_000_000;
   }
+
+  /** The StartInterval (ns) added to an image's HEALTHCHECK where the engine has one. */
+  healthStartIntervalNs(): number { return this.startIntervalNs; }
 
   apiVersion(): Promise<string> {
     // A failed read (engine not up yet) is not kept: the next call asks again.
@@ -157,7 +162,7 @@ export class DockerRuntime implements ContainerRuntime {
     const plan = healthcheckPlan(await this.apiVersion());
     if (!plan.startInterval) return undefined;
     const info = await this.docker.getImage(image).inspect();
-    return instanceHealthcheck(plan, info.Config?.Healthcheck as Record<string, unknown> | undefined, FAST_START_INTERVAL_NS);
+    return instanceHealthcheck(plan, info.Config?.Healthcheck as Record<string, unknown> | undefined, this.startIntervalNs);
   }
 
   async start(id: string): Promise<void> {

@@ -13,7 +13,7 @@ import Docker from 'dockerode';
 import type {
   ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, NetworkInfo, NetworkSpec, PullOptions, RuntimeEvent, VolumeInfo, VolumeSpec,
 } from './types.js';
-import { DockerRuntime } from './docker.js';
+import { DEFAULT_HEALTH_START_INTERVAL_MS, DockerRuntime } from './docker.js';
 import * as nets from './docker-networks.js';
 import { healthcheckPlan, instanceHealthcheck, labelFilters } from './docker-mapping.js';
 import {
@@ -22,7 +22,6 @@ import {
 } from './swarm-mapping.js';
 import { watchWithBackoff } from './watch.js';
 
-const FAST_START_INTERVAL_NS = 100_000_000;
 /** A container Swarm made for a task: never an edge, never listed as one. */
 const TASK_LABEL = 'com.docker.swarm.task.id';
 const UPDATE_TRIES = 8;
@@ -34,6 +33,8 @@ export interface SwarmOptions {
   settleTimeoutMs?: number;
   /** Period of watch()'s service + task listing (it also runs right after each service event). */
   watchPollMs?: number;
+  /** Docker's health StartInterval for tasks of a HEALTHCHECK image (DockerRuntime's default). */
+  healthStartIntervalMs?: number;
 }
 
 const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
@@ -47,8 +48,8 @@ export class SwarmRuntime implements ContainerRuntime {
 
   constructor(docker?: Docker, opts: SwarmOptions = {}) {
     this.docker = docker ?? new Docker();
-    this.local = new DockerRuntime(this.docker);
-    this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, ...opts };
+    this.local = new DockerRuntime(this.docker, { healthStartIntervalMs: opts.healthStartIntervalMs });
+    this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, healthStartIntervalMs: DEFAULT_HEALTH_START_INTERVAL_MS, ...opts };
   }
 
   apiVersion(): Promise<string> { return this.local.apiVersion(); }
@@ -103,7 +104,7 @@ export class SwarmRuntime implements ContainerRuntime {
     const hc = image.Config?.Healthcheck as Record<string, unknown> | undefined;
     // The image's HEALTHCHECK copied onto the service (with a fast StartInterval where the engine
     // has it), so inspect() knows it has one without reaching the task's node.
-    const healthcheck = instanceHealthcheck(plan, hc, FAST_START_INTERVAL_NS) ?? (hc && (hc.Test as string[] | undefined)?.[0] !== 'NONE' ? hc : undefined);
+    const healthcheck = instanceHealthcheck(plan, hc, this.local.healthStartIntervalNs()) ?? (hc && (hc.Test as string[] | undefined)?.[0] !== 'NONE' ? hc : undefined);
     const created = (await this.docker.createService(serviceSpec(spec, { replicas: 0, healthcheck }) as Docker.CreateServiceOptions)) as unknown as { id?: string; ID?: string };
     return String(created.id ?? created.ID);
   }
