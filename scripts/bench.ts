@@ -75,7 +75,17 @@ export function parseArgs(argv: string[]): BenchOptions {
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
-const SPAWNER_ENV = { SPAWNER_LOG_LEVEL: 'info' };
+/**
+ * The spawner's environment in the bench: its defaults, plus BENCH_SPAWNER_<X>=v from the bench's
+ * own environment as SPAWNER_<X>=v (to measure an option, e.g. BENCH_SPAWNER_HEALTH_START_INTERVAL_MS=100);
+ * the report states them.
+ */
+const SPAWNER_ENV: Record<string, string> = {
+  SPAWNER_LOG_LEVEL: 'info',
+  ...Object.fromEntries(Object.entries(process.env)
+    .filter(([k, v]) => k.startsWith('BENCH_SPAWNER_') && v !== undefined)
+    .map(([k, v]) => [k.slice('BENCH_'.length), String(v)])),
+};
 const MAX_CONCURRENT_STARTS = 8; // the spawner's default, not overridden here
 
 export async function runBench(opts: BenchOptions): Promise<{ result: BenchResult; markdown: string; failed: boolean }> {
@@ -133,7 +143,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
     const token = await login(stack);
     events = await EventLog.open(docker, `spawner.id=${stack.spawnerId}`);
     const traefikArgs = ((await stack.traefik.inspect()).Config.Cmd ?? []) as string[];
-    const mach = await machine(docker, stack.traefikApi, traefikArgs);
+    const mach = { ...(await machine(docker, stack.traefikApi, traefikArgs)), spawnerEnv: SPAWNER_ENV };
     const ctx: Ctx = {
       stack, token, docker, events, sizes, quick: opts.quick, images, log,
       deadline: performance.now() + (opts.quick ? 8 : 90) * 60_000,
@@ -165,6 +175,8 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
         sections.coldWake[v] = w;
         sections.floor[v] = w.floor;
       }
+      // The same app with 2 CPUs instead of the default 0.5: what the default limit costs a wake.
+      sections.coldWake.nohcCpus2 = await floorAndWake(ctx, 'nohc', 'w-nohc-cpus2', { cpus: 2 });
     });
     let chromium = 'chromium not run';
     await section('browser', async () => {
@@ -205,7 +217,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
       },
       setup: {
         spawnerImage: IMAGES.spawner, maxConcurrentStarts: MAX_CONCURRENT_STARTS, probeThroughProxy: true,
-        logLevel: SPAWNER_ENV.SPAWNER_LOG_LEVEL, images,
+        logLevel: SPAWNER_ENV.SPAWNER_LOG_LEVEL ?? 'info', images,
       },
       sections,
       loadAverageDuring: { samples: 0, min: 0, mean: 0, max: 0 },

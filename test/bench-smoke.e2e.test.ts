@@ -68,6 +68,8 @@ describe('bench --quick (real Docker + Traefik)', () => {
         `sections.coldWake.${v}.overhead.vsApp200.p50`,
       ]),
       'sections.coldWake.hc.overhead.vsHealthy.p50',
+      // the default CPU limit against 2 CPUs, same app
+      'sections.coldWake.nohcCpus2.floor.toApp200.p50', 'sections.coldWake.nohcCpus2.wake.total.p50', 'sections.coldWake.nohcCpus2.overhead.vsApp200.p50',
       // 3 browser (both variants)
       'sections.browser.0.toAppLoaded.p50', 'sections.browser.1.toAppLoaded.p50',
       // 4 storm
@@ -99,6 +101,8 @@ describe('bench --quick (real Docker + Traefik)', () => {
     });
     expect(bad, 'paths without a finite number').toEqual([]);
     expect(at(r, 'sections.coldWake.nohc.wake.total.n')).toBe(3);
+    expect(at(r, 'sections.coldWake.nohcCpus2.cpus')).toBe(2);
+    expect(at(r, 'sections.coldWake.nohc.cpus')).toBe(0.5);
     expect(at(r, 'sections.fleet.fanout.finalSuccess')).toBe(at(r, 'sections.fleet.fanout.instances'));
     expect((r.targets as Array<{ id: string }>).map((t) => t.id)).toEqual(expect.arrayContaining(['fleetFanout', 'scaleDeploy', 'scaleOverhead']));
     expect((r.targets as unknown[]).length).toBeGreaterThan(0);

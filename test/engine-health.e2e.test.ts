@@ -2,7 +2,7 @@
  * The engine-dependent path of a create, on whichever engine the suite runs against (scripts/test.sh
  * runs the suite on Debian's 20.10, API 1.41, and on the current engine, API 1.56):
  * - the spawner says at start-up which path it takes ('docker engine': apiVersion, healthStartInterval);
- * - an instance of a HEALTHCHECK image carries the health StartInterval (healthStartIntervalMs, default 25 ms) exactly when the
+ * - an instance of a HEALTHCHECK image carries the health StartInterval (healthStartIntervalMs, default 50 ms) exactly when the
  *   engine has API >= 1.44, and otherwise the image's own HEALTHCHECK unchanged;
  * - with it, Docker's first passing check comes soon after start; without it, not before the
  *   image's 2 s interval (mock-app: --interval=2s). Both read from Docker's own health log.
@@ -41,7 +41,7 @@ describe('health StartInterval by engine API version', () => {
     const inst = await deploy(stack, token, 'hc-path');
     const created = await docker.getContainer(inst.id).inspect();
     const hc = created.Config.Healthcheck as Record<string, unknown> | undefined;
-    if (hasStartInterval) expect(hc).toEqual({ ...image, StartInterval: 25_000_000 });
+    if (hasStartInterval) expect(hc).toEqual({ ...image, StartInterval: 50_000_000 });
     else expect(hc).toEqual(image);
 
     const state = await pollUntil('healthy', async () => {
@@ -50,7 +50,7 @@ describe('health StartInterval by engine API version', () => {
     }, { timeoutMs: 60_000, intervalMs: 100 });
     const firstPass = state.Health!.Log.find((l) => l.ExitCode === 0)!;
     const ms = Date.parse(firstPass.End) - Date.parse(state.StartedAt);
-    console.log(`[engine-health] API ${apiVersion}: first passing health check ${ms} ms after start (StartInterval ${hasStartInterval ? "25 ms" : "none"})`);
+    console.log(`[engine-health] API ${apiVersion}: first passing health check ${ms} ms after start (StartInterval ${hasStartInterval ? "50 ms" : "none"})`);
     // A check cannot pass before one interval without the StartInterval; with it, the app's own
     // start (~0.3 s here) plus up to 100 ms, with room for a loaded machine.
     if (hasStartInterval) expect(ms).toBeLessThan(1_500);

@@ -53,9 +53,9 @@ export function checkDeadline(ctx: Ctx, what: string): void {
 }
 
 /** IDLE=0: the mock app never stops itself, so only the bench decides when it is stopped. */
-export async function deploy(ctx: Ctx, name: string, image: string): Promise<Inst & { ms: number }> {
+export async function deploy(ctx: Ctx, name: string, image: string, limits?: { cpus?: number }): Promise<Inst & { ms: number }> {
   const t0 = performance.now();
-  const r = await api(ctx.stack, ctx.token, 'POST', '/deploy', { name, image, envs: { IDLE: '0' } });
+  const r = await api(ctx.stack, ctx.token, 'POST', '/deploy', { name, image, envs: { IDLE: '0' }, ...(limits ? { limits } : {}) });
   const ms = performance.now() - t0;
   if (r.status !== 200) throw new Error(`deploy ${name}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
   return { name, id: String(r.body.id), cookie: String(r.body.cookie.value), ms };

@@ -133,6 +133,8 @@ export interface Machine {
   docker: { version: string; apiVersion: string; cgroup: string; storageDriver: string; containersOnHost: number };
   traefik: { version: string; providersThrottleDuration: string };
   loadAverage1m: number;
+  /** The spawner's environment in this run (scripts/bench.ts SPAWNER_ENV). */
+  spawnerEnv?: Record<string, string>;
 }
 
 export async function machine(docker: Docker, traefikApi: string, traefikArgs: string[]): Promise<Machine> {

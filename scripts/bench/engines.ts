@@ -60,7 +60,7 @@ const ms = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(
 export function renderSideBySide(results: Partial<Record<Engine, BenchResult>>): string {
   const engines = (Object.keys(results) as Engine[]).filter((e) => results[e]);
   const col = (f: (r: BenchResult) => string) => engines.map((e) => f(results[e] as BenchResult));
-  const w = (r: BenchResult, v: 'hc' | 'nohc') => r.sections.coldWake?.[v];
+  const w = (r: BenchResult, v: 'hc' | 'nohc' | 'nohcCpus2') => r.sections.coldWake?.[v];
   const rows: Array<[string, string[]]> = [
     ['engine', col((r) => `Docker ${r.machine.docker.version}, API ${r.machine.docker.apiVersion}`)],
     ['load average during the run (mean / max)', col((r) => `${r.loadAverageDuring.mean} / ${r.loadAverageDuring.max}`)],
@@ -74,6 +74,8 @@ export function renderSideBySide(results: Partial<Record<Engine, BenchResult>>):
     ['cold wake, HEALTHCHECK', col((r) => withP95(w(r, 'hc')?.wake.total))],
     ['HEALTHCHECK wake over the app\'s first 200 (median of pairs)', col((r) => ms(w(r, 'hc')?.overhead.vsApp200.p50))],
     ['HEALTHCHECK wake over Docker `healthy` / over reachable through Traefik', col((r) => `${ms(w(r, 'hc')?.overhead.vsHealthy?.p50)} / ${ms(w(r, 'hc')?.overhead.vsReachable.p50)}`)],
+    ['CPU limit of the instances (default) / of the 2-CPU variant', col((r) => `${w(r, 'nohc')?.cpus ?? '—'} / ${w(r, 'nohcCpus2')?.cpus ?? '—'}`)],
+    ['no HEALTHCHECK, 2 CPUs instead of the default: floor / cold wake / overhead', col((r) => `${p50(w(r, 'nohcCpus2')?.floor.toApp200)} / ${p50(w(r, 'nohcCpus2')?.wake.total)} / ${ms(w(r, 'nohcCpus2')?.overhead.vsApp200.p50)}`)],
   ];
   const header = ['measurement (p50 unless said)', ...engines];
   const lines = [header, header.map(() => '---'), ...rows.map(([k, v]) => [k, ...v])].map((c) => `| ${c.join(' | ')} |`);

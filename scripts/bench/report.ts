@@ -9,18 +9,20 @@ export function renderMarkdown(r: BenchResult): string {
   const t = (id: string) => r.targets.find((x) => x.id === id);
   const rows: Row[] = [];
   const tgt = (id: string): [string, boolean | undefined] => [t(id)?.target ?? '', t(id)?.pass];
-  for (const v of ['nohc', 'hc'] as const) {
+  const variants = ['nohc', 'hc', 'nohcCpus2'] as const;
+  const cpus = (v: (typeof variants)[number]) => `, ${s.coldWake?.[v]?.cpus ?? '?'} CPU`;
+  for (const v of variants) {
     const w = s.coldWake?.[v];
     if (!w) continue;
-    const label = v === 'hc' ? `${w.image} (HEALTHCHECK 2 s)` : `${w.image} (no HEALTHCHECK)`;
+    const label = v === 'hc' ? `${w.image} (HEALTHCHECK 2 s${cpus(v)})` : `${w.image} (no HEALTHCHECK${cpus(v)})`;
     rows.push(distRow('1 floor', `${label}: docker start → app's first 200`, w.floor.toApp200, 'probe of container IP every 5 ms'));
     rows.push(distRow('1 floor', `${label}: docker start → route in Traefik's API`, w.floor.toRoute, 'router + server at the new IP, polled every 10 ms'));
     if (w.floor.toHealthy) rows.push(distRow('1 floor', `${label}: docker start → Docker \`healthy\``, w.floor.toHealthy, 'from Docker health_status event'));
   }
-  for (const v of ['nohc', 'hc'] as const) {
+  for (const v of variants) {
     const w = s.coldWake?.[v];
     if (!w) continue;
-    const label = v === 'hc' ? `${w.image} (HC)` : `${w.image} (no HC)`;
+    const label = v === 'hc' ? `${w.image} (HC${cpus(v)})` : `${w.image} (no HC${cpus(v)})`;
     const [tt, tp] = v === 'nohc' ? tgt('coldWakeNoHc') : ['', undefined];
     rows.push(distRow('2 cold wake', `${label}: first request → app's 200 (through Traefik, following 307)`, w.wake.total, `errors ${w.wake.errors}`, tt, tp));
     for (const k of ['start', 'health', 'route', 'probe', 'total'] as const) {
@@ -105,7 +107,7 @@ export function renderMarkdown(r: BenchResult): string {
     `- mode: **${r.mode}**, run time ${r.runSeconds} s, ${r.startedAt}`,
     `- machine: ${m.nproc} CPU (${m.cpuModel}), ${m.memoryGiB} GiB RAM, kernel ${m.kernel}, ${m.os}, load average (1 min) at start ${m.loadAverage1m}, during the run mean ${r.loadAverageDuring.mean} / max ${r.loadAverageDuring.max} (${r.loadAverageDuring.samples} samples), ${m.docker.containersOnHost} containers on the host at start`,
     `- Docker ${m.docker.version} (API ${m.docker.apiVersion}, cgroup ${m.docker.cgroup}, ${m.docker.storageDriver}); Traefik ${m.traefik.version}, providersThrottleDuration=${m.traefik.providersThrottleDuration}; Node ${m.node}; ${r.tools.chromium}; ${r.tools.loadGenerator}`,
-    `- spawner: ${r.setup.spawnerImage}, maxConcurrentStarts ${r.setup.maxConcurrentStarts}, probeThroughProxy ${r.setup.probeThroughProxy}, log level ${r.setup.logLevel}; instances: ${r.setup.images.hc} (HEALTHCHECK interval 2 s) and ${r.setup.images.nohc} (HEALTHCHECK NONE → TCP probe), env IDLE=0`,
+    `- spawner: ${r.setup.spawnerImage}, maxConcurrentStarts ${r.setup.maxConcurrentStarts}, probeThroughProxy ${r.setup.probeThroughProxy}, log level ${r.setup.logLevel}, env ${Object.entries(m.spawnerEnv ?? {}).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults'}; instances: ${r.setup.images.hc} (HEALTHCHECK interval 2 s) and ${r.setup.images.nohc} (HEALTHCHECK NONE → TCP probe), env IDLE=0`,
   ].join('\n');
   const targets = r.targets.map((x) => `- ${mark(x.pass)} ${x.description}: ${fmt(x.value, x.unit)} (target ${x.target})`).join('\n');
   const notes = r.explanations.map((e) => `- ${e}`).join('\n');

@@ -38,7 +38,8 @@ export interface BenchResult {
   };
   sections: {
     floor?: Partial<Record<'hc' | 'nohc', FloorWakeResult['floor']>>;
-    coldWake?: Partial<Record<'hc' | 'nohc', FloorWakeResult>>;
+    /** nohcCpus2: the nohc image deployed with limits.cpus 2 (the others: the spawner's default limits). */
+    coldWake?: Partial<Record<'hc' | 'nohc' | 'nohcCpus2', FloorWakeResult>>;
     browser?: BrowserResult[];
     storm?: StormResult;
     fanout?: FanoutResult;

@@ -44,6 +44,10 @@ async function routeUp(ctx: Ctx, name: string, ip: string, deadlineMs: number): 
 export interface FloorWakeResult {
   image: string;
   healthcheck: boolean;
+  /** Limits asked for in the deploy (none: the spawner's defaults). */
+  limits?: { cpus?: number };
+  /** The CPU limit the instance's container got (HostConfig.NanoCpus / 1e9; 0 = none). */
+  cpus: number;
   inst: Inst;
   floor: { toApp200: Dist; toHealthy?: Dist; toRoute: Dist; dockerStartCall: Dist };
   wake: {
@@ -96,11 +100,12 @@ async function wakeOnce(ctx: Ctx, inst: Inst, i: number): Promise<WakeResult> {
   }
 }
 
-export async function floorAndWake(ctx: Ctx, variant: 'hc' | 'nohc', name = `w-${variant}`): Promise<FloorWakeResult> {
+export async function floorAndWake(ctx: Ctx, variant: 'hc' | 'nohc', name = `w-${variant}`, limits?: { cpus?: number }): Promise<FloorWakeResult> {
   const hc = variant === 'hc';
   const image = hc ? ctx.images.hc : ctx.images.nohc;
-  const inst = await deploy(ctx, name, image);
+  const inst = await deploy(ctx, name, image, limits);
   await appUp(ctx, inst);
+  const cpus = ((await ctx.docker.getContainer(inst.id).inspect()).HostConfig.NanoCpus ?? 0) / 1e9;
   const floors: FloorRun[] = [];
   const wakes: WakeResult[] = [];
   const pairs: Array<{ floor: FloorRun; wake: WakeResult }> = [];
@@ -116,14 +121,14 @@ export async function floorAndWake(ctx: Ctx, variant: 'hc' | 'nohc', name = `w-$
     floors.push(f as FloorRun);
     wakes.push(w as WakeResult);
     if (w?.ok) pairs.push({ floor: f as FloorRun, wake: w });
-    ctx.log(`  ${variant} run ${i + 1}/${ctx.sizes.wakeRuns}: floor ${round(f?.toApp200 ?? NaN)} ms (route ${round(f?.toRoute ?? NaN)} ms)`
+    ctx.log(`  ${name} run ${i + 1}/${ctx.sizes.wakeRuns}: floor ${round(f?.toApp200 ?? NaN)} ms (route ${round(f?.toRoute ?? NaN)} ms)`
       + `${hc ? ` (healthy ${round(f?.toHealthy ?? NaN)} ms)` : ''}, wake ${round(w?.ms ?? NaN)} ms ${w?.ok ? '' : `ERROR ${w?.error}`}`);
   }
   await stop(ctx, inst.name);
   const ok = wakes.filter((w) => w.ok);
   const phase = (k: keyof Phases) => dist(ok.map((w) => w.phases?.[k]).filter((v): v is number => typeof v === 'number'));
   const result: FloorWakeResult = {
-    image, healthcheck: hc, inst,
+    image, healthcheck: hc, inst, cpus, ...(limits ? { limits } : {}),
     floor: {
       toApp200: dist(floors.map((f) => f.toApp200)),
       toRoute: dist(floors.map((f) => f.toRoute)),

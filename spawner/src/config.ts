@@ -167,7 +167,7 @@ export const DEFAULTS: Config = {
   traefikApiUrl: 'http://traefik:8080',
   traefikEntrypointUrl: 'http://traefik:80',
   probeThroughProxy: true,
-  healthStartIntervalMs: 25,
+  healthStartIntervalMs: 50,
   wakeDeadlineSec: 60,
   maxConcurrentStarts: 8,
   maxQueuedWakes: 256,

@@ -29,10 +29,10 @@ const spec: ContainerSpec = {
 };
 
 describe('DockerRuntime.create by engine API version', () => {
-  it('API 1.56: the image HEALTHCHECK goes along with a 25 ms StartInterval by default', async () => {
+  it('API 1.56: the image HEALTHCHECK goes along with a 50 ms StartInterval by default', async () => {
     const f = fakeDocker(async () => ({ ApiVersion: '1.56' }));
     await new DockerRuntime(f.docker).create(spec);
-    expect(f.created[0]?.Healthcheck).toEqual({ ...IMAGE_HC, StartInterval: 25_000_000 });
+    expect(f.created[0]?.Healthcheck).toEqual({ ...IMAGE_HC, StartInterval: 50_000_000 });
   });
 
   it('API 1.56: the configured StartInterval (healthStartIntervalMs)', async () => {
@@ -59,6 +59,6 @@ describe('DockerRuntime.create by engine API version', () => {
     expect(await rt.apiVersion()).toBe('1.56');
     await rt.create(spec);
     expect(f.version).toHaveBeenCalledTimes(2);
-    expect(f.created[0]?.Healthcheck).toMatchObject({ StartInterval: 25_000_000 });
+    expect(f.created[0]?.Healthcheck).toMatchObject({ StartInterval: 50_000_000 });
   });
 });

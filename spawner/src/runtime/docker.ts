@@ -19,7 +19,7 @@ import {
 import { watchWithBackoff } from './watch.js';
 
 /** Docker's health StartInterval (probe fast while the container is starting), unless configured. */
-export const DEFAULT_HEALTH_START_INTERVAL_MS = 25;
+export const DEFAULT_HEALTH_START_INTERVAL_MS = 50;
 
 /** Marks the throw-away containers of readSocketTable (they remove themselves when done). */
 export const SOCKET_PROBE_LABEL = 'spawner.socket-probe';
