@@ -5,7 +5,7 @@
  *   npm run bench -- --quick       CI smoke: small N, same sections, no timing assertions
  *   options: --out DIR (default bench-results), --only a,b (sections: hotpath, wake, browser,
  *            storm, deploy, fanout, footprint, proxied, networks, redeploy, fleet, scale), --registered N
- *            (footprint size),
+ *            (footprint size), --scale-levels A,B (populations of the scale section),
  *            --engine default|current|both: run on that engine / on each (scripts/bench/engines.ts),
  *            one report with the wake sections side by side (default: the engine DOCKER_HOST names)
  *
@@ -45,6 +45,8 @@ export interface BenchOptions {
   only?: Section[];
   /** Instances registered by the footprint section (default: the mode's size). */
   registered?: number;
+  /** Populations of the scale section (default: the mode's levels). */
+  scaleLevels?: number[];
   engines?: Engine[];
   /** The arguments without --engine/--out, for the per-engine child runs. */
   childArgs: string[];
@@ -57,6 +59,11 @@ export function parseArgs(argv: string[]): BenchOptions {
     if (a === '--quick') opts.quick = true;
     else if (a === '--out') opts.outDir = argv[++i] ?? opts.outDir;
     else if (a === '--registered') opts.registered = Number(argv[++i]);
+    else if (a === '--scale-levels') {
+      const v = argv[++i] ?? '';
+      opts.scaleLevels = v.split(',').map(Number);
+      if (!opts.scaleLevels.length || opts.scaleLevels.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--scale-levels ${v}; allowed: positive integers, comma-separated (e.g. 10,100)`);
+    }
     else if (a === '--engine') {
       const e = argv[++i] ?? '';
       if (!['default', 'current', 'both'].includes(e)) throw new Error(`--engine ${e}; allowed: default, current, both`);
@@ -67,8 +74,8 @@ export function parseArgs(argv: string[]): BenchOptions {
       const bad = list.filter((s) => !(SECTIONS as readonly string[]).includes(s));
       if (bad.length) throw new Error(`unknown section(s) ${bad.join(', ')}; allowed: ${SECTIONS.join(', ')}`);
       opts.only = list as Section[];
-    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--registered N] [--only ${SECTIONS.join(',')}] [--engine default|current|both]`);
-    if (a !== '--out') opts.childArgs.push(a, ...(a === '--only' || a === '--registered' ? [argv[i] ?? ''] : []));
+    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--registered N] [--scale-levels A,B] [--only ${SECTIONS.join(',')}] [--engine default|current|both]`);
+    if (a !== '--out') opts.childArgs.push(a, ...(a === '--only' || a === '--registered' || a === '--scale-levels' ? [argv[i] ?? ''] : []));
   }
   return opts;
 }
@@ -91,7 +98,7 @@ const MAX_CONCURRENT_STARTS = 8; // the spawner's default, not overridden here
 export async function runBench(opts: BenchOptions): Promise<{ result: BenchResult; markdown: string; failed: boolean }> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const sizes = { ...(opts.quick ? QUICK : FULL), ...(opts.registered ? { registered: opts.registered } : {}) };
+  const sizes = { ...(opts.quick ? QUICK : FULL), ...(opts.registered ? { registered: opts.registered } : {}), ...(opts.scaleLevels ? { scaleLevels: opts.scaleLevels } : {}) };
   const want = (s: Section) => !opts.only || opts.only.includes(s);
   const images = { hc: IMAGES.mockApp, nohc: `${IMAGES.mockApp.split(':')[0]}:nohc` };
   log(`building ${images.nohc} (FROM ${images.hc} + HEALTHCHECK NONE)`);

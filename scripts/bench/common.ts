@@ -16,15 +16,17 @@ export interface Sizes {
   registered: number;
   listRuns: number;
   loadSeconds: number;
+  /** The populations the scale section measures at. */
+  scaleLevels: number[];
 }
 
 export const FULL: Sizes = {
   wakeRuns: 20, browserRuns: 10, stormClients: 200, fanout: 20, deploySequential: 50, deployParallel: 50,
-  deployConcurrency: 10, registered: 1000, listRuns: 20, loadSeconds: 10,
+  deployConcurrency: 10, registered: 1000, listRuns: 20, loadSeconds: 10, scaleLevels: [10, 100, 1000],
 };
 export const QUICK: Sizes = {
   wakeRuns: 3, browserRuns: 2, stormClients: 200, fanout: 5, deploySequential: 5, deployParallel: 5,
-  deployConcurrency: 5, registered: 30, listRuns: 5, loadSeconds: 2,
+  deployConcurrency: 5, registered: 30, listRuns: 5, loadSeconds: 2, scaleLevels: [5, 10],
 };
 
 export interface Ctx {

@@ -26,7 +26,7 @@ export interface ScaleLevel {
 }
 
 export async function scale(ctx: Ctx): Promise<ScaleLevel[]> {
-  const levels = ctx.quick ? [5, 10] : [10, 100, 1000];
+  const levels = ctx.sizes.scaleLevels;
   const out: ScaleLevel[] = [];
   for (const level of levels) {
     ctx.log(`  scale: registering up to ${level} instances`);
