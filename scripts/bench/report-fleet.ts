@@ -29,7 +29,7 @@ export function fleetRows(r: BenchResult, tgt: (id: string) => [string, boolean 
     rows.push(distRow(sec, 'POST /deploy 10 at a time', l.deployConcurrent.perDeploy, `${l.deployConcurrent.deploysPerSec} deploys/s`));
     rows.push(distRow(sec, 'POST /deploy → router visible in Traefik\'s API', l.deployToRoute));
     rows.push(valueRow(sec, 'cold wake (no HC): wake p50 / floor p50 / overhead (median of pairs)', l.wake.wake.n, `${fmt(l.wake.wake.p50, 'ms')} / ${fmt(l.wake.floorToApp200.p50, 'ms')} / ${fmt(l.wake.overheadVsApp200, 'ms')}`, `vs reachable through Traefik ${fmt(l.wake.overheadVsReachable, 'ms')}; errors ${l.wake.errors}`, ot, op));
-    rows.push(valueRow(sec, `Traefik on ${l.traefik.networks} networks / spawner`, 1, `${fmt(l.traefik.rssMiB, 'MiB')} / ${fmt(l.spawner.rssMiB, 'MiB')} RSS`, `Traefik CPU at rest ${l.traefik.cpuPercentAtRest} % of a core`));
+    rows.push(valueRow(sec, `Traefik on ${l.traefik.networks} networks / spawner`, 1, `${fmt(l.traefik.rssMiB, 'MiB')} / ${fmt(l.spawner.rssMiB, 'MiB')} RSS`, `Traefik CPU ${l.traefik.cpuPercentRightAfter} % of a core right after the level's work, ${l.traefik.cpuPercentAtRest} % at rest (${l.traefik.settleSec} s later)`));
     rows.push(distRow(sec, `GET /deploy at ${l.getDeploy.instancesListed} instances`, l.getDeploy));
   }
   return rows;

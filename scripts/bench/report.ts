@@ -70,7 +70,7 @@ export function renderMarkdown(r: BenchResult): string {
     rows.push(valueRow('7 footprint', `spawner RSS with ${f.registration.registered} registered instances`, 1, fmt(f.withInstances.rssMiB, 'MiB'), `cgroup ${fmt(f.withInstances.cgroupMiB, 'MiB')}; after the GET /deploy runs ${fmt(f.afterList.rssMiB, 'MiB')}`, rt, rp));
     rows.push(distRow('7 footprint', `GET /deploy at ${f.getDeploy.instancesListed} instances`, f.getDeploy, '', lt, lp));
     rows.push(distRow('7 footprint', 'floor: Docker list (all, label filter) from the host', f.dockerListFloor));
-    if (f.traefik) rows.push(valueRow('7 footprint', `Traefik on ${f.traefik.networks} networks (one per instance + control)`, 1, `${f.traefik.rssMiB} MiB RSS`, `cgroup ${f.traefik.cgroupMiB} MiB; CPU at rest ${f.traefik.cpuPercentAtRest} % of a core`));
+    if (f.traefik) rows.push(valueRow('7 footprint', `Traefik on ${f.traefik.networks} networks (one per instance + control)`, 1, `${f.traefik.rssMiB} MiB RSS`, `cgroup ${f.traefik.cgroupMiB} MiB; CPU ${f.traefik.cpuPercentRightAfter} % of a core right after, ${f.traefik.cpuPercentAtRest} % at rest (${f.traefik.settleSec} s later)`));
   }
   if (s.hotPath) {
     const h = s.hotPath;

@@ -71,7 +71,7 @@ export async function scale(ctx: Ctx): Promise<ScaleLevel[]> {
       getDeploy: await listLatency(ctx),
     };
     ctx.log(`  scale ${lvl.getDeploy.instancesListed}: deploy p50 ${lvl.deploySequential.p50} ms, wake overhead ${lvl.wake.overheadVsApp200} ms, `
-      + `traefik ${lvl.traefik.rssMiB} MiB / ${lvl.traefik.cpuPercentAtRest} %, spawner ${lvl.spawner.rssMiB} MiB, GET /deploy ${lvl.getDeploy.p50} ms`);
+      + `traefik ${lvl.traefik.rssMiB} MiB / ${lvl.traefik.cpuPercentRightAfter} % → ${lvl.traefik.cpuPercentAtRest} % after ${lvl.traefik.settleSec} s, spawner ${lvl.spawner.rssMiB} MiB, GET /deploy ${lvl.getDeploy.p50} ms`);
     out.push(lvl);
   }
   return out;
