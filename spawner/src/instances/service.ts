@@ -112,9 +112,7 @@ export class InstanceService {
       const id = await this.createAndStart({ ...spec, env }, labels, volume);
       this.d.events.append({ instance: spec.name, kind: 'deployed', detail: { image: spec.image } }, this.d.now());
       this.d.metrics.deploys.inc({ result: 'ok' });
-      const mark = this.states.mark();
-      const info = await this.d.runtime.inspect(id);
-      if (info) this.states.set(info, mark);
+      const info = await this.states.observe(() => this.d.runtime.inspect(id));
       this.d.revisions?.deployed(spec.name, revisionSpecOf(spec), by, this.d.now(), id, info?.imageId ?? null);
       return {
         view: toView({ ...rec, containerId: id, revision: this.d.revisions ? 1 : null }, info?.state ?? 'unknown', info?.health ?? 'none', initState(this.d.init, spec.name), volumeState(this.d.volumes, spec.name)),
@@ -211,9 +209,8 @@ export class InstanceService {
 
   async get(nameOrId: string): Promise<InstanceView> {
     const rec = this.resolve(nameOrId);
-    const mark = this.states.mark();
-    const info = rec.containerId ? await this.owned(rec.containerId) : null;
-    if (info) this.states.set(info, mark);
+    const id = rec.containerId;
+    const info = id ? await this.states.observe(() => this.owned(id)) : null;
     return viewOf(rec, info ?? undefined, this.d.init, this.d.volumes);
   }
 

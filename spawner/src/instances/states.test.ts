@@ -69,6 +69,21 @@ describe('ContainerStates single inspects', () => {
     s.set(info('a', 'running', 'unhealthy'));
     expect(s.get('a')?.health).toBe('unhealthy');
   });
+
+  it('observe() marks before its inspect: an event during the inspect wins over the answer', async () => {
+    const s = new ContainerStates();
+    s.endRescan(s.beginRescan(), [info('a', 'running', 'starting')]);
+    const got = await s.observe(async () => {
+      s.apply(ev('health', 'a', 'healthy')); // arrives while the inspect is on its way
+      return info('a', 'running', 'starting');
+    });
+    expect(got?.health).toBe('starting'); // the caller gets the answer as it came
+    expect(s.get('a')?.health).toBe('healthy'); // the cache keeps the newer event
+    expect(await s.observe(async () => info('a', 'exited'))).toMatchObject({ state: 'exited' });
+    expect(s.get('a')?.state).toBe('exited'); // no event since: the answer is the news
+    expect(await s.observe(async () => null)).toBeNull();
+    expect(s.get('a')?.state).toBe('exited');
+  });
 });
 
 describe('ContainerStates rescan base', () => {

@@ -129,6 +129,14 @@ export class ContainerStates {
     this.byId.set(info.id, known(info));
   }
 
+  /** One inspect, recorded with a mark taken before it (see set): the single way to refresh one. */
+  async observe(inspect: () => Promise<ContainerInfo | null>): Promise<ContainerInfo | null> {
+    const mark = this.mark();
+    const info = await inspect();
+    if (info) this.set(info, mark);
+    return info;
+  }
+
   get(id: string): KnownState | undefined {
     return this.byId.get(id);
   }

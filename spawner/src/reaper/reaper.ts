@@ -154,10 +154,8 @@ export class IdleReaper {
       if (known?.state !== 'running') continue;
       let startedAt = known.startedAt;
       if (!startedAt) {
-        const mark = states.mark();
-        const info = await this.d.service.owned(id);
+        const info = await states.observe(() => this.d.service.owned(id));
         if (!info || info.state !== 'running') continue;
-        states.set(info, mark);
         startedAt = info.startedAt;
       }
       out.push({ rec, info: { id, startedAt } });
