@@ -32,7 +32,7 @@ LABEL_STANDIN=io.spawner.standin
 # Bump one when its recipe below changes in a way the input hashes do not see.
 TRAEFIK_RECIPE_REV=2
 NODE_RECIPE_REV=2
-APP_RECIPE_REV=1
+APP_RECIPE_REV=2
 
 FORCE=0
 TARGETS=()
@@ -376,7 +376,10 @@ pkg_file_list() {
 }
 
 # tar of the listed files (names, modes, symlinks, contents; no times or owners)
-tar_of_list() { tar -C "$REPO_ROOT" --null --no-recursion -T "$1" --mtime=@0 --owner=0 --group=0 --numeric-owner -cf -; }
+# Real mtimes, not a fixed one: BuildKit (the current engine's builder) re-sends a context file
+# only when its size or mtime changed, so with --mtime=@0 an edit that kept a file's size (50 for
+# 25) reached the image stale. Unchanged inputs are skipped by their hash label anyway.
+tar_of_list() { tar -C "$REPO_ROOT" --null --no-recursion -T "$1" --owner=0 --group=0 --numeric-owner -cf -; }
 
 dockerfile_for() { # pkg mode
   if [ "$2" = prebuilt ]; then echo "$REPO_ROOT/$1/Dockerfile.prebuilt"; else echo "$REPO_ROOT/$1/Dockerfile"; fi
