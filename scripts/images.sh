@@ -375,7 +375,7 @@ pkg_file_list() {
   ) | LC_ALL=C sort -z
 }
 
-# tar of the listed files (names, modes, symlinks, contents; no times or owners)
+# tar of the listed files (names, modes, symlinks, contents, mtimes; no owners)
 # Real mtimes, not a fixed one: BuildKit (the current engine's builder) re-sends a context file
 # only when its size or mtime changed, so with --mtime=@0 an edit that kept a file's size (50 for
 # 25) reached the image stale. Unchanged inputs are skipped by their hash label anyway.

@@ -67,13 +67,15 @@ export async function deploy(ctx: Ctx, name: string, image: string, limits?: { c
  * Waits until a freshly deployed app answers on its container address. Stopping earlier is not
  * just unrealistic but slow: the app is PID 1, and until Node has installed its SIGTERM handler
  * the signal is ignored, so `docker stop` waits the whole stop timeout (10 s) before SIGKILL.
+ * Returns the container's inspect (taken before the wait) for callers that need more of it.
  */
-export async function appUp(ctx: Ctx, inst: Inst): Promise<void> {
+export async function appUp(ctx: Ctx, inst: Inst): Promise<Docker.ContainerInspectInfo> {
   const info = await ctx.docker.getContainer(inst.id).inspect();
   const net = instanceNetwork(ctx.stack, inst.name);
   const ip = info.NetworkSettings.Networks[net]?.IPAddress;
   if (!ip) throw new Error(`${inst.name} has no address on ${net}`);
   await firstOk(`http://${ip}:9000/status`, { everyMs: 20, deadlineMs: 30_000 });
+  return info;
 }
 
 /** Stop through the API: it returns once Traefik no longer routes to the instance. */

@@ -104,8 +104,7 @@ export async function floorAndWake(ctx: Ctx, variant: 'hc' | 'nohc', name = `w-$
   const hc = variant === 'hc';
   const image = hc ? ctx.images.hc : ctx.images.nohc;
   const inst = await deploy(ctx, name, image, limits);
-  await appUp(ctx, inst);
-  const cpus = ((await ctx.docker.getContainer(inst.id).inspect()).HostConfig.NanoCpus ?? 0) / 1e9;
+  const cpus = ((await appUp(ctx, inst)).HostConfig.NanoCpus ?? 0) / 1e9;
   const floors: FloorRun[] = [];
   const wakes: WakeResult[] = [];
   const pairs: Array<{ floor: FloorRun; wake: WakeResult }> = [];

@@ -2,6 +2,8 @@
  * Typed configuration. Every option has a flag (commander, see cli.ts), an env variable and a
  * default; OPTIONS below is the single table both the CLI and the README are written from.
  */
+import { DEFAULT_HEALTH_START_INTERVAL_MS } from './runtime/docker-mapping.js';
+
 export type RoutingMode = 'cookie' | 'host' | 'path';
 export const ROUTING_MODES: readonly RoutingMode[] = ['cookie', 'host', 'path'];
 /** Which engine runs instances: plain Docker containers, or Docker Swarm services scaled 0 <-> 1. */
@@ -167,7 +169,7 @@ export const DEFAULTS: Config = {
   traefikApiUrl: 'http://traefik:8080',
   traefikEntrypointUrl: 'http://traefik:80',
   probeThroughProxy: true,
-  healthStartIntervalMs: 50,
+  healthStartIntervalMs: DEFAULT_HEALTH_START_INTERVAL_MS,
   wakeDeadlineSec: 60,
   maxConcurrentStarts: 8,
   maxQueuedWakes: 256,

@@ -19,6 +19,8 @@ export function versionAtLeast(version: string, min: string): boolean {
 
 /** Docker's health StartInterval (probe fast during the start period) exists from API 1.44. */
 export const HEALTH_START_INTERVAL_MIN_API = '1.44';
+/** The StartInterval the spawner adds there, unless configured (healthStartIntervalMs). */
+export const DEFAULT_HEALTH_START_INTERVAL_MS = 50;
 
 export interface HealthcheckPlan {
   /** Whether instances get the image's HEALTHCHECK with a fast StartInterval added. */

@@ -14,12 +14,9 @@ import * as nets from './docker-networks.js';
 import * as vols from './docker-volumes.js';
 import { readSelfContainerId } from './self.js';
 import {
-  healthcheckPlan, instanceHealthcheck, summaryInfo, toContainerInfo, toRuntimeEvent, labelFilters,
+  DEFAULT_HEALTH_START_INTERVAL_MS, healthcheckPlan, instanceHealthcheck, summaryInfo, toContainerInfo, toRuntimeEvent, labelFilters,
 } from './docker-mapping.js';
 import { watchWithBackoff } from './watch.js';
-
-/** Docker's health StartInterval (probe fast while the container is starting), unless configured. */
-export const DEFAULT_HEALTH_START_INTERVAL_MS = 50;
 
 /** Marks the throw-away containers of readSocketTable (they remove themselves when done). */
 export const SOCKET_PROBE_LABEL = 'spawner.socket-probe';

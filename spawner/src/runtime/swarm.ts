@@ -13,7 +13,7 @@ import Docker from 'dockerode';
 import type {
   ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, NetworkInfo, NetworkSpec, PullOptions, RuntimeEvent, VolumeInfo, VolumeSpec,
 } from './types.js';
-import { DEFAULT_HEALTH_START_INTERVAL_MS, DockerRuntime } from './docker.js';
+import { DockerRuntime } from './docker.js';
 import * as nets from './docker-networks.js';
 import { healthcheckPlan, instanceHealthcheck, labelFilters } from './docker-mapping.js';
 import {
@@ -26,6 +26,7 @@ import { watchWithBackoff } from './watch.js';
 const TASK_LABEL = 'com.docker.swarm.task.id';
 const UPDATE_TRIES = 8;
 
+/** How the runtime waits and watches (the health StartInterval is DockerRuntime's, passed through). */
 export interface SwarmOptions {
   /** How often start/stop/remove look at the tasks while they wait. */
   taskPollMs?: number;
@@ -33,8 +34,6 @@ export interface SwarmOptions {
   settleTimeoutMs?: number;
   /** Period of watch()'s service + task listing (it also runs right after each service event). */
   watchPollMs?: number;
-  /** Docker's health StartInterval for tasks of a HEALTHCHECK image (DockerRuntime's default). */
-  healthStartIntervalMs?: number;
 }
 
 const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
@@ -46,10 +45,11 @@ export class SwarmRuntime implements ContainerRuntime {
   private readonly o: Required<SwarmOptions>;
   private attachments: Promise<unknown> = Promise.resolve();
 
-  constructor(docker?: Docker, opts: SwarmOptions = {}) {
+  constructor(docker?: Docker, opts: SwarmOptions & { healthStartIntervalMs?: number } = {}) {
+    const { healthStartIntervalMs, ...waits } = opts;
     this.docker = docker ?? new Docker();
-    this.local = new DockerRuntime(this.docker, { healthStartIntervalMs: opts.healthStartIntervalMs });
-    this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, healthStartIntervalMs: DEFAULT_HEALTH_START_INTERVAL_MS, ...opts };
+    this.local = new DockerRuntime(this.docker, { healthStartIntervalMs });
+    this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, ...waits };
   }
 
   apiVersion(): Promise<string> { return this.local.apiVersion(); }
