@@ -181,3 +181,32 @@ build_if_needed() {
   (cd "$REPO_ROOT" && npm run --silent build) || { rm -f "$marker"; die "npm run build failed"; }
   mv -f "$marker" "$stamp"
 }
+
+# ---------------------------------------------------------------- images between engines
+# copy_image SOCKET REF...: the default engine's images into the engine at SOCKET (docker save |
+# docker load; no registry here), those it does not have already. Compared by layers and creation
+# time: image ids differ between a classic image store and containerd's (Docker 29).
+# SPAWNER_IMAGE_TAR_DIR: load from REF's tar there (image_tar wrote it) instead of a save per engine.
+image_key() { docker image inspect --format '{{json .RootFS.Layers}} {{.Created}}' "$1" 2>/dev/null; }
+image_tar_of() { echo "${SPAWNER_IMAGE_TAR_DIR:-}/$(echo "$1" | tr '/:' '__').tar"; }
+copy_image() {
+  local sock="$1" ref src
+  shift
+  for ref in "$@"; do
+    src="$(image_key "$ref")" || die "image $ref is not on the default engine (scripts/images.sh builds it)"
+    [ "$src" = "$(DOCKER_HOST="unix://$sock" image_key "$ref" || true)" ] && continue
+    log "docker load $ref ($sock)"
+    if [ -n "${SPAWNER_IMAGE_TAR_DIR:-}" ]; then DOCKER_HOST="unix://$sock" docker load -q -i "$(image_tar_of "$ref")" >/dev/null
+    else docker save "$ref" | DOCKER_HOST="unix://$sock" docker load -q >/dev/null; fi
+  done
+}
+# image_tar REF...: docker save of each into SPAWNER_IMAGE_TAR_DIR, unless there for that image.
+image_tar() {
+  local ref tar
+  mkdir -p "$SPAWNER_IMAGE_TAR_DIR"
+  for ref in "$@"; do
+    tar="$(image_tar_of "$ref")"
+    [ -f "$tar" ] && [ "$(cat "$tar.key" 2>/dev/null)" = "$(image_key "$ref")" ] && continue
+    docker save -o "$tar.tmp" "$ref" && mv -f "$tar.tmp" "$tar" && image_key "$ref" >"$tar.key"
+  done
+}

@@ -83,20 +83,10 @@ ensure_swarm() {
   esac
 }
 
-# copy_image REF: from the default engine into the swarm engine, unless it already has that id.
-copy_image() {
-  local ref="$1" src dst
-  src="$(docker image inspect --format '{{.Id}}' "$ref" 2>/dev/null)" || die "image $ref is not on the default engine (scripts/images.sh builds it)"
-  dst="$(swarm image inspect --format '{{.Id}}' "$ref" 2>/dev/null || true)"
-  if [ "$src" = "$dst" ]; then log "image $ref up to date"; return 0; fi
-  log "docker save $ref | docker load (swarm engine)"
-  docker save "$ref" | swarm load -q >/dev/null
-}
-
 copy_images() {
   local ref
   # SPAWNER_SWARM_EXTRA_IMAGES: more, space-separated (e.g. mock-app:nohc for the wake figures).
-  for ref in "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$TRAEFIK_IMAGE" ${SPAWNER_SWARM_EXTRA_IMAGES:-}; do copy_image "$ref"; done
+  for ref in "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$TRAEFIK_IMAGE" ${SPAWNER_SWARM_EXTRA_IMAGES:-}; do copy_image "$SOCKET" "$ref"; done
 }
 
 timed "swarm init" ensure_swarm

@@ -13,77 +13,31 @@
  * task events) and the spawner's own catch-all with its docker provider.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { api, docker, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
 import { pairs, probeFrom, reached, type Probe } from './helpers/tenant.js';
 import {
-  deploy, eventsOf, followToApp, fromApp, openWebSocket, pause, send, statusOf, waitLogLine, waitReachable, type Instance,
+  deploy, eventsOf, followToApp, fromApp, openWebSocket, pause, statusOf, waitLogLine, waitReachable, type Instance,
 } from './helpers/lifecycle.js';
+import {
+  REFRESH_SECONDS, routerGone, service, startSwarmStack, swarmManager, tasksOf, teardownSwarmStack,
+} from './helpers/swarm.js';
 
-/** Traefik's swarm poll period (a Go duration or seconds); SWARM_E2E_REFRESH measures others. */
-const REFRESH_SECONDS = process.env.SWARM_E2E_REFRESH ?? '1';
 /** Measured too when the swarm engine has it (SPAWNER_SWARM_EXTRA_IMAGES=mock-app:nohc). */
 const NOHC_IMAGE = 'mock-app:nohc';
 
-async function swarmManager(): Promise<string | null> {
-  try {
-    const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
-    if (info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable) return null;
-    return `the engine at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'} is no swarm manager (run scripts/ensure-swarm-engine.sh and the test inside netns spawner-swarm)`;
-  } catch (err) {
-    return `no engine answers at ${process.env.DOCKER_HOST ?? '/var/run/docker.sock'}: ${String(err)}`;
-  }
-}
-
 const skipReason = await swarmManager();
 if (skipReason) console.warn(`[swarm.e2e] SKIPPED: ${skipReason}`);
-
-interface ServiceView { Spec: { Mode: { Replicated: { Replicas: number } }; Labels: Record<string, string>; EndpointSpec?: { Mode?: string } } }
-const service = async (name: string) => (await docker.getService(name).inspect()) as unknown as ServiceView;
-const tasksOf = async (name: string) =>
-  ((await docker.listTasks({ filters: { service: [name] } })) as { DesiredState: string; Status: { State: string; ContainerStatus?: { ContainerID?: string } } }[]);
-
-async function routerGone(stack: Stack, inst: Instance): Promise<void> {
-  await pollUntil(`${inst.name}: router gone from Traefik`, async () => {
-    const h = await send(`${stack.traefikApi}/api/http/routers/spawner-i-${inst.name}@swarm`, {}, 5_000);
-    return h.status === 404 ? true : undefined;
-  }, { timeoutMs: 30_000 });
-}
 
 describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${skipReason})` : ''}`, () => {
   let stack: Stack;
   let token: string;
 
   beforeAll(async () => {
-    stack = await startStack({
-      env: { SPAWNER_RUNTIME: 'swarm', SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_TRAEFIK_API_URL: 'http://traefik-api:8080' },
-      traefikArgs: [
-        '--providers.swarm.endpoint=unix:///var/run/docker.sock',
-        `--providers.swarm.refreshSeconds=${REFRESH_SECONDS}`,
-        '--providers.swarm.exposedByDefault=false',
-        '--serversTransport.maxIdleConnsPerHost=-1',
-      ],
-    });
-    token = await login(stack);
+    ({ stack, token } = await startSwarmStack());
   }, 120_000);
 
-  afterAll(async () => {
-    if (!stack) return;
-    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-    // Services first (their tasks hold the instance overlays), then the stack's containers and networks.
-    const services = await docker.listServices({ filters: { label: [`spawner.id=${stack.spawnerId}`] } });
-    await Promise.all(services.map((s) => docker.getService(s.ID as string).remove().catch(() => undefined)));
-    await pollUntil('instance tasks gone', async () => ((await docker.listTasks()).length === 0 ? true : undefined), { timeoutMs: 60_000 })
-      .catch(() => undefined);
-    await stack.teardown();
-    // An overlay stays in use until Swarm has released the edge containers' attachments: again.
-    const left = async () => docker.listNetworks({ filters: { label: [`spawner.id=${stack.spawnerId}`] } });
-    await pollUntil('instance overlays removed', async () => {
-      const nets = await left();
-      await Promise.all(nets.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
-      return (await left()).length === 0 ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 1_000 }).catch((err: unknown) => console.warn(`[swarm.e2e] ${String(err)}`));
-  }, 180_000);
+  afterAll(async () => teardownSwarmStack(stack, 'swarm.e2e'), 180_000);
 
   let inst: Instance;
   const svcName = () => `${stack.runId}-${inst.name}`;
@@ -175,7 +129,7 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
 
   it('reconciliation: an outside `docker service scale 0` is seen (no task events exist: the listing)', async () => {
     const name = `${stack.runId}-sw3`;
-    const svc = (await docker.getService(name).inspect()) as { Version: { Index: number }; Spec: ServiceView['Spec'] };
+    const svc = await service(name);
     const spec = { ...svc.Spec, Mode: { Replicated: { Replicas: 0 } } };
     await docker.getService(name).update({ _query: { version: svc.Version.Index }, _body: spec } as never);
     await pollUntil('spawner sees sw3 stopped', async () => ((await statusOf(stack, token, 'sw3')) === 'exited' ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 });
