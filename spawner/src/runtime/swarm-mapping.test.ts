@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerInfo, ContainerSpec } from './types.js';
 import {
-  anyTaskLive, currentTask, diffInfos, isOutOfSequence, serviceSpec, taskFailure, toServiceInfo, SWARM_CAP_DROP,
+  anyTaskLive, currentTask, diffInfos, isOutOfSequence, serviceSpec, taskFailure, toServiceInfo, withoutStranded, SWARM_CAP_DROP,
   type ServiceLike, type TaskLike,
 } from './swarm-mapping.js';
 
@@ -93,9 +93,19 @@ describe('task helpers', () => {
     expect(taskFailure(task('running'))).toBeNull();
     expect(taskFailure(undefined)).toBeNull();
   });
-  it('anyTaskLive: running or on its way up', () => {
+  it('anyTaskLive: running or on its way up, and meant to run', () => {
     expect(anyTaskLive([task('shutdown', 'shutdown'), task('complete', 'shutdown')])).toBe(false);
     expect(anyTaskLive([task('shutdown', 'shutdown'), task('assigned')])).toBe(true);
+    expect(anyTaskLive([task('running')])).toBe(true);
+    // Shut down by Swarm when its node went down: still `running` in the listing, but dead.
+    expect(anyTaskLive([task('running', 'shutdown')])).toBe(false);
+  });
+  it('withoutStranded drops only the shut-down tasks of nodes that are down', () => {
+    const onDown = task('running', 'shutdown', undefined, { NodeID: 'n2' });
+    const stopping = task('running', 'shutdown', undefined, { NodeID: 'n1' });
+    const wanted = task('running', 'running', undefined, { NodeID: 'n2' });
+    expect(withoutStranded([onDown, stopping, wanted], new Set(['n2']))).toEqual([stopping, wanted]);
+    expect(withoutStranded([onDown], new Set())).toEqual([onDown]);
   });
   it('isOutOfSequence matches Swarm\'s version conflict only', () => {
     expect(isOutOfSequence(new Error('(HTTP code 500) server error - rpc error: code = Unknown desc = update out of sequence'))).toBe(true);

@@ -55,6 +55,7 @@ export function serviceSpec(spec: ContainerSpec, opts: ServiceSpecOptions): Reco
 export interface TaskLike {
   ID: string;
   ServiceID?: string;
+  NodeID?: string;
   CreatedAt?: string;
   DesiredState?: string;
   Status?: { State?: string; Timestamp?: string; Err?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
@@ -92,9 +93,19 @@ export function taskFailure(t: TaskLike | undefined): string | null {
   return `task ${t.Status?.State}: ${t.Status?.Err ?? 'no reason given'}`.slice(0, 300);
 }
 
-/** True while any task of the service may still hold a container that runs. */
+/**
+ * True while Swarm means a task of the service to run and it runs or is on its way up. A task it
+ * shut down does not count: Swarm replaces it on a force update, and one stranded on a node that
+ * died keeps reporting `running` until that node comes back (with restart condition `none`,
+ * nothing else replaces it).
+ */
 export function anyTaskLive(tasks: TaskLike[]): boolean {
-  return tasks.some((t) => t.Status?.State === 'running' || PRE_RUNNING.has(t.Status?.State ?? ''));
+  return tasks.some((t) => (t.DesiredState ?? 'running') === 'running' && (t.Status?.State === 'running' || PRE_RUNNING.has(t.Status?.State ?? '')));
+}
+
+/** The tasks that still stand for a container, without those Swarm gave up on a node that is down. */
+export function withoutStranded(tasks: TaskLike[], downNodes: ReadonlySet<string>): TaskLike[] {
+  return tasks.filter((t) => !(t.DesiredState !== 'running' && t.NodeID !== undefined && downNodes.has(t.NodeID)));
 }
 
 function taskState(svc: ServiceLike, t: TaskLike | undefined): ContainerState {

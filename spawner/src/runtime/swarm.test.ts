@@ -10,11 +10,14 @@ import type { TaskLike } from './swarm-mapping.js';
 
 interface Svc { ID: string; Version: { Index: number }; Spec: Record<string, any> }
 
-function fakeEngine(services: Svc[], tasks: TaskLike[] = []) {
+function fakeEngine(services: Svc[], tasks: TaskLike[] = [], nodes: { ID: string; Status: { State: string } }[] = []) {
+  const down = () => new Set(nodes.filter((n) => n.Status.State !== 'ready').map((n) => n.ID));
   const updates: { id: string; version: number; replicas: number; force?: number }[] = [];
   let conflicts = 0;
   const engine = {
     failNextUpdates(n: number) { conflicts = n; },
+    /** How many of the scheduler's next tasks fail at once (the others run). */
+    failingTasks: 0,
     updates,
     tasks,
     getService: (id: string) => ({
@@ -37,12 +40,14 @@ function fakeEngine(services: Svc[], tasks: TaskLike[] = []) {
         s.Version.Index++;
         // The scheduler, instantly: one running task per replica.
         if (opts._body.Mode.Replicated.Replicas === 1) {
-          tasks.push({ ID: `t${tasks.length}`, ServiceID: id, CreatedAt: new Date().toISOString(), DesiredState: 'running', Status: { State: 'running' } });
-        } else tasks.splice(0, tasks.length, ...tasks.filter((t) => t.ServiceID !== id));
+          const Status = engine.failingTasks-- > 0 ? { State: 'failed', Err: 'task: non-zero exit (255)' } : { State: 'running' };
+          tasks.push({ ID: `t${tasks.length}`, ServiceID: id, CreatedAt: new Date(Date.now() + tasks.length).toISOString(), DesiredState: 'running', Status });
+        } else tasks.splice(0, tasks.length, ...tasks.filter((t) => t.ServiceID !== id || down().has(t.NodeID ?? ''))); // a dead node's stay
       },
     }),
     listServices: async (o: { filters?: { name?: string[] } }) => services.filter((s) => !o.filters?.name || s.Spec.Name.startsWith(o.filters.name[0]!)),
     listTasks: async () => tasks,
+    listNodes: async () => nodes,
     getContainer: (cid: string) => ({
       inspect: async () => { throw Object.assign(new Error('no such container'), { statusCode: 404 }); },
       // Only the task container `c-local` is on this node.
@@ -88,6 +93,20 @@ describe('SwarmRuntime', () => {
     expect((await rt.inspect('s1'))?.state).toBe('exited');
   });
 
+  it('a task stranded on a node that died: reported exited, start force-updates past it, stop does not wait for it', async () => {
+    // What Swarm shows once a worker stops answering: the task shut down, its last report `running`.
+    const lost: TaskLike = { ID: 'lost', ServiceID: 's1', NodeID: 'n2', CreatedAt: '2020-01-01T00:00:00Z', DesiredState: 'shutdown', Status: { State: 'running' } };
+    const e = fakeEngine([svc('s1', 'spawner-u1', 1)], [lost], [{ ID: 'n1', Status: { State: 'ready' } }, { ID: 'n2', Status: { State: 'down' } }]);
+    const rt = runtime(e);
+    expect((await rt.inspect('s1'))?.state).toBe('exited');
+    await rt.start('s1');
+    expect(e.updates).toEqual([{ id: 's1', version: 10, replicas: 1, force: 1 }]);
+    expect((await rt.inspect('s1'))?.state).toBe('running');
+    await rt.stop('s1', 5); // within settleTimeoutMs, though `lost` stays listed
+    expect(e.tasks).toEqual([lost]);
+    expect((await rt.inspect('s1'))?.state).toBe('exited');
+  });
+
   it('start fails with Swarm\'s reason when the task is rejected, instead of waiting out the deadline', async () => {
     const e = fakeEngine([svc('s1', 'spawner-u1', 1)], [{ ID: 'r', ServiceID: 's1', CreatedAt: '2020-01-01T00:00:00Z', DesiredState: 'running', Status: { State: 'pending' } }]);
     const rt = runtime(e);
@@ -96,6 +115,17 @@ describe('SwarmRuntime', () => {
     expect(e.updates).toEqual([]);
     e.tasks[0]!.Status = { State: 'rejected', Err: 'No such image: mock-app:gone' };
     await expect(p).rejects.toThrow('task rejected: No such image: mock-app:gone');
+  });
+
+  it('start gives a task that failed one successor (a node just back fails its first tasks), then reports the failure', async () => {
+    const once = fakeEngine([svc('s1', 'spawner-u1', 0)]);
+    once.failingTasks = 1;
+    await runtime(once).start('s1');
+    expect(once.updates.map((u) => u.force)).toEqual([0, 1]); // the scale-up, then one force update
+    const twice = fakeEngine([svc('s1', 'spawner-u1', 0)]);
+    twice.failingTasks = 2;
+    await expect(runtime(twice).start('s1')).rejects.toThrow('task failed: task: non-zero exit (255)');
+    expect(twice.updates).toHaveLength(2);
   });
 
   it('reads traffic from the running task\'s container on this node; none elsewhere or when stopped', async () => {

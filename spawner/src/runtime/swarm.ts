@@ -17,7 +17,7 @@ import { DockerRuntime } from './docker.js';
 import * as nets from './docker-networks.js';
 import { healthcheckPlan, instanceHealthcheck, labelFilters } from './docker-mapping.js';
 import {
-  anyTaskLive, currentTask, diffInfos, isOutOfSequence, isTaskRunning, serviceSpec, taskFailure, toServiceInfo,
+  anyTaskLive, currentTask, diffInfos, isOutOfSequence, isTaskRunning, serviceSpec, taskFailure, toServiceInfo, withoutStranded,
   type ServiceLike, type TaskLike,
 } from './swarm-mapping.js';
 import { watchWithBackoff } from './watch.js';
@@ -109,22 +109,37 @@ export class SwarmRuntime implements ContainerRuntime {
     return String(created.id ?? created.ID);
   }
 
+  /**
+   * Scale to 1 and wait for the running task. A task that fails (it ran and exited; not one
+   * Swarm rejected) gets one successor: a node that has just come back fails its first tasks while
+   * it rebuilds its overlays, and restart condition `none` makes Swarm itself try no other.
+   */
   async start(id: string): Promise<void> {
-    await this.scale(id, 1);
-    await this.settle(id, (tasks) => {
-      const t = currentTask(tasks);
-      const failed = taskFailure(t);
-      if (failed) throw new Error(failed);
-      return isTaskRunning(t);
-    });
+    for (let attempt = 0; ; attempt++) {
+      await this.scale(id, 1);
+      let failedTask = false;
+      try {
+        await this.settle(id, (tasks) => {
+          const t = currentTask(tasks);
+          const failed = taskFailure(t);
+          failedTask = t?.Status?.State === 'failed';
+          if (failed) throw new Error(failed);
+          return isTaskRunning(t);
+        });
+        return;
+      } catch (err) {
+        if (!failedTask || attempt >= 1) throw err;
+      }
+    }
   }
 
   async stop(id: string, _timeoutSec: number): Promise<void> {
     // The grace period is the service's StopGracePeriod (set from stopTimeoutSec at create).
     if (!(await this.scale(id, 0))) return;
     // Until Swarm has removed the task, not just stopped it: a scale-up while the old task is
-    // still being removed creates no new task (seen on Docker 29; swarmkit reuses the slot).
-    await this.settle(id, (tasks) => tasks.length === 0);
+    // still being removed creates no new task (seen on Docker 29; swarmkit reuses the slot). A
+    // task stranded on a node that is down goes only when the node is back: not waited for.
+    await this.settle(id, (tasks) => tasks.length === 0, async () => this.holding(await this.tasks(id)));
   }
 
   async remove(id: string): Promise<void> {
@@ -136,7 +151,7 @@ export class SwarmRuntime implements ContainerRuntime {
     }
     // Tasks go asynchronously; the instance network cannot be removed while one is attached. The
     // service is gone, so its tasks are found in the whole list (a service filter would 404).
-    const orphans = async () => ((await this.docker.listTasks()) as TaskLike[]).filter((t) => t.ServiceID === id);
+    const orphans = async () => this.holding(((await this.docker.listTasks()) as TaskLike[]).filter((t) => t.ServiceID === id));
     await this.settle(id, (tasks) => tasks.length === 0, orphans);
   }
 
@@ -263,6 +278,13 @@ export class SwarmRuntime implements ContainerRuntime {
         if (!isOutOfSequence(err) || attempt >= UPDATE_TRIES) throw err;
       }
     }
+  }
+
+  /** The tasks, without those stranded on a node that is down (the node listing only when one may be). */
+  private async holding(tasks: TaskLike[]): Promise<TaskLike[]> {
+    if (!tasks.some((t) => t.DesiredState !== 'running' && t.NodeID)) return tasks;
+    const nodes = (await this.docker.listNodes()) as { ID: string; Status?: { State?: string } }[];
+    return withoutStranded(tasks, new Set(nodes.filter((n) => n.Status?.State !== 'ready').map((n) => n.ID)));
   }
 
   /** Polls the service's tasks until `done` says so (or throws), within settleTimeoutMs. */
