@@ -2,7 +2,7 @@
 # The project's test command: prepares the machine, then runs the unit tests once and the e2e
 # suite on each Docker engine.
 #
-#   scripts/test.sh [--engine default|current|both|swarm|all] [--unit | --e2e] [vitest args...]
+#   scripts/test.sh [--engine default|current|both|swarm|cluster|all] [--unit | --e2e] [vitest args...]
 #
 # --engine  which engines the e2e suite runs on (default: all; env SPAWNER_TEST_ENGINE):
 #           default  the engine that answers (DOCKER_HOST, else /var/run/docker.sock; on a fresh
@@ -13,7 +13,10 @@
 #           swarm    a one-node Docker Swarm (scripts/ensure-swarm-engine.sh: the current engine's
 #                    binaries in netns spawner-swarm, images copied in): test/swarm.e2e.test.ts
 #                    only, inside that namespace (the plain-engine runs leave that file out)
-#           all      default, current and swarm; `both` is default and current
+#           cluster  a three-node Docker Swarm (scripts/ensure-swarm-cluster.sh: a manager and two
+#                    workers, each in its own namespace, images copied to each):
+#                    test/swarm-cluster.e2e.test.ts only, inside the manager's namespace
+#           all      default, current, swarm and cluster; `both` is default and current
 # --unit / --e2e   only that part. vitest args (e.g. a test file) go to every part.
 #
 # Runs scripts/setup.sh --browser (engine, Debian chromium, npm ci, build, images) and, for the
@@ -42,8 +45,9 @@ case "$ENGINES" in
   current) ENGINE_LIST=(current) ;;
   both) ENGINE_LIST=(default current) ;;
   swarm) ENGINE_LIST=(swarm) ;;
-  all) ENGINE_LIST=(default current swarm) ;;
-  *) die "--engine $ENGINES (allowed: default, current, both, swarm, all)" ;;
+  cluster) ENGINE_LIST=(cluster) ;;
+  all) ENGINE_LIST=(default current swarm cluster) ;;
+  *) die "--engine $ENGINES (allowed: default, current, both, swarm, cluster, all)" ;;
 esac
 wants_part() { local p; for p in "${PARTS[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 wants_engine() { local e; for e in "${ENGINE_LIST[@]}"; do [ "$e" = "$1" ] && return 0; done; return 1; }
@@ -61,6 +65,9 @@ if wants_part e2e && wants_engine swarm; then
   # Its images come from the default engine (docker save | docker load), built by setup.sh above.
   timed "swarm engine start" "$REPO_ROOT/scripts/ensure-swarm-engine.sh"
 fi
+if wants_part e2e && wants_engine cluster; then
+  timed "swarm cluster start" "$REPO_ROOT/scripts/ensure-swarm-cluster.sh"
+fi
 cd "$REPO_ROOT"
 
 FAILED=()
@@ -76,8 +83,8 @@ part() {
   [ "$rc" -eq 0 ] || FAILED+=("$label")
 }
 vitest() { npx vitest run --passWithNoTests "$@" ${ARGS[@]+"${ARGS[@]}"}; }
-# Runs only on a swarm manager (it would report itself skipped on the plain engines).
-SWARM_ONLY="test/swarm.e2e.test.ts"
+# Run only on a swarm manager (they would report themselves skipped on the plain engines).
+SWARM_ONLY="test/swarm*.e2e.test.ts"
 
 wants_part unit && part "unit tests" vitest --project unit
 if wants_part e2e; then
@@ -94,6 +101,11 @@ if wants_part e2e; then
     part "e2e, one-node swarm (SPAWNER_RUNTIME=swarm)" \
       nsenter --net=/run/netns/spawner-swarm env DOCKER_HOST=unix:///run/spawner-swarm/docker.sock \
       npx vitest run --project e2e test/swarm.e2e.test.ts ${ARGS[@]+"${ARGS[@]}"}
+  fi
+  if wants_engine cluster; then
+    part "e2e, three-node swarm (SPAWNER_RUNTIME=swarm)" \
+      nsenter --net=/run/netns/spawner-mn1 env DOCKER_HOST=unix:///run/spawner-mn1/docker.sock \
+      npx vitest run --project e2e test/swarm-cluster.e2e.test.ts ${ARGS[@]+"${ARGS[@]}"}
   fi
 fi
 print_timings
