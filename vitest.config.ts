@@ -19,6 +19,9 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 240_000,
+          // expect.poll's own default is 1 s: too short for a browser or an engine on a loaded
+          // machine (a test that means a bound passes its own timeout).
+          expect: { poll: { timeout: 15_000, interval: 100 } },
         },
       },
     ],
