@@ -138,6 +138,26 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
       ((await eventsOf(stack, token, 'sw3')).some((e) => e.kind === 'external_stop') ? true : undefined), { timeoutMs: 15_000, intervalMs: 250 });
   });
 
+  it('storm: 200 concurrent requests for a stopped instance cause one scale-up (one task, no force update), and all reach the app', async () => {
+    expect((await api(stack, token, 'POST', `/deploy/${inst.name}/stop`)).status).toBe(200);
+    await routerGone(stack, inst);
+    const forced = async () => ((await service(svcName())).Spec as { TaskTemplate?: { ForceUpdate?: number } }).TaskTemplate?.ForceUpdate ?? 0;
+    const before = await forced();
+    const t0 = Date.now();
+    const results = await Promise.all(Array.from({ length: 200 }, () => followToApp(stack, inst, '/storm')));
+    const elapsed = Date.now() - t0;
+    for (const r of results) expect(fromApp(r.final, inst), `${r.final.status} ${r.final.body.slice(0, 200)}`).toBe(true);
+    // Stop left no task; every scale-up or force update makes one. (Version.Index is the store's
+    // write counter: a scale-up moves it several times.)
+    expect(await tasksOf(svcName())).toHaveLength(1);
+    expect(await forced()).toBe(before);
+    // And the spawner's own record: one wake for all 200.
+    expect((await eventsOf(stack, token, inst.name)).filter((e) => e.kind === 'wake' && e.at >= t0)).toHaveLength(1);
+    const held = results.filter((r) => r.hops > 0).length;
+    expect(held).toBeGreaterThanOrEqual(180); // all left before the task could be up: nearly all held by the listener
+    console.log(`[swarm.e2e] storm: 200 concurrent, ${held} via the listener, 1 task; all at the app after ${elapsed} ms`);
+  });
+
   it('cold wake through Traefik: median of 5 (reported), with a HEALTHCHECK and (when the engine has mock-app:nohc) without', async () => {
     const nohc = await docker.getImage(NOHC_IMAGE).inspect().then(() => true, () => false);
     const subjects: [string, Instance][] = [['mock-app with HEALTHCHECK', inst]];
