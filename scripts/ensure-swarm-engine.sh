@@ -84,9 +84,9 @@ ensure_swarm() {
 }
 
 copy_images() {
-  local ref
   # SPAWNER_SWARM_EXTRA_IMAGES: more, space-separated (e.g. mock-app:nohc for the wake figures).
-  for ref in "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$TRAEFIK_IMAGE" ${SPAWNER_SWARM_EXTRA_IMAGES:-}; do copy_image "$SOCKET" "$ref"; done
+  # shellcheck disable=SC2086 # a list
+  copy_image "$SOCKET" "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$TRAEFIK_IMAGE" ${SPAWNER_SWARM_EXTRA_IMAGES:-}
 }
 
 timed "swarm init" ensure_swarm

@@ -17,8 +17,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
+import { pool } from './helpers/pool.js';
 import { deploy, followToApp, fromApp, send, statusOf, waitReachable, type Instance } from './helpers/lifecycle.js';
-import { routerGone, runningTask, startSwarmStack, swarmManager, teardownSwarmStack } from './helpers/swarm.js';
+import { routerGone, runningTask, startSwarmStack, swarmManager, teardownSwarmStack, type TaskView } from './helpers/swarm.js';
 
 const NODES = 3;
 const INSTANCES = 30;
@@ -31,15 +32,6 @@ if (skipReason) console.warn(`[swarm-cluster.e2e] SKIPPED: ${skipReason}`);
 /** The cluster script, run in the host's network namespace (the script names it), where the nodes' links are. */
 const cluster = (...args: string[]) => promisify(execFile)('nsenter', ['--net=/run/netns/spawner-host', CLUSTER, ...args], { timeout: 120_000 });
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await fn(items[i] as T); }
-  }));
-  return out;
-}
-
 interface NodeView { ID: string; Status: { State: string; Addr?: string }; Spec: { Role: string } }
 
 describe.skipIf(skipReason !== null)(`swarm cluster: ${INSTANCES} instances on ${NODES} nodes${skipReason ? ` (SKIPPED: ${skipReason})` : ''}`, () => {
@@ -49,6 +41,14 @@ describe.skipIf(skipReason !== null)(`swarm cluster: ${INSTANCES} instances on $
   let insts: Instance[] = [];
   const svc = (i: Instance) => `${stack.runId}-${i.name}`;
   const where = async (i: Instance) => (await runningTask(svc(i)))?.NodeID;
+  /** Instance name → the node its running task is on, from one listing of every task. */
+  const placement = async () => {
+    const tasks = (await docker.listTasks({ filters: { 'desired-state': ['running'] } })) as (TaskView & { ServiceID: string })[];
+    const services = new Map(((await docker.listServices()) as { ID: string; Spec: { Name: string } }[]).map((s) => [s.ID, s.Spec.Name]));
+    const at = new Map<string, string | undefined>();
+    for (const t of tasks) if (t.Status.State === 'running') at.set(String(services.get(t.ServiceID)), t.NodeID);
+    return new Map(insts.map((i) => [i.name, at.get(svc(i))]));
+  };
   const listInstances = async () => ((await api(stack, token, 'GET', '/deploy')).body as { instances: { name: string; status: string }[] }).instances;
   const victimId = () => [...nodeOf].find(([, n]) => n === `node ${VICTIM_NODE}`)?.[0];
 
@@ -65,13 +65,13 @@ describe.skipIf(skipReason !== null)(`swarm cluster: ${INSTANCES} instances on $
 
   it(`spreads ${INSTANCES} instances over the ${NODES} nodes, and every one answers through Traefik on the manager`, async () => {
     const t0 = Date.now();
-    insts = await mapLimit(Array.from({ length: INSTANCES }, (_, k) => `c${k + 1}`), 6, async (name) => {
+    insts = await pool(Array.from({ length: INSTANCES }, (_, k) => `c${k + 1}`), 6, async (name) => {
       const inst = await deploy(stack, token, name);
       await waitReachable(stack, inst, 90_000);
       return inst;
     });
     const by = new Map<string, number>();
-    for (const i of insts) { const n = nodeOf.get(String(await where(i))) ?? '?'; by.set(n, (by.get(n) ?? 0) + 1); }
+    for (const node of (await placement()).values()) { const n = nodeOf.get(String(node)) ?? '?'; by.set(n, (by.get(n) ?? 0) + 1); }
     console.log(`[swarm-cluster.e2e] ${INSTANCES} deployed and answering in ${Date.now() - t0} ms; by node: ${[...by].sort().map(([n, c]) => `${n} ${c}`).join(', ')}`);
     // Swarm's spread strategy counts tasks, and every overlay Traefik and the spawner are attached
     // to is a task on node 1 (a network attachment): the instances go to the workers, evenly.
@@ -81,9 +81,9 @@ describe.skipIf(skipReason !== null)(`swarm cluster: ${INSTANCES} instances on $
 
   it('wakes instances on the workers through Traefik on the manager (cold wake by node, reported)', async () => {
     const figures: string[] = [];
+    const at = await placement();
     for (const n of ['node 2', 'node 3']) {
-      const on: Instance[] = [];
-      for (const i of insts) if (on.length < 2 && nodeOf.get(String(await where(i))) === n) on.push(i);
+      const on = insts.filter((i) => nodeOf.get(String(at.get(i.name))) === n).slice(0, 2);
       for (const i of on) {
         expect((await api(stack, token, 'POST', `/deploy/${i.name}/stop`)).status).toBe(200);
         await routerGone(stack, i);
@@ -97,8 +97,8 @@ describe.skipIf(skipReason !== null)(`swarm cluster: ${INSTANCES} instances on $
   }, 300_000);
 
   it('a worker dies: its instances are seen stopped, come back on their next request, and nothing is lost', async () => {
-    const victims: Instance[] = [];
-    for (const i of insts) if ((await where(i)) === victimId()) victims.push(i);
+    const at = await placement();
+    const victims = insts.filter((i) => at.get(i.name) === victimId());
     expect(victims.length).toBeGreaterThan(1);
     const survivors = insts.filter((i) => !victims.includes(i));
     const t0 = Date.now();
@@ -112,7 +112,6 @@ describe.skipIf(skipReason !== null)(`swarm cluster: ${INSTANCES} instances on $
     console.log(`[swarm-cluster.e2e] killed node ${VICTIM_NODE}: its ${victims.length} instances reported stopped after ${seen} ms`);
     // The other nodes' instances never noticed.
     for (const i of survivors.slice(0, 5)) expect(fromApp(await send(stack.web, { cookie: i.cookie }, 10_000), i)).toBe(true);
-    console.log('[swarm-cluster.e2e] survivors answer');
     // Half of them wake while their node is down: on a live node.
     const half = Math.ceil(victims.length / 2);
     for (const i of victims.slice(0, half)) {

@@ -141,7 +141,7 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
   it('storm: 200 concurrent requests for a stopped instance cause one scale-up (one task, no force update), and all reach the app', async () => {
     expect((await api(stack, token, 'POST', `/deploy/${inst.name}/stop`)).status).toBe(200);
     await routerGone(stack, inst);
-    const forced = async () => ((await service(svcName())).Spec as { TaskTemplate?: { ForceUpdate?: number } }).TaskTemplate?.ForceUpdate ?? 0;
+    const forced = async () => (await service(svcName())).Spec.TaskTemplate?.ForceUpdate ?? 0;
     const before = await forced();
     const t0 = Date.now();
     const results = await Promise.all(Array.from({ length: 200 }, () => followToApp(stack, inst, '/storm')));

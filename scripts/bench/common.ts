@@ -86,18 +86,7 @@ export async function stop(ctx: Ctx, name: string): Promise<number> {
   return performance.now() - t0;
 }
 
-/** Runs fn over items with at most `limit` in flight; results keep the input order. */
-export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+// Bounded concurrency, shared with the e2e suites.
+export { pool } from '../../test/helpers/pool.js';
 
 export const pad = (n: number, w = 2) => String(n).padStart(w, '0');

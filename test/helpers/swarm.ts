@@ -29,7 +29,10 @@ export async function swarmManager(nodes = 1, how = 'scripts/ensure-swarm-engine
 export interface ServiceView {
   ID: string;
   Version: { Index: number };
-  Spec: { Mode: { Replicated: { Replicas: number } }; Labels: Record<string, string>; EndpointSpec?: { Mode?: string } };
+  Spec: {
+    Mode: { Replicated: { Replicas: number } }; Labels: Record<string, string>; EndpointSpec?: { Mode?: string };
+    TaskTemplate?: { ForceUpdate?: number };
+  };
 }
 export interface TaskView {
   ID: string;
