@@ -21,6 +21,14 @@ export class KeyedLock {
     }
   }
 
+  /**
+   * Runs fn only when nothing holds or waits for key; otherwise undefined, at once. For background
+   * passes that come again (a rescan): they never wait behind, or slip in under, an operation.
+   */
+  tryRun<T>(key: string, fn: () => Promise<T>): Promise<T> | undefined {
+    return this.isLocked(key) ? undefined : this.run(key, fn);
+  }
+
   isLocked(key: string): boolean {
     return this.tails.has(key);
   }

@@ -189,6 +189,22 @@ describe('reconciliation of networks', () => {
     expect(h.rt.attachedTo(again)).toEqual(['spawner', NET, 'spawner-spawner-bob']);
   });
 
+  it('a rescan never puts an edge back on the network of an instance whose lock is held (a DELETE taking it away)', async () => {
+    // The DELETE has taken Traefik off to remove the network; Docker refuses the removal of a
+    // network with an endpoint on it, so a rescan reconnecting it meanwhile left the network behind.
+    const h = harness();
+    await h.service.deploy(spec('alice'));
+    let release!: () => void;
+    const held = h.service.locks.run('alice', () => new Promise<void>((r) => { release = r; }));
+    await h.rt.disconnect(NET, h.traefik);
+    await h.reconciler.rescan();
+    expect(h.rt.attachedTo(h.traefik)).toEqual(['spawner']);
+    release();
+    await held;
+    await h.reconciler.rescan(); // the lock is free and the row still there: back on it
+    expect(h.rt.attachedTo(h.traefik)).toEqual(['spawner', NET]);
+  });
+
   it('an edge of another installation is never connected', async () => {
     const h = harness();
     const foreign = h.rt.addContainer('their-traefik', { 'spawner.edge': 'true', 'spawner.id': 'other' }, ['spawner']);

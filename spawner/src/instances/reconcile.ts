@@ -97,27 +97,33 @@ export class Reconciler {
   private async networks(owned: ContainerInfo[]): Promise<void> {
     const nets = this.service.networks;
     const present = await nets.owned();
-    const names = new Set(present.map((n) => n.name));
+    /** Instance networks kept: network name → instance. */
+    const kept = new Map(present.map((n) => [n.name, n.labels[LABEL.instance] ?? '']));
     for (const n of present) {
       const name = n.labels[LABEL.instance] ?? '';
       if (this.d.instances.get(name) || this.service.locks.isLocked(name)) continue;
       await nets.remove(name).catch((err) => this.d.log.warn('network cleanup failed', { instance: name, error: errorMessage(err) }));
-      names.delete(n.name);
+      kept.delete(n.name);
       this.d.events.append({ instance: name, kind: 'cleaned', reason: 'network without row' }, this.d.now());
     }
     for (const rec of this.d.instances.list()) {
       const c = rec.containerId ? owned.find((o) => o.id === rec.containerId) : undefined;
       // Containers without the egress label predate per-instance networks: nothing to repair.
-      if (!c || c.labels[LABEL.egress] === undefined || names.has(nets.nameFor(rec.name)) || this.service.locks.isLocked(rec.name)) continue;
+      if (!c || c.labels[LABEL.egress] === undefined || kept.has(nets.nameFor(rec.name)) || this.service.locks.isLocked(rec.name)) continue;
       await this.service.locks.run(rec.name, async () => {
         await nets.repair(rec.name, c.id, c.labels[LABEL.egress] !== 'false');
-        names.add(nets.nameFor(rec.name));
+        kept.set(nets.nameFor(rec.name), rec.name);
         this.d.events.append({ instance: rec.name, kind: 'network_repaired', reason: 'network removed outside' }, this.d.now());
       }).catch((err) => this.d.log.warn('network repair failed', { instance: rec.name, error: errorMessage(err) }));
     }
     const edges = await nets.edges();
-    for (const name of names) {
-      await nets.connectEdges(name, edges).catch((err) => this.d.log.warn('edge connect failed', { network: name, error: errorMessage(err) }));
+    for (const [network, instance] of kept) {
+      // Under the instance's lock, and only while its row exists: a DELETE running meanwhile has
+      // taken the edges off to remove the network, and must not find one put back (Docker then
+      // refuses the removal: "active endpoints"). A held lock is skipped; the next rescan comes.
+      await this.service.locks.tryRun(instance, async () => {
+        if (this.d.instances.get(instance)) await nets.connectEdges(network, edges);
+      })?.catch((err) => this.d.log.warn('edge connect failed', { network, error: errorMessage(err) }));
     }
   }
 
