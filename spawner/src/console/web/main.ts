@@ -8,6 +8,7 @@ import { ago, idleIn } from './view.js';
 import { rows, schedule, tickRows, wireTable } from './table.js';
 import { fleetHtml, instanceHtml } from './detail.js';
 import { patchInstance } from './patch.js';
+import { detailLoader, openInstance } from './opened.js';
 import type { ConsoleRow, FleetView, InstanceDetail } from './types.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -52,23 +53,35 @@ function tickClock(): void {
   for (const el of $('instance').querySelectorAll('[data-ago]')) el.textContent = ago(detail.row.lastRequestAt, t);
 }
 
-/** Loads overlap (events, actions): only the newest one's answer is shown, never an older one after it. */
-let detailSeq = 0;
 /** An action on the open instance is in flight: its buttons stay disabled through re-renders. */
 let acting = false;
 
-async function loadDetail(name: string): Promise<void> {
-  const seq = ++detailSeq;
+type Loaded = { kind: 'signed-out' } | { kind: 'missing'; message: string } | { kind: 'found'; detail: InstanceDetail };
+
+async function fetchDetail(name: string): Promise<Loaded> {
   const res = await call('GET', `/console/api/instances/${encodeURIComponent(name)}`);
-  if (seq !== detailSeq) return;
-  const el = $('instance');
-  if (res.status === 401) return signedOut();
-  if (!res.ok) { detail = null; el.innerHTML = '<p><a href="#/">← All instances</a></p><h2 id="instance-h">Not found</h2>'; el.querySelector('h2')!.textContent = await problem(res); return; }
-  const next = (await res.json()) as InstanceDetail;
-  if (seq !== detailSeq) return;
-  detail = next;
-  if (location.hash === `#/i/${encodeURIComponent(name)}`) patchInstance(el, instanceHtml(detail, now()), acting);
+  if (res.status === 401) return { kind: 'signed-out' };
+  if (!res.ok) return { kind: 'missing', message: await problem(res) };
+  return { kind: 'found', detail: (await res.json()) as InstanceDetail };
 }
+
+/** Loads the instance the address names now; the newest load's answer is the one shown (opened.ts). */
+const reloadDetail = detailLoader<Loaded>({
+  hash: () => location.hash,
+  fetch: fetchDetail,
+  show: (_name, loaded) => {
+    const el = $('instance');
+    if (loaded.kind === 'signed-out') return signedOut();
+    if (loaded.kind === 'missing') {
+      detail = null;
+      el.innerHTML = '<p><a href="#/">← All instances</a></p><h2 id="instance-h">Not found</h2>';
+      el.querySelector('h2')!.textContent = loaded.message;
+      return;
+    }
+    detail = loaded.detail;
+    patchInstance(el, instanceHtml(detail, now()), acting);
+  },
+});
 
 async function act(action: string): Promise<void> {
   if (!detail) return;
@@ -86,10 +99,10 @@ async function act(action: string): Promise<void> {
   acting = true;
   for (const b of $('instance').querySelectorAll('button')) b.disabled = true;
   const res = await (action === 'delete' ? call('DELETE', path) : call('POST', `${path}/${action}`)).finally(() => { acting = false; });
-  if (!res.ok) { toast(`${action} ${name} refused: ${await problem(res)}`); void loadDetail(name); return; }
+  if (!res.ok) { toast(`${action} ${name} refused: ${await problem(res)}`); void reloadDetail(); return; }
   toast(`${action} ${name}: done`);
   if (action === 'delete') location.hash = '#/';
-  else void loadDetail(name);
+  else void reloadDetail();
 }
 
 function route(): void {
@@ -97,7 +110,9 @@ function route(): void {
   const h = location.hash;
   if (h.startsWith('#/i/')) {
     show('instance');
-    void loadDetail(decodeURIComponent(h.slice(4)));
+    // Another instance's page: nothing of the one before stays on screen or takes actions.
+    if (detail && detail.row.name !== openInstance(h)) { detail = null; $('instance').replaceChildren(); }
+    void reloadDetail();
   } else if (h === '#/fleet') {
     show('fleet');
     if (fleet) $('fleet').innerHTML = fleetHtml(fleet);
@@ -130,11 +145,12 @@ function connect(): void {
     for (const r of d.changed) rows.set(r.name, r);
     for (const n of d.removed) rows.delete(n);
     schedule();
-    if (detail && (d.changed.some((r) => r.name === detail!.row.name) || d.removed.includes(detail.row.name))) void loadDetail(detail.row.name);
+    const open = openInstance(location.hash);
+    if (open !== null && (d.changed.some((r) => r.name === open) || d.removed.includes(open))) void reloadDetail();
   });
   es.addEventListener('event', (e) => {
     const d = JSON.parse((e as MessageEvent<string>).data) as { instance: string };
-    if (detail?.row.name === d.instance && location.hash.startsWith('#/i/')) void loadDetail(d.instance);
+    if (openInstance(location.hash) === d.instance) void reloadDetail();
   });
   es.addEventListener('fleet', (e) => {
     fleet = JSON.parse((e as MessageEvent<string>).data) as FleetView;
