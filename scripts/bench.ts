@@ -6,8 +6,10 @@
  *   options: --out DIR (default bench-results), --only a,b (sections: hotpath, wake, browser,
  *            storm, deploy, fanout, footprint, proxied, networks, redeploy, fleet, scale), --registered N
  *            (footprint size), --scale-levels A,B (populations of the scale section),
- *            --engine default|current|both: run on that engine / on each (scripts/bench/engines.ts),
- *            one report with the wake sections side by side (default: the engine DOCKER_HOST names)
+ *            --engine default|current|swarm|cluster|both|all (or a list: current,swarm): run on that
+ *            engine / on each (scripts/bench/engines.ts), one report with the wake sections side by
+ *            side; swarm and cluster run the swarm bench (scripts/bench-swarm.ts) on the one-node
+ *            and three-node swarms (default: the engine DOCKER_HOST names, plain sections)
  *
  * Prints a markdown table on stdout (progress goes to stderr) and writes DIR/latest.json and
  * DIR/latest.md. Everything the bench creates carries the stack's run label and is removed by
@@ -34,7 +36,7 @@ import { floorAndWake } from './bench/wake.js';
 import { redeploys } from './bench/redeploy.js';
 import { fleet } from './bench/fleet.js';
 import { scale } from './bench/scale.js';
-import { renderSideBySide, runOnEngines, type Engine } from './bench/engines.js';
+import { failedEngines, parseEngines, renderSideBySide, renderSwarms, runOnEngines, type Engine } from './bench/engines.js';
 
 const SECTIONS = ['hotpath', 'wake', 'browser', 'storm', 'deploy', 'fanout', 'footprint', 'proxied', 'networks', 'redeploy', 'fleet', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -65,16 +67,14 @@ export function parseArgs(argv: string[]): BenchOptions {
       if (!opts.scaleLevels.length || opts.scaleLevels.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--scale-levels ${v}; allowed: positive integers, comma-separated (e.g. 10,100)`);
     }
     else if (a === '--engine') {
-      const e = argv[++i] ?? '';
-      if (!['default', 'current', 'both'].includes(e)) throw new Error(`--engine ${e}; allowed: default, current, both`);
-      opts.engines = e === 'both' ? ['default', 'current'] : [e as Engine];
+      opts.engines = parseEngines(argv[++i] ?? '');
       continue;
     } else if (a === '--only') {
       const list = (argv[++i] ?? '').split(',').filter(Boolean);
       const bad = list.filter((s) => !(SECTIONS as readonly string[]).includes(s));
       if (bad.length) throw new Error(`unknown section(s) ${bad.join(', ')}; allowed: ${SECTIONS.join(', ')}`);
       opts.only = list as Section[];
-    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--registered N] [--scale-levels A,B] [--only ${SECTIONS.join(',')}] [--engine default|current|both]`);
+    } else throw new Error(`unknown argument ${a}; usage: bench [--quick] [--out DIR] [--registered N] [--scale-levels A,B] [--only ${SECTIONS.join(',')}] [--engine default|current|swarm|cluster|both|all, or a comma-separated list]`);
     if (a !== '--out') opts.childArgs.push(a, ...(a === '--only' || a === '--registered' || a === '--scale-levels' ? [argv[i] ?? ''] : []));
   }
   return opts;
@@ -262,11 +262,13 @@ async function main(): Promise<void> {
   if (opts.engines) {
     const results = await runOnEngines(opts.engines, opts.childArgs, dir, log);
     const engines = opts.engines.map((e) => `${e}/latest.md`).join(', ');
-    const markdown = `${renderSideBySide(results)}\n\nFull reports: ${engines}\n`;
+    const plain = Object.keys(results.plain).length ? `${renderSideBySide(results.plain)}\n\n` : '';
+    const swarm = Object.keys(results.swarm).length ? `${renderSwarms(results)}\n\n` : '';
+    const markdown = `${plain}${swarm}Full reports: ${engines}\n`;
     writeFileSync(join(dir, 'latest.md'), markdown);
     writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ schema: 'spawner-bench-engines/1', engines: results }, null, 2)}\n`);
     process.stdout.write(markdown);
-    const missing = opts.engines.filter((e) => !results[e] || Object.keys(results[e]?.errors ?? {}).length > 0);
+    const missing = failedEngines(opts.engines, results);
     if (missing.length) {
       log(`engines with errors or no result: ${missing.join(', ')}`);
       process.exitCode = 1;

@@ -100,7 +100,7 @@ if wants_part e2e; then
   if wants_engine swarm; then
     part "e2e, one-node swarm (SPAWNER_RUNTIME=swarm)" \
       nsenter --net=/run/netns/spawner-swarm env DOCKER_HOST=unix:///run/spawner-swarm/docker.sock \
-      npx vitest run --project e2e test/swarm.e2e.test.ts ${ARGS[@]+"${ARGS[@]}"}
+      npx vitest run --project e2e test/swarm.e2e.test.ts test/swarm-bench.e2e.test.ts ${ARGS[@]+"${ARGS[@]}"}
   fi
   if wants_engine cluster; then
     part "e2e, three-node swarm (SPAWNER_RUNTIME=swarm)" \

@@ -3,35 +3,17 @@
  * It asserts that the run completes, tears down what it created, and writes JSON in which every
  * section carries numbers. No timing is asserted: CI machines vary too much for that.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runScript } from './helpers/script.js';
 import { docker, RUN_LABEL } from './helpers/stack.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
 const RUN_TIMEOUT_MS = 10 * 60_000; // ~3.5 min on the idle machine (2 CPUs), about 2 × that under CI load
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
-
-function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', './scripts/ts-loader.mjs', 'scripts/bench.ts', '--quick', '--out', out], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // SIGINT lets the bench tear its stack down before it exits.
-    const timer = setTimeout(() => child.kill('SIGINT'), RUN_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
 
 /** Reads a dotted path ("a.b.0.c") of the result. */
 function at(obj: unknown, path: string): unknown {
@@ -41,7 +23,7 @@ function at(obj: unknown, path: string): unknown {
 describe('bench --quick (real Docker + Traefik)', () => {
   it('completes and writes every section with numeric values', async () => {
     const before = new Set((await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } })).map((c) => c.Id));
-    const run = await runQuickBench();
+    const run = await runScript('scripts/bench.ts', ['--quick', '--out', out], RUN_TIMEOUT_MS);
     expect(run.code, run.stderr.slice(-4000)).toBe(0);
     expect(run.stdout).toContain('| section | measurement |');
 

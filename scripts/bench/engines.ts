@@ -1,7 +1,7 @@
 /**
- * `--engine both|default|current`: the bench once per Docker engine, each in a child process
- * (the stack helpers bind to DOCKER_HOST when imported), and one report with the engines side by
- * side. The current engine (scripts/ensure-current-engine.sh) lives in its own network namespace:
+ * `--engine default|current|swarm|cluster|both|all`: the bench once per Docker engine, each in a
+ * child process (the stack helpers bind to DOCKER_HOST when imported), and one report with the
+ * engines side by side. The swarms run scripts/bench-swarm.ts inside their manager's namespace. The current engine (scripts/ensure-current-engine.sh) lives in its own network namespace:
  * its child runs inside it (scripts/_common.sh in_current_engine), where 127.0.0.1 is the loopback
  * its containers publish on. Each child writes <out>/<engine>/latest.{json,md}.
  */
@@ -10,9 +10,29 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './result.js';
+import { renderSwarm, swarmTarget, type SwarmBenchResult } from './report-swarm.js';
 import type { Dist } from './stats.js';
 
-export type Engine = 'default' | 'current';
+export type Engine = 'default' | 'current' | 'swarm' | 'cluster';
+export const ENGINES: readonly Engine[] = ['default', 'current', 'swarm', 'cluster'];
+/** `--engine` values: one engine, a comma-separated list, `both` (the two plain engines) or `all`. */
+export function parseEngines(v: string): Engine[] {
+  if (v === 'both') return ['default', 'current'];
+  if (v === 'all') return [...ENGINES];
+  const list = v.split(',').filter(Boolean);
+  const bad = list.filter((e) => !(ENGINES as readonly string[]).includes(e));
+  if (!list.length || bad.length) throw new Error(`--engine ${v}; allowed: ${ENGINES.join(', ')}, a comma-separated list of them, both or all`);
+  return list as Engine[];
+}
+
+/**
+ * The swarm engines: set up by their script, the bench inside the manager's namespace, and only
+ * the swarm bench there (scripts/bench-swarm.ts): the plain sections need plain containers.
+ */
+const SWARMS: Partial<Record<Engine, { setup: string; netns: string; run: string }>> = {
+  swarm: { setup: 'scripts/ensure-swarm-engine.sh', netns: 'spawner-swarm', run: '/run/spawner-swarm' },
+  cluster: { setup: 'scripts/ensure-swarm-cluster.sh', netns: 'spawner-mn1', run: '/run/spawner-mn1' },
+};
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 function sh(script: string, args: string[], log: (m: string) => void): Promise<number> {
@@ -30,26 +50,57 @@ function sh(script: string, args: string[], log: (m: string) => void): Promise<n
 }
 
 /** Runs the bench on each engine, one after the other (never two at once on 2 CPUs). */
-export async function runOnEngines(engines: Engine[], childArgs: string[], outDir: string, log: (m: string) => void): Promise<Partial<Record<Engine, BenchResult>>> {
-  const results: Partial<Record<Engine, BenchResult>> = {};
+export async function runOnEngines(engines: Engine[], childArgs: string[], outDir: string, log: (m: string) => void): Promise<EngineResults> {
+  const plain: EngineResults['plain'] = {};
+  const swarms: EngineResults['swarm'] = {};
   for (const engine of engines) {
     const out = join(outDir, engine);
     const bench = ['node', '--import', './scripts/ts-loader.mjs', 'scripts/bench.ts', ...childArgs, '--out', out];
     log(`engine ${engine}: bench ${childArgs.join(' ')}`);
     let code: number;
-    if (engine === 'current') {
+    const sw = SWARMS[engine];
+    if (sw) {
+      const args = ['node', '--import', './scripts/ts-loader.mjs', 'scripts/bench-swarm.ts', ...(childArgs.includes('--quick') ? ['--quick'] : []), '--out', out, '--pidfile', `${sw.run}/dockerd.pid`];
+      code = await sh(`${sw.setup} && nsenter --net=/run/netns/${sw.netns} env DOCKER_HOST=unix://${sw.run}/docker.sock "$@"`, args, log);
+    } else if (engine === 'current') {
       // The engine and its images (built there; quick when up to date), then the bench inside.
       code = await sh('scripts/ensure-current-engine.sh && in_current_engine env NO_PULL=1 scripts/images.sh && in_current_engine "$@"', bench, log);
     } else {
       code = await sh('"$@"', bench, log);
     }
     try {
-      results[engine] = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResult;
+      const r = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchResult | SwarmBenchResult;
+      if (r.schema === 'spawner-bench-swarm/1') swarms[engine] = r;
+      else plain[engine] = r;
     } catch {
       log(`engine ${engine}: no result (exit ${code})`);
     }
   }
-  return results;
+  return { plain, swarm: swarms };
+}
+
+export interface EngineResults {
+  plain: Partial<Record<Engine, BenchResult>>;
+  swarm: Partial<Record<Engine, SwarmBenchResult>>;
+}
+
+/** Whether an engine's run failed: no result, or a section with an error. */
+export function failedEngines(engines: Engine[], r: EngineResults): Engine[] {
+  return engines.filter((e) => {
+    const got = r.plain[e] ?? r.swarm[e];
+    return !got || Object.keys(got.errors ?? {}).length > 0;
+  });
+}
+
+/** Each swarm run's report, then the target against the single-host run on the same engine version (the current engine). */
+export function renderSwarms(r: EngineResults): string {
+  const parts: string[] = [];
+  for (const sw of Object.values(r.swarm)) {
+    if (!sw) continue;
+    const single = Object.values(r.plain).find((p) => p?.machine.docker.version === sw.machine.docker.version);
+    parts.push(renderSwarm(sw), '', single ? swarmTarget(sw, single) : `- swarm cold wake ≤ 2 × single host: no single-host run on Docker ${sw.machine.docker.version} in this report (add --engine current)`);
+  }
+  return parts.join('\n');
 }
 
 const p50 = (d: Dist | undefined) => (d && Number.isFinite(d.p50) ? `${d.p50} ms` : '—');

@@ -54,13 +54,13 @@ export async function routerGone(stack: Stack, inst: Instance): Promise<void> {
   }, { timeoutMs: 30_000 });
 }
 
-/** The stack with the swarm runtime and Traefik's swarm provider (polling every REFRESH_SECONDS). */
-export async function startSwarmStack(env: Record<string, string> = {}): Promise<{ stack: Stack; token: string }> {
+/** The stack with the swarm runtime and Traefik's swarm provider (polling every `refresh`: a Go duration or seconds). */
+export async function startSwarmStack(env: Record<string, string> = {}, refresh = REFRESH_SECONDS): Promise<{ stack: Stack; token: string }> {
   const stack = await startStack({
     env: { SPAWNER_RUNTIME: 'swarm', SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_TRAEFIK_API_URL: 'http://traefik-api:8080', ...env },
     traefikArgs: [
       '--providers.swarm.endpoint=unix:///var/run/docker.sock',
-      `--providers.swarm.refreshSeconds=${REFRESH_SECONDS}`,
+      `--providers.swarm.refreshSeconds=${refresh}`,
       '--providers.swarm.exposedByDefault=false',
       '--serversTransport.maxIdleConnsPerHost=-1',
     ],
