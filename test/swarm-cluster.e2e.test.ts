@@ -19,6 +19,7 @@ import { api, docker, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
 import { pool } from './helpers/pool.js';
 import { deploy, followToApp, fromApp, send, statusOf, waitReachable, type Instance } from './helpers/lifecycle.js';
+import { execOut } from './helpers/exec.js';
 import { routerGone, runningTask, startSwarmStack, swarmManager, teardownSwarmStack, type TaskView } from './helpers/swarm.js';
 
 const NODES = 3;
@@ -95,6 +96,28 @@ describe.skipIf(skipReason !== null)(`swarm cluster: ${INSTANCES} instances on $
     console.log(`[swarm-cluster.e2e] cold wakes: ${figures.join('; ')}`);
     expect(figures).toHaveLength(4);
   }, 300_000);
+
+  it('an instance with a volume runs only on the node that holds its volume (the manager), and its data outlive each stop', async () => {
+    // Spread alone would put it on a worker (see above), where an empty volume of that name would be made.
+    const v = await deploy(stack, token, 'vol1', { volume: { path: '/data' } });
+    await waitReachable(stack, v, 90_000);
+    const manager = [...nodeOf].find(([, n]) => n === 'node 1')?.[0];
+    const s = (await docker.getService(svc(v)).inspect()) as { Spec: { TaskTemplate: { Placement?: { Constraints?: string[] } } } };
+    expect(s.Spec.TaskTemplate.Placement?.Constraints).toEqual([`node.id==${manager}`]);
+    const container = async () => docker.getContainer(String((await runningTask(svc(v)))?.Status.ContainerStatus?.ContainerID));
+    const note = `written on ${new Date().toISOString()}`;
+    expect(await execOut(await container(), ['sh', '-c', 'printf %s "$1" > /data/note.txt', 'sh', note], undefined, 'node')).toMatchObject({ code: 0 });
+    for (let round = 0; round < 2; round++) {
+      // Scaling to 0 deletes the task's container: only the volume carries the file over.
+      expect((await api(stack, token, 'POST', `/deploy/${v.name}/stop`)).status).toBe(200);
+      await routerGone(stack, v);
+      const woke = await followToApp(stack, v);
+      expect(fromApp(woke.final, v)).toBe(true);
+      expect(await where(v)).toBe(manager);
+      expect((await execOut(await container(), ['cat', '/data/note.txt'], undefined, 'node')).stdout).toBe(note);
+    }
+    expect((await api(stack, token, 'DELETE', `/deploy/${v.name}?purge=true`)).status).toBe(200);
+  }, 240_000);
 
   it('a worker dies: its instances are seen stopped, come back on their next request, and nothing is lost', async () => {
     const at = await placement();

@@ -52,6 +52,12 @@ describe('serviceSpec: an instance as a replicated service', () => {
     expect((serviceSpec(spec, { replicas: 1 }) as any).TaskTemplate.ContainerSpec.Healthcheck).toBeUndefined();
     expect(() => serviceSpec({ ...spec, networks: [] }, { replicas: 0 })).toThrow(/network/);
   });
+  it('no placement of its own; pinned to the node of its volume when it has one', () => {
+    expect(s.TaskTemplate.Placement).toBeUndefined();
+    const pinned = serviceSpec({ ...spec, mounts: [{ type: 'volume', source: 'v-u1', target: '/data' }] }, { replicas: 0, pinTo: 'node-a' }) as any;
+    expect(pinned.TaskTemplate.Placement).toEqual({ Constraints: ['node.id==node-a'] });
+    expect(pinned.TaskTemplate.ContainerSpec.Mounts).toEqual([{ Type: 'volume', Source: 'v-u1', Target: '/data', ReadOnly: false }]);
+  });
 });
 
 describe('toServiceInfo: service + tasks as the port sees a workload', () => {

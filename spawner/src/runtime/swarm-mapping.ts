@@ -12,6 +12,8 @@ export interface ServiceSpecOptions {
   /** The Healthcheck for the task (image's, with a fast StartInterval), or undefined: the image's. */
   healthcheck?: Record<string, unknown>;
   replicas: number;
+  /** The node whose engine holds the instance's volumes: its tasks may run nowhere else. */
+  pinTo?: string;
 }
 
 /**
@@ -45,6 +47,8 @@ export function serviceSpec(spec: ContainerSpec, opts: ServiceSpecOptions): Reco
         Limits: { MemoryBytes: spec.limits.memoryBytes, NanoCPUs: spec.limits.nanoCpus, Pids: spec.limits.pids },
       },
       RestartPolicy: { Condition: 'none' },
+      // A managed volume is local to one node (a task elsewhere would get an empty one of that name).
+      ...(opts.pinTo ? { Placement: { Constraints: [`node.id==${opts.pinTo}`] } } : {}),
       Networks: spec.networks.map((n) => ({ Target: n, ...(spec.hostname ? { Aliases: [spec.hostname] } : {}) })),
     },
     Mode: { Replicated: { Replicas: opts.replicas } },

@@ -89,13 +89,23 @@ export class SwarmRuntime implements ContainerRuntime {
     return p;
   }
   disconnect(network: string, id: string): Promise<void> { return this.local.disconnect(network, id); }
-  // The manager's own volumes: on a one-node swarm, where every task runs. Several nodes need the
-  // volume's node pinned into the service's placement (not built yet: see the README's Swarm section).
+  // Volumes are made on the node this engine is (the manager the spawner talks to); an instance
+  // with one is pinned to that node (create()).
   createVolume(spec: VolumeSpec): Promise<VolumeInfo> { return this.local.createVolume(spec); }
   inspectVolume(name: string): Promise<VolumeInfo | null> { return this.local.inspectVolume(name); }
   listVolumes(labels: Record<string, string>): Promise<VolumeInfo[]> { return this.local.listVolumes(labels); }
   removeVolume(name: string): Promise<void> { return this.local.removeVolume(name); }
   selfContainerId(): Promise<string | null> { return this.local.selfContainerId(); }
+
+  private nodeId: string | undefined;
+  /** This engine's node in the swarm (where createVolume makes volumes). */
+  private async localNodeId(): Promise<string> {
+    if (this.nodeId) return this.nodeId;
+    const id = ((await this.docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
+    if (!id) throw new Error('this engine is not a swarm node: no node to pin a volume to');
+    this.nodeId = id;
+    return id;
+  }
 
   /** The service, at 0 replicas: start() scales it up (the domain creates, then starts). */
   async create(spec: ContainerSpec): Promise<string> {
@@ -105,7 +115,8 @@ export class SwarmRuntime implements ContainerRuntime {
     // The image's HEALTHCHECK copied onto the service (with a fast StartInterval where the engine
     // has it), so inspect() knows it has one without reaching the task's node.
     const healthcheck = instanceHealthcheck(plan, hc, this.local.healthStartIntervalNs()) ?? (hc && (hc.Test as string[] | undefined)?.[0] !== 'NONE' ? hc : undefined);
-    const created = (await this.docker.createService(serviceSpec(spec, { replicas: 0, healthcheck }) as Docker.CreateServiceOptions)) as unknown as { id?: string; ID?: string };
+    const pinTo = spec.mounts?.length ? await this.localNodeId() : undefined;
+    const created = (await this.docker.createService(serviceSpec(spec, { replicas: 0, healthcheck, pinTo }) as Docker.CreateServiceOptions)) as unknown as { id?: string; ID?: string };
     return String(created.id ?? created.ID);
   }
 
