@@ -98,7 +98,7 @@ export function renderSwarms(r: EngineResults): string {
   for (const sw of Object.values(r.swarm)) {
     if (!sw) continue;
     const single = Object.values(r.plain).find((p) => p?.machine.docker.version === sw.machine.docker.version);
-    parts.push(renderSwarm(sw), '', single ? swarmTarget(sw, single) : `- swarm cold wake ≤ 2 × single host: no single-host run on Docker ${sw.machine.docker.version} in this report (add --engine current)`);
+    parts.push(...(parts.length ? [''] : []), renderSwarm(sw), '', single ? swarmTarget(sw, single) : `- swarm cold wake ≤ 2 × single host: no single-host run on Docker ${sw.machine.docker.version} in this report (add --engine current)`);
   }
   return parts.join('\n');
 }
