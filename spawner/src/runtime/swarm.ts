@@ -21,6 +21,7 @@ import {
   type ServiceLike, type TaskLike,
 } from './swarm-mapping.js';
 import { watchWithBackoff } from './watch.js';
+import { OverlayAttacher } from './swarm-attach.js';
 
 /** A container Swarm made for a task: never an edge, never listed as one. */
 const TASK_LABEL = 'com.docker.swarm.task.id';
@@ -43,12 +44,13 @@ export class SwarmRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly local: DockerRuntime;
   private readonly o: Required<SwarmOptions>;
-  private attachments: Promise<unknown> = Promise.resolve();
+  private readonly attacher: OverlayAttacher;
 
   constructor(docker?: Docker, opts: SwarmOptions & { healthStartIntervalMs?: number } = {}) {
     const { healthStartIntervalMs, ...waits } = opts;
     this.docker = docker ?? new Docker();
     this.local = new DockerRuntime(this.docker, { healthStartIntervalMs });
+    this.attacher = new OverlayAttacher(this.local);
     this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, ...waits };
   }
 
@@ -62,32 +64,8 @@ export class SwarmRuntime implements ContainerRuntime {
   removeNetwork(name: string): Promise<void> { return this.local.removeNetwork(name); }
   inspectNetwork(name: string): Promise<NetworkInfo | null> { return this.local.inspectNetwork(name); }
   listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> { return this.local.listNetworks(labels); }
-  /**
-   * A plain container joins an overlay through a network-attachment task on the manager; two at
-   * once were seen to time out here ("attaching to network failed ... context deadline exceeded")
-   * and the attachment to complete later (then 409 "already attached"); a fresh overlay was also
-   * "not found" for a moment. So: one at a time, again (with backoff) on those, and "already
-   * attached" is success.
-   */
-  connect(network: string, id: string, aliases?: string[]): Promise<void> {
-    const run = async (): Promise<void> => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await this.local.connect(network, id, aliases);
-        } catch (err) {
-          const msg = String((err as { message?: string } | null)?.message ?? err);
-          if (/already attached/i.test(msg)) return;
-          // A just-created overlay can also be "not found" on this node for a moment.
-          const transient = /attaching to network failed|deadline exceeded|network \S+ not found/i.test(msg);
-          if (attempt >= 4 || !transient) throw err;
-          await sleep(100 * 2 ** attempt);
-        }
-      }
-    };
-    const p = this.attachments.then(run, run);
-    this.attachments = p.catch(() => undefined);
-    return p;
-  }
+  /** One at a time, again on Swarm's transient refusals (swarm-attach.ts). */
+  connect(network: string, id: string, aliases?: string[]): Promise<void> { return this.attacher.connect(network, id, aliases); }
   disconnect(network: string, id: string): Promise<void> { return this.local.disconnect(network, id); }
   // Volumes are made on the node this engine is (the manager the spawner talks to); an instance
   // with one is pinned to that node (create()).
@@ -100,11 +78,9 @@ export class SwarmRuntime implements ContainerRuntime {
   private nodeId: string | undefined;
   /** This engine's node in the swarm (where createVolume makes volumes). */
   private async localNodeId(): Promise<string> {
-    if (this.nodeId) return this.nodeId;
-    const id = ((await this.docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
-    if (!id) throw new Error('this engine is not a swarm node: no node to pin a volume to');
-    this.nodeId = id;
-    return id;
+    this.nodeId ??= ((await this.docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
+    if (!this.nodeId) throw new Error('this engine is not a swarm node: no node to pin a volume to');
+    return this.nodeId;
   }
 
   /** The service, at 0 replicas: start() scales it up (the domain creates, then starts). */
