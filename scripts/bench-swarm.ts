@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { docker, type Stack } from '../test/helpers/stack.js';
+import { docker, spawnerLogs, type Stack } from '../test/helpers/stack.js';
 import { deploy, waitReachable, type Instance } from '../test/helpers/lifecycle.js';
 import { startSwarmStack, swarmManager, teardownSwarmStack } from '../test/helpers/swarm.js';
 import { machine } from './bench/docker.js';
@@ -65,6 +65,9 @@ async function withStack<T>(refresh: string, fn: (ctx: SwarmCtx) => Promise<T>):
     stack = s.stack;
     runIds.push(s.stack.runId);
     return await fn({ stack: s.stack, token: s.token, log });
+  } catch (err) {
+    if (stack) log(`the spawner's log, last lines:\n${(await spawnerLogs(stack).catch(() => '')).split('\n').slice(-40).join('\n')}`);
+    throw err;
   } finally {
     await teardownSwarmStack(stack, 'bench-swarm');
   }
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const loads: number[] = [];
   const sampler = setInterval(() => loads.push(os.loadavg()[0] ?? 0), 5_000);
+  sampler.unref(); // a failed run must still exit
   const nodes = Number(((await docker.info()) as { Swarm?: { Nodes?: number } }).Swarm?.Nodes ?? 1);
   const runs = o.quick ? 3 : 10;
   const errors: Record<string, string> = {};
