@@ -19,7 +19,7 @@ import { api, docker, type Stack } from './helpers/stack.js';
 import { pollUntil } from './helpers/poll.js';
 import { pool } from './helpers/pool.js';
 import { deploy, followToApp, fromApp, send, statusOf, waitReachable, type Instance } from './helpers/lifecycle.js';
-import { execOut } from './helpers/exec.js';
+import { readDataNote, writeDataNote } from './helpers/exec.js';
 import { routerGone, runningTask, startSwarmStack, swarmManager, teardownSwarmStack, type TaskView } from './helpers/swarm.js';
 
 const NODES = 3;
@@ -106,7 +106,7 @@ describe.skipIf(skipReason !== null)(`swarm cluster: ${INSTANCES} instances on $
     expect(s.Spec.TaskTemplate.Placement?.Constraints).toEqual([`node.id==${manager}`]);
     const container = async () => docker.getContainer(String((await runningTask(svc(v)))?.Status.ContainerStatus?.ContainerID));
     const note = `written on ${new Date().toISOString()}`;
-    expect(await execOut(await container(), ['sh', '-c', 'printf %s "$1" > /data/note.txt', 'sh', note], undefined, 'node')).toMatchObject({ code: 0 });
+    expect(await writeDataNote(await container(), note)).toMatchObject({ code: 0 });
     for (let round = 0; round < 2; round++) {
       // Scaling to 0 deletes the task's container: only the volume carries the file over.
       expect((await api(stack, token, 'POST', `/deploy/${v.name}/stop`)).status).toBe(200);
@@ -114,7 +114,7 @@ describe.skipIf(skipReason !== null)(`swarm cluster: ${INSTANCES} instances on $
       const woke = await followToApp(stack, v);
       expect(fromApp(woke.final, v)).toBe(true);
       expect(await where(v)).toBe(manager);
-      expect((await execOut(await container(), ['cat', '/data/note.txt'], undefined, 'node')).stdout).toBe(note);
+      expect(await readDataNote(await container())).toBe(note);
     }
     expect((await api(stack, token, 'DELETE', `/deploy/${v.name}?purge=true`)).status).toBe(200);
   }, 240_000);

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { api, docker, inspectOrNull, instanceNetwork, type Stack } from './helpers/stack.js';
 import { useStack } from './helpers/use-stack.js';
 import { deploy, eventsOf, followToApp, fromApp, waitLogLine, waitReachable, type Instance } from './helpers/lifecycle.js';
-import { execOut } from './helpers/exec.js';
+import { readDataNote, writeDataNote } from './helpers/exec.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { pollUntil } from './helpers/poll.js';
 import { instanceVolume, volumeOrNull } from './helpers/volumes.js';
@@ -32,13 +32,10 @@ const containerOf = (inst: Instance) => docker.getContainer(inst.id);
 
 /** As the app's own (non-root) user, the way the app itself would write its data. */
 async function writeNote(inst: Instance, text: string): Promise<void> {
-  const r = await execOut(containerOf(inst), ['sh', '-c', 'printf %s "$1" > /data/note.txt', 'sh', text], undefined, 'node');
+  const r = await writeDataNote(containerOf(inst), text);
   expect(r, r.stderr).toMatchObject({ code: 0 });
 }
-async function readNote(inst: Instance): Promise<string | null> {
-  const r = await execOut(containerOf(inst), ['cat', '/data/note.txt'], undefined, 'node');
-  return r.code === 0 ? r.stdout : null;
-}
+const readNote = (inst: Instance) => readDataNote(containerOf(inst));
 
 async function listed(name: string) {
   const r = await api(stack, token, 'GET', '/volumes');

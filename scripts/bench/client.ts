@@ -7,6 +7,7 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { request, type Dispatcher } from 'undici';
+import { routerName } from '../../spawner/src/traefik/names.js';
 
 export const WAKE_HEADER = 'x-spawner-wake';
 
@@ -134,4 +135,20 @@ export async function firstOk(url: string, { everyMs = 5, deadlineMs = 30_000 } 
     await sleep(everyMs);
   }
   throw new Error(`no 200 from ${url} within ${deadlineMs} ms`);
+}
+
+/**
+ * Traefik's view of an instance's route, read from its API (the spawner's gate step 2 asks the
+ * same): whether its router is enabled, and its service's server URLs. `provider`: `@docker` or `@swarm`.
+ */
+export async function traefikRoute(traefikApi: string, name: string, provider: 'docker' | 'swarm'): Promise<{ enabled: boolean; servers: string[] }> {
+  const base = `${traefikApi}/api/http`;
+  const id = `${routerName(name)}@${provider}`;
+  const [r, s] = await Promise.all([
+    fetch(`${base}/routers/${id}`, { signal: AbortSignal.timeout(1_000) }),
+    fetch(`${base}/services/${id}`, { signal: AbortSignal.timeout(1_000) }),
+  ]);
+  const router = r.ok ? ((await r.json()) as { status?: string }) : (await r.body?.cancel(), undefined);
+  const svc = s.ok ? ((await s.json()) as { loadBalancer?: { servers?: Array<{ url?: string }> } }) : (await s.body?.cancel(), undefined);
+  return { enabled: router?.status === 'enabled', servers: (svc?.loadBalancer?.servers ?? []).map((x) => String(x.url)) };
 }

@@ -1,9 +1,10 @@
 /**
  * `--engine default|current|swarm|cluster|both|all`: the bench once per Docker engine, each in a
  * child process (the stack helpers bind to DOCKER_HOST when imported), and one report with the
- * engines side by side. The swarms run scripts/bench-swarm.ts inside their manager's namespace. The current engine (scripts/ensure-current-engine.sh) lives in its own network namespace:
- * its child runs inside it (scripts/_common.sh in_current_engine), where 127.0.0.1 is the loopback
- * its containers publish on. Each child writes <out>/<engine>/latest.{json,md}.
+ * engines side by side. The current engine (scripts/ensure-current-engine.sh) lives in its own
+ * network namespace: its child runs inside it (scripts/_common.sh in_current_engine), where
+ * 127.0.0.1 is the loopback its containers publish on. The swarms run scripts/bench-swarm.ts
+ * inside their manager's namespace. Each child writes <out>/<engine>/latest.{json,md}.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -55,12 +56,13 @@ export async function runOnEngines(engines: Engine[], childArgs: string[], outDi
   const swarms: EngineResults['swarm'] = {};
   for (const engine of engines) {
     const out = join(outDir, engine);
-    const bench = ['node', '--import', './scripts/ts-loader.mjs', 'scripts/bench.ts', ...childArgs, '--out', out];
+    const node = ['node', '--import', './scripts/ts-loader.mjs'];
+    const bench = [...node, 'scripts/bench.ts', ...childArgs, '--out', out];
     log(`engine ${engine}: bench ${childArgs.join(' ')}`);
     let code: number;
     const sw = SWARMS[engine];
     if (sw) {
-      const args = ['node', '--import', './scripts/ts-loader.mjs', 'scripts/bench-swarm.ts', ...(childArgs.includes('--quick') ? ['--quick'] : []), '--out', out, '--pidfile', `${sw.run}/dockerd.pid`];
+      const args = [...node, 'scripts/bench-swarm.ts', ...(childArgs.includes('--quick') ? ['--quick'] : []), '--out', out, '--pidfile', `${sw.run}/dockerd.pid`];
       code = await sh(`${sw.setup} && nsenter --net=/run/netns/${sw.netns} env DOCKER_HOST=unix://${sw.run}/docker.sock "$@"`, args, log);
     } else if (engine === 'current') {
       // The engine and its images (built there; quick when up to date), then the bench inside.

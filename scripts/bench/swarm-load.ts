@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { docker, RUN_LABEL, type Stack } from '../../test/helpers/stack.js';
 import { pool } from '../../test/helpers/pool.js';
 import { IMAGES } from '../../test/helpers/docker-env.js';
+import { TRAEFIK_ENABLE, traefikKey } from '../../spawner/src/traefik/labels.js';
 import { dist, round, type Dist } from './stats.js';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -47,9 +48,9 @@ export async function managerLoad(stack: Stack, opts: { pidfile: string; levels:
         const s = await docker.createService({
           Name: name,
           Labels: {
-            [RUN_LABEL]: stack.runId, 'traefik.enable': 'true',
-            [`traefik.http.routers.${name}.rule`]: `Host(\`${name}.load.invalid\`)`,
-            [`traefik.http.services.${name}.loadbalancer.server.port`]: '9000',
+            [RUN_LABEL]: stack.runId, [TRAEFIK_ENABLE]: 'true',
+            [traefikKey('routers', name, 'rule')]: `Host(\`${name}.load.invalid\`)`,
+            [traefikKey('services', name, 'loadbalancer.server.port')]: '9000',
           },
           TaskTemplate: { ContainerSpec: { Image: IMAGES.mockApp }, RestartPolicy: { Condition: 'none' } },
           Mode: { Replicated: { Replicas: 0 } },

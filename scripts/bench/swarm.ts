@@ -15,6 +15,9 @@ import { api, docker, type Stack } from '../../test/helpers/stack.js';
 import { eventsOf, followToApp, fromApp, type Instance } from '../../test/helpers/lifecycle.js';
 import { routerGone, runningTask, tasksOf } from '../../test/helpers/swarm.js';
 import { dist, median, round, type Dist } from './stats.js';
+import { traefikRoute } from './client.js';
+import { sleep } from './common.js';
+import { isOutOfSequence } from '../../spawner/src/runtime/swarm-mapping.js';
 
 export interface SwarmCtx {
   stack: Stack;
@@ -23,7 +26,6 @@ export interface SwarmCtx {
 }
 
 export const serviceName = (stack: Stack, inst: Instance) => `${stack.runId}-${inst.name}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Node id → how the report names it: its hostname when the nodes' hostnames differ, else its role
@@ -43,7 +45,7 @@ export async function scaleTo(svc: string, replicas: number): Promise<void> {
       await docker.getService(svc).update({ version: s.Version.Index, ...s.Spec, Mode: { Replicated: { Replicas: replicas } } });
       return;
     } catch (err) {
-      if (i >= 5 || !/out of sequence/i.test(String(err))) throw err;
+      if (i >= 5 || !isOutOfSequence(err)) throw err;
     }
   }
 }
@@ -66,14 +68,8 @@ async function whenTrue(pred: () => Promise<boolean>, deadline: number, everyMs 
 
 /** Traefik's API shows the instance's swarm router enabled with at least one server. */
 async function routed(ctx: SwarmCtx, inst: Instance): Promise<boolean> {
-  const base = `${ctx.stack.traefikApi}/api/http`;
-  const [r, s] = await Promise.all([
-    fetch(`${base}/routers/spawner-i-${inst.name}@swarm`, { signal: AbortSignal.timeout(1_000) }),
-    fetch(`${base}/services/spawner-i-${inst.name}@swarm`, { signal: AbortSignal.timeout(1_000) }),
-  ]);
-  const router = r.ok ? ((await r.json()) as { status?: string }) : (await r.body?.cancel(), undefined);
-  const svc = s.ok ? ((await s.json()) as { loadBalancer?: { servers?: unknown[] } }) : (await s.body?.cancel(), undefined);
-  return router?.status === 'enabled' && (svc?.loadBalancer?.servers?.length ?? 0) > 0;
+  const route = await traefikRoute(ctx.stack.traefikApi, inst.name, 'swarm');
+  return route.enabled && route.servers.length > 0;
 }
 
 /**

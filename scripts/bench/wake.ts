@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
-import { firstOk, wakeClient, type Phases, type WakeResult } from './client.js';
+import { firstOk, traefikRoute, wakeClient, type Phases, type WakeResult } from './client.js';
 import { appUp, checkDeadline, deploy, stop, type Ctx, type Inst } from './common.js';
 import { instanceNetwork } from '../../test/helpers/stack.js';
 import { dist, median, round, type Dist } from './stats.js';
@@ -22,19 +22,11 @@ export interface FloorRun {
 /** Traefik's view, read from its API on 127.0.0.1 (same check as the spawner's gate step 2). */
 async function routeUp(ctx: Ctx, name: string, ip: string, deadlineMs: number): Promise<number> {
   const end = performance.now() + deadlineMs;
-  const base = `${ctx.stack.traefikApi}/api/http`;
   const want = `http://${ip}:9000`;
   while (performance.now() < end) {
     try {
-      const [r, s] = await Promise.all([
-        fetch(`${base}/routers/spawner-i-${name}@docker`, { signal: AbortSignal.timeout(1_000) }),
-        fetch(`${base}/services/spawner-i-${name}@docker`, { signal: AbortSignal.timeout(1_000) }),
-      ]);
-      const router = r.ok ? ((await r.json()) as { status?: string }) : undefined;
-      const svc = s.ok ? ((await s.json()) as { loadBalancer?: { servers?: Array<{ url?: string }> } }) : undefined;
-      if (!r.ok) await r.body?.cancel();
-      if (!s.ok) await s.body?.cancel();
-      if (router?.status === 'enabled' && svc?.loadBalancer?.servers?.some((x) => x.url === want)) return performance.now();
+      const route = await traefikRoute(ctx.stack.traefikApi, name, 'docker');
+      if (route.enabled && route.servers.includes(want)) return performance.now();
     } catch { /* not yet */ }
     await new Promise((res) => setTimeout(res, 10));
   }

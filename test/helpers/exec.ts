@@ -20,3 +20,14 @@ export async function execOut(container: Docker.Container, cmd: string[], workin
   const { ExitCode } = await exec.inspect();
   return { code: ExitCode ?? -1, stdout, stderr };
 }
+
+/** /data/note.txt written as the app's user (`node`): what a tenant keeps in its data volume. */
+export function writeDataNote(container: Docker.Container, text: string): ReturnType<typeof execOut> {
+  return execOut(container, ['sh', '-c', 'printf %s "$1" > /data/note.txt', 'sh', text], undefined, 'node');
+}
+
+/** The text of /data/note.txt, or null when it cannot be read (no such file). */
+export async function readDataNote(container: Docker.Container): Promise<string | null> {
+  const r = await execOut(container, ['cat', '/data/note.txt'], undefined, 'node');
+  return r.code === 0 ? r.stdout : null;
+}

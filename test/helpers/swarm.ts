@@ -6,6 +6,7 @@
  */
 import { docker, login, spawnerLogs, startStack, type Stack } from './stack.js';
 import { pollUntil } from './poll.js';
+import { routerName } from '../../spawner/src/traefik/names.js';
 import { send, type Instance } from './lifecycle.js';
 
 /** Traefik's swarm poll period (a Go duration or seconds); SWARM_E2E_REFRESH measures others. */
@@ -49,7 +50,7 @@ export const runningTask = async (name: string) =>
 
 export async function routerGone(stack: Stack, inst: Instance): Promise<void> {
   await pollUntil(`${inst.name}: router gone from Traefik`, async () => {
-    const h = await send(`${stack.traefikApi}/api/http/routers/spawner-i-${inst.name}@swarm`, {}, 5_000);
+    const h = await send(`${stack.traefikApi}/api/http/routers/${routerName(inst.name)}@swarm`, {}, 5_000);
     return h.status === 404 ? true : undefined;
   }, { timeoutMs: 30_000 });
 }

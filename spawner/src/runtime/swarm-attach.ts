@@ -5,10 +5,10 @@
  * complete later (then 409 "already attached"); a fresh overlay was also "not found" for a moment.
  * So: one at a time, again (with backoff) on those, and "already attached" is success.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DockerRuntime } from './docker.js';
 
 const TRIES = 5;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class OverlayAttacher {
   private tail: Promise<unknown> = Promise.resolve();

@@ -9,6 +9,7 @@
  * version index ("update out of sequence" otherwise: retried); there are no task events, so
  * watch() lists services and tasks periodically (and at once after every service event).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import type {
   ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, NetworkInfo, NetworkSpec, PullOptions, RuntimeEvent, VolumeInfo, VolumeSpec,
@@ -38,7 +39,6 @@ export interface SwarmOptions {
 }
 
 const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SwarmRuntime implements ContainerRuntime {
   private readonly docker: Docker;
