@@ -13,7 +13,9 @@
  * task events) and the spawner's own catch-all with its docker provider.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, type Stack } from './helpers/stack.js';
+import { api, docker, instanceNetwork, RUN_LABEL, type Stack } from './helpers/stack.js';
+import { overlaps } from '../spawner/src/runtime/cidr.js';
+import { candidates, parsePool } from '../spawner/src/instances/subnets.js';
 import { pollUntil } from './helpers/poll.js';
 import { pairs, probeFrom, reached, type Probe } from './helpers/tenant.js';
 import {
@@ -125,6 +127,28 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
     const out = pairs(probes, await probeFrom(await taskContainer(a.name), probes));
     expect(out[0]?.outcome, JSON.stringify(out)).toBe('open');
     for (const o of out.slice(1)) expect(reached(o.outcome), JSON.stringify(o)).toBe(false);
+  });
+
+  it('a subnet that overlaps an overlay someone else left is skipped at create: the deploy takes the next one and answers', async () => {
+    // Swarm accepts such an overlay and only its allocator fails later, so the spawner checks first.
+    // The leftover is the /24 around the subnet the name would get first (the default pool).
+    const [first] = candidates(parsePool('10.208.0.0/12', 28), 'swlap', new Set(), 1);
+    const leftover = String(first).replace(/\.\d+\/28$/, '.0/24');
+    const net = await docker.createNetwork({
+      Name: `${stack.runId}-leftover`, Driver: 'overlay', Attachable: true, Labels: { [RUN_LABEL]: stack.runId },
+      IPAM: { Driver: 'default', Config: [{ Subnet: leftover }] },
+    });
+    try {
+      const lap = await deploy(stack, token, 'swlap');
+      await waitReachable(stack, lap, 60_000);
+      const own = await docker.getNetwork(instanceNetwork(stack, lap.name)).inspect();
+      const subnet = String(own.IPAM?.Config?.[0]?.Subnet);
+      expect(subnet).toMatch(/^10\.2(0[89]|1\d|2[0-3])\.\d+\.\d+\/28$/);
+      expect(overlaps(subnet, leftover), `${subnet} vs ${leftover}`).toBe(false);
+      expect((await api(stack, token, 'DELETE', `/deploy/${lap.name}`)).status).toBe(200);
+    } finally {
+      await net.remove().catch(() => undefined);
+    }
   });
 
   it('reconciliation: an outside `docker service scale 0` is seen (no task events exist: the listing)', async () => {

@@ -1,26 +1,20 @@
 /**
  * Subnets of instance networks, taken from one configured IPv4 range so that 1,000 networks fit
  * whatever the engine's default-address-pools say (Docker's defaults give a few dozen bridge
- * networks). Pure: the engine refuses a subnet that overlaps another network's, and the caller
+ * networks). Pure: the runtime refuses a subnet that overlaps another network's, and the caller
  * then tries the next candidate.
  */
-export interface Pool { base: number; size: number; prefix: number; slots: number }
+import { parseCidr } from '../runtime/cidr.js';
 
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+export interface Pool { base: number; size: number; prefix: number; slots: number }
 
 /** Throws with a message naming the option when the range is not a CIDR or smaller than one subnet. */
 export function parsePool(cidr: string, prefix: number): Pool {
-  const m = CIDR.exec(cidr.trim());
   const bad = (why: string) => new Error(`invalid value for --instance-subnets (SPAWNER_INSTANCE_SUBNETS): ${JSON.stringify(cidr.slice(0, 40))}; ${why}`);
-  if (!m) throw bad('allowed: an IPv4 CIDR such as 10.208.0.0/12, or empty');
-  const octets = m.slice(1, 5).map(Number);
-  const bits = Number(m[5]);
-  if (octets.some((o) => o > 255) || bits > 32) throw bad('allowed: an IPv4 CIDR such as 10.208.0.0/12, or empty');
-  if (bits > prefix) throw bad(`the range must be at least as large as one /${prefix} subnet`);
-  const addr = octets.reduce((a, o) => a * 256 + o, 0);
-  const hostBits = 32 - bits;
-  const base = addr - (addr % 2 ** hostBits);
-  return { base, size: 2 ** hostBits, prefix, slots: 2 ** (prefix - bits) };
+  const range = parseCidr(cidr);
+  if (!range) throw bad('allowed: an IPv4 CIDR such as 10.208.0.0/12, or empty');
+  if (range.bits > prefix) throw bad(`the range must be at least as large as one /${prefix} subnet`);
+  return { base: range.base, size: range.size, prefix, slots: 2 ** (prefix - range.bits) };
 }
 
 export function subnetAt(pool: Pool, slot: number): string {

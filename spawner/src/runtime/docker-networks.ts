@@ -4,6 +4,7 @@
  * disconnecting what is gone succeeds.
  */
 import type Docker from 'dockerode';
+import { overlaps } from './cidr.js';
 import { NetworkConflictError, type NetworkInfo, type NetworkSpec } from './types.js';
 
 interface NetworkLike {
@@ -48,6 +49,18 @@ export async function createNetwork(docker: Docker, spec: NetworkSpec, driver: '
     if (spec.subnet && /overlap/i.test(messageOf(err))) throw new NetworkConflictError(spec.subnet);
     throw err;
   }
+}
+
+/**
+ * Throws NetworkConflictError when `subnet` overlaps a subnet of any network the engine lists (on
+ * a Swarm manager: every overlay of the swarm, and this node's local networks). Swarm needs it:
+ * it accepts an overlay whose subnet overlaps another and only its allocator fails afterwards,
+ * when the network is first used ("Pool overlaps with other one on this address space").
+ */
+export async function refuseOverlap(docker: Docker, subnet: string): Promise<void> {
+  const nets = (await docker.listNetworks()) as NetworkLike[];
+  const taken = nets.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ''));
+  if (taken.some((t) => overlaps(t, subnet))) throw new NetworkConflictError(subnet);
 }
 
 export async function inspectNetwork(docker: Docker, name: string): Promise<NetworkInfo | null> {

@@ -1,11 +1,12 @@
 /**
  * SwarmRuntime's own logic against a scripted stand-in for the Engine API (the real swarm is in
  * test/swarm.e2e.test.ts): version-index retries, exact-name lookups, the restart of an ended
- * task, and a task Swarm rejects.
+ * task, a task Swarm rejects, and a subnet that overlaps another overlay.
  */
 import { describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
 import { SwarmRuntime } from './swarm.js';
+import { NetworkConflictError } from './types.js';
 import type { TaskLike } from './swarm-mapping.js';
 
 interface Svc { ID: string; Version: { Index: number }; Spec: Record<string, any> }
@@ -48,6 +49,17 @@ function fakeEngine(services: Svc[], tasks: TaskLike[] = [], nodes: { ID: string
     listServices: async (o: { filters?: { name?: string[] } }) => services.filter((s) => !o.filters?.name || s.Spec.Name.startsWith(o.filters.name[0]!)),
     listTasks: async () => tasks,
     listNodes: async () => nodes,
+    /** The swarm's networks, as a manager lists them (a leftover overlay, the ingress). */
+    networks: [
+      { Id: 'ingress', Name: 'ingress', IPAM: { Config: [{ Subnet: '10.0.0.0/24' }] } },
+      { Id: 'left', Name: 'left-over', IPAM: { Config: [{ Subnet: '10.208.16.0/24' }] } },
+      { Id: 'v6', Name: 'v6-only', IPAM: { Config: [{ Subnet: 'fd00::/64' }] } },
+    ] as { Id: string; Name: string; IPAM: { Config: { Subnet: string }[] } }[],
+    listNetworks: async () => engine.networks,
+    createNetwork: async (o: { Name: string; IPAM?: { Config: { Subnet: string }[] } }) => {
+      engine.networks.push({ Id: `n${engine.networks.length}`, Name: o.Name, IPAM: { Config: o.IPAM?.Config ?? [] } });
+      return { id: `n${engine.networks.length - 1}` };
+    },
     getContainer: (cid: string) => ({
       inspect: async () => { throw Object.assign(new Error('no such container'), { statusCode: 404 }); },
       // Only the task container `c-local` is on this node.
@@ -67,6 +79,17 @@ const svc = (ID: string, name: string, replicas: number): Svc => ({
 const runtime = (e: ReturnType<typeof fakeEngine>) => new SwarmRuntime(e as unknown as Docker, { taskPollMs: 1, settleTimeoutMs: 500 });
 
 describe('SwarmRuntime', () => {
+  it('refuses a subnet that overlaps one of the swarm\'s networks before creating anything (Swarm itself accepts it)', async () => {
+    const e = fakeEngine([]);
+    const rt = runtime(e);
+    const spec = { name: 'spawner-i-a', labels: {}, internal: true };
+    await expect(rt.createNetwork({ ...spec, subnet: '10.208.16.32/28' })).rejects.toBeInstanceOf(NetworkConflictError);
+    await expect(rt.createNetwork({ ...spec, subnet: '10.0.0.0/16' })).rejects.toBeInstanceOf(NetworkConflictError);
+    expect(e.networks.map((n) => n.Name)).toEqual(['ingress', 'left-over', 'v6-only']);
+    await rt.createNetwork({ ...spec, subnet: '10.208.17.0/28' });
+    expect(e.networks.at(-1)).toMatchObject({ Name: 'spawner-i-a', IPAM: { Config: [{ Subnet: '10.208.17.0/28' }] } });
+  });
+
   it('start retries "update out of sequence" with the current version index', async () => {
     const e = fakeEngine([svc('s1', 'spawner-u1', 0)]);
     e.failNextUpdates(2);

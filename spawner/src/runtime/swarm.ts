@@ -60,7 +60,10 @@ export class SwarmRuntime implements ContainerRuntime {
   listImages(): Promise<ImageInfo[]> { return this.local.listImages(); }
   pullImage(ref: string, opts: PullOptions): Promise<void> { return this.local.pullImage(ref, opts); }
   networkExists(name: string): Promise<boolean> { return this.local.networkExists(name); }
-  createNetwork(spec: NetworkSpec): Promise<string> { return nets.createNetwork(this.docker, spec, 'overlay'); }
+  async createNetwork(spec: NetworkSpec): Promise<string> {
+    if (spec.subnet) await nets.refuseOverlap(this.docker, spec.subnet);
+    return nets.createNetwork(this.docker, spec, 'overlay');
+  }
   removeNetwork(name: string): Promise<void> { return this.local.removeNetwork(name); }
   inspectNetwork(name: string): Promise<NetworkInfo | null> { return this.local.inspectNetwork(name); }
   listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> { return this.local.listNetworks(labels); }

@@ -144,7 +144,8 @@ export interface ContainerRuntime {
   networkExists(name: string): Promise<boolean>;
   /**
    * Creates a network. Throws NetworkConflictError when `subnet` overlaps another network's (the
-   * caller picks another one); a name already taken is a 409 like a container name.
+   * caller picks another one), before anything is created; a name already taken is a 409 like a
+   * container name.
    */
   createNetwork(spec: NetworkSpec): Promise<string>;
   /**
