@@ -7,17 +7,24 @@
 # `-f compose/docker-compose.yml -p spawner-demo`. Override: COMPOSE_CMD="docker-compose",
 # SPAWNER_COMPOSE_PROJECT=name (a second stack also needs its own SPAWNER_NETWORK, SPAWNER_ID,
 # SPAWNER_CONTAINER_PREFIX and ports). Delete instances before `down -v` (scripts/demo.sh --down does both): the network
-# cannot be removed while instance containers are still attached to it.
+# cannot be removed while instance containers are still attached to it. With SPAWNER_RUNTIME=swarm
+# (the engine is a Swarm manager) it adds compose/swarm.yml: instances become Swarm services.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FILE="$ROOT/compose/docker-compose.yml"
 # The harness: local images, host credentials as secrets (see the file).
 HARNESS="$ROOT/compose/harness.yml"
+FILES=(-f "$FILE" -f "$HARNESS")
+case "${SPAWNER_RUNTIME:-docker}" in
+  docker) ;;
+  swarm) FILES+=(-f "$ROOT/compose/swarm.yml") ;;
+  *) echo "[compose] ERROR: SPAWNER_RUNTIME=${SPAWNER_RUNTIME}: allowed: docker, swarm" >&2; exit 2 ;;
+esac
 PROJECT="${SPAWNER_COMPOSE_PROJECT:-spawner-demo}"
 
 if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 
@@ -39,4 +46,4 @@ if [ -z "${SPAWNER_DOCKER_SOCKET:-}" ] && [[ "${DOCKER_HOST:-}" == unix://* ]]; 
   export SPAWNER_DOCKER_SOCKET="${DOCKER_HOST#unix://}"
 fi
 
-exec "${CMD[@]}" -f "$FILE" -f "$HARNESS" -p "$PROJECT" "$@"
+exec "${CMD[@]}" "${FILES[@]}" -p "$PROJECT" "$@"

@@ -11,7 +11,7 @@
 #    which only ever happens inside this namespace.
 # 2. `docker swarm init --advertise-addr 10.79.254.2` (skipped when the node is already a manager),
 #    with overlay subnets from 10.112.0.0/12 so they never overlap the host's bridges.
-# 3. the images the swarm e2e test needs (spawner, mock-app, traefik; $SPAWNER_IMAGE etc.) copied
+# 3. the images the swarm e2e tests need (spawner, mock-app, mock-home, traefik; $SPAWNER_IMAGE etc.) copied
 #    from the default engine with `docker save | docker load` when missing or different (no
 #    registry here; a real operator pushes to one and every node pulls).
 #
@@ -86,7 +86,7 @@ ensure_swarm() {
 copy_images() {
   # SPAWNER_SWARM_EXTRA_IMAGES: more, space-separated (e.g. mock-app:nohc for the wake figures).
   # shellcheck disable=SC2086 # a list
-  copy_image "$SOCKET" "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$TRAEFIK_IMAGE" ${SPAWNER_SWARM_EXTRA_IMAGES:-}
+  copy_image "$SOCKET" "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$MOCK_HOME_IMAGE" "$TRAEFIK_IMAGE" ${SPAWNER_SWARM_EXTRA_IMAGES:-}
 }
 
 timed "swarm init" ensure_swarm

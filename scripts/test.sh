@@ -11,8 +11,10 @@
 #                    namespace: the suite runs inside that namespace (nsenter --net), so the
 #                    ports its containers publish on 127.0.0.1 are reachable
 #           swarm    a one-node Docker Swarm (scripts/ensure-swarm-engine.sh: the current engine's
-#                    binaries in netns spawner-swarm, images copied in): test/swarm.e2e.test.ts
-#                    only, inside that namespace (the plain-engine runs leave that file out)
+#                    binaries in netns spawner-swarm, images copied in): test/swarm.e2e.test.ts,
+#                    the swarm bench smoke, and the suites parameterised by runtime (RUNTIME_SUITES,
+#                    with E2E_RUNTIME=swarm), inside that namespace (the plain-engine runs leave the
+#                    swarm files out)
 #           cluster  a three-node Docker Swarm (scripts/ensure-swarm-cluster.sh: a manager and two
 #                    workers, each in its own namespace, images copied to each):
 #                    test/swarm-cluster.e2e.test.ts only, inside the manager's namespace
@@ -85,6 +87,8 @@ part() {
 vitest() { npx vitest run --passWithNoTests "$@" ${ARGS[@]+"${ARGS[@]}"}; }
 # Run only on a swarm manager (they would report themselves skipped on the plain engines).
 SWARM_ONLY="test/swarm*.e2e.test.ts"
+# Suites that also run on the one-node swarm, with E2E_RUNTIME=swarm (test/helpers/compose.ts).
+RUNTIME_SUITES=(test/compose-examples.e2e.test.ts)
 
 wants_part unit && part "unit tests" vitest --project unit
 if wants_part e2e; then
@@ -99,8 +103,8 @@ if wants_part e2e; then
   fi
   if wants_engine swarm; then
     part "e2e, one-node swarm (SPAWNER_RUNTIME=swarm)" \
-      nsenter --net=/run/netns/spawner-swarm env DOCKER_HOST=unix:///run/spawner-swarm/docker.sock \
-      npx vitest run --project e2e test/swarm.e2e.test.ts test/swarm-bench.e2e.test.ts ${ARGS[@]+"${ARGS[@]}"}
+      nsenter --net=/run/netns/spawner-swarm env DOCKER_HOST=unix:///run/spawner-swarm/docker.sock E2E_RUNTIME=swarm \
+      npx vitest run --project e2e test/swarm.e2e.test.ts test/swarm-bench.e2e.test.ts "${RUNTIME_SUITES[@]}" ${ARGS[@]+"${ARGS[@]}"}
   fi
   if wants_engine cluster; then
     part "e2e, three-node swarm (SPAWNER_RUNTIME=swarm)" \

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { containerId, startComposeStack, waitForFallThrough, waitForStatus, type ComposeStack, stepTimer } from './helpers/compose.js';
+import { instanceId, startComposeStack, waitForFallThrough, waitForStatus, type ComposeStack, stepTimer } from './helpers/compose.js';
 import { pollUntil } from './helpers/poll.js';
 import { IMAGES } from './helpers/docker-env.js';
 
@@ -85,7 +85,7 @@ describe('compose stack in a browser: signup, idle, waiting page, app', () => {
       await Promise.all([page.waitForURL(`${stack.web}/`), page.click('button[type=submit]')]);
       return appJson(page, 45_000);
     });
-    const id = await containerId(stack, name);
+    const id = await instanceId(stack, name);
     expect(first).toMatchObject({ hostname: name, path: '/' });
     const cookie = (await context.cookies()).find((c) => c.name === 'instance');
     expect(cookie).toMatchObject({ value: expect.stringMatching(new RegExp(`^${name}\\.`)), httpOnly: true, path: '/' });

@@ -4,6 +4,9 @@
  * minions' own idle shutdown, test again (woken, same container), delete. Then scripts/demo.sh
  * --no-setup and --down, pointed at this stack, so a developer's demo on the same engine (project
  * spawner-demo, ports 8080/8008, examples/.state/) is never touched.
+ *
+ * Parameterised by runtime: with E2E_RUNTIME=swarm (CI's one-node swarm part) the same file runs
+ * the stack with compose/swarm.yml, where every minion is a Swarm service.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,13 +14,14 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  containerId, containerState, ROOT, run, startComposeStack, waitForFallThrough, waitForStatus, stepTimer, type ComposeStack, } from './helpers/compose.js';
+  instanceId, instanceState, instancesLeft, ROOT, run, RUNTIME, startComposeStack, waitForFallThrough, waitForStatus, stepTimer, type ComposeStack,
+} from './helpers/compose.js';
 
 const EXAMPLE = join(ROOT, 'examples/cookie-routing');
 const docker = new Docker();
 const { timed, lines: timings } = stepTimer(34);
 
-describe('compose stack + examples/cookie-routing', () => {
+describe(`compose stack + examples/cookie-routing (runtime ${RUNTIME})`, () => {
   let stack: ComposeStack;
   const prefix = `cx${randomBytes(3).toString('hex')}`;
   const names = [`${prefix}-1`, `${prefix}-2`];
@@ -51,7 +55,7 @@ describe('compose stack + examples/cookie-routing', () => {
     expectOk(created);
     const ids = new Map<string, string>();
     for (const name of names) {
-      const id = await containerId(stack, name);
+      const id = await instanceId(stack, name);
       ids.set(name, id);
       expect(created.stdout).toMatch(new RegExp(`^created ${name}  id=${id.slice(0, 12)} status=\\w+ routing=cookie url=${stack.web}/$`, 'm'));
     }
@@ -72,10 +76,7 @@ describe('compose stack + examples/cookie-routing', () => {
 
     // mock-app exits by itself after IDLE=4s without requests; the spawner sees the exit.
     await timed('idle shutdown (IDLE=4s) seen by API', () => waitForStatus(stack, names, 'exited', 30_000));
-    for (const name of names) {
-      const state = await containerState(stack, name);
-      expect([state.Running, state.ExitCode]).toEqual([false, 0]);
-    }
+    for (const name of names) expect(await instanceState(stack, name)).toEqual({ running: false, exitCode: 0 });
     // The cookies the example saved (name, id, cookie name, value); Traefik must have dropped
     // the exited minions' routes, or curl would meet a 502/504 from a dead address.
     const cookies = readFileSync(stateFile, 'utf8').trim().split('\n').map((l) => l.split('\t')).map(([, , n, v]) => `${n}=${v}`);
@@ -85,10 +86,11 @@ describe('compose stack + examples/cookie-routing', () => {
     const woken = await timed('test-minions.sh (woken)', () => example('test-minions.sh'));
     expectOk(woken);
     for (const name of names) {
-      // Same container (hostname = its id), reached through the wake listener's 307.
+      // Same instance (on Swarm: the same service, with a new task), reached through the wake
+      // listener's 307.
       expect(woken.stdout).toMatch(new RegExp(
         `^${name} ok hostname=${name} connstr=\\S+ time=[\\d.]+s \\(via the wake listener: [1-9]\\d* redirect\\(s\\)\\)$`, 'm'));
-      expect(await containerId(stack, name)).toBe(ids.get(name));
+      expect(await instanceId(stack, name)).toBe(ids.get(name));
       // The lifecycle log tells the story: the app's own exit, then the wake.
       const { body } = await stack.call('GET', `/deploy/${name}/events`);
       const kinds = (body.events as { kind: string }[]).map((e) => e.kind);
@@ -107,7 +109,7 @@ describe('compose stack + examples/cookie-routing', () => {
     for (const name of names) expect(deleted.stdout).toMatch(new RegExp(`^deleted ${name}$`, 'm'));
     const after = await stack.call('GET', '/deploy');
     expect(after).toEqual({ status: 200, body: { instances: [] } });
-    expect(await docker.listContainers({ all: true, filters: { label: [`spawner.id=${stack.spawnerId}`, 'origin=spawner'] } })).toEqual([]);
+    expect(await instancesLeft(stack)).toEqual([]);
     expect(existsSync(stateFile)).toBe(false);
   });
 
@@ -120,7 +122,7 @@ describe('compose stack + examples/cookie-routing', () => {
 
     const demo = await timed('demo.sh --no-setup (stack up)', () => run('bash', [join(ROOT, 'scripts/demo.sh'), '--no-setup'], env, 120_000));
     expectOk(demo);
-    const id = await containerId(stack, `${prefix}d-1`);
+    const id = await instanceId(stack, `${prefix}d-1`);
     expect(demo.stdout).toMatch(new RegExp(`^created ${prefix}d-1  id=${id.slice(0, 12)} `, 'm'));
     expect(demo.stdout).toMatch(new RegExp(`^${prefix}d-1 ok hostname=${prefix}d-1 `, 'm'));
     expect(demo.stderr).toContain(`users file ${stack.env.SPAWNER_USERS_FILE} exists: kept`);
@@ -132,6 +134,7 @@ describe('compose stack + examples/cookie-routing', () => {
     expect(down.stderr).toContain(`deleted instance ${prefix}d-1`);
     expect(await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${stack.project}`] } })).toEqual([]);
     expect(await docker.listContainers({ all: true, filters: { label: [`spawner.id=${stack.spawnerId}`] } })).toEqual([]);
+    expect(await instancesLeft(stack)).toEqual([]);
     expect((await docker.listNetworks({ filters: { name: [stack.network] } })).filter((n) => n.Name === stack.network)).toEqual([]);
     expect(existsSync(join(stack.dir, 'demo.tsv'))).toBe(false);
     expect(snapshot()).toEqual(before);

@@ -4,6 +4,10 @@
  * project, spawner id, network, container prefix and 127.0.0.1 ports (asked of the OS), and its
  * own users file and service token in a temp dir. Teardown removes the instance containers by the
  * stack's spawner.id label, then `compose.sh down -v`, then anything left by project label.
+ *
+ * E2E_RUNTIME=swarm (CI's one-node swarm part, on a manager) runs the same stack with
+ * SPAWNER_RUNTIME=swarm, so scripts/compose.sh adds compose/swarm.yml: every instance is then a
+ * service, and the helpers below that read an instance ask Swarm instead of the container list.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,6 +23,13 @@ import { pollUntil } from './poll.js';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const COMPOSE_SH = join(ROOT, 'scripts/compose.sh');
 const docker = new Docker();
+
+/** The spawner runtime the compose suites run with (E2E_RUNTIME, default docker). */
+export const RUNTIME: 'docker' | 'swarm' = (() => {
+  const r = process.env.E2E_RUNTIME || 'docker';
+  if (r !== 'docker' && r !== 'swarm') throw new Error(`E2E_RUNTIME=${r}: allowed: docker, swarm`);
+  return r;
+})();
 
 export interface RunResult {
   code: number | null;
@@ -99,6 +110,7 @@ export async function startComposeStack(opts: ComposeOptions = {}): Promise<Comp
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    SPAWNER_RUNTIME: RUNTIME,
     SPAWNER_COMPOSE_PROJECT: project,
     SPAWNER_ID: spawnerId,
     SPAWNER_NETWORK: network,
@@ -127,14 +139,19 @@ export async function startComposeStack(opts: ComposeOptions = {}): Promise<Comp
     const rmAll = async (cs: Docker.ContainerInfo[]) =>
       Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
     await rmAll(await byLabel(`spawner.id=${spawnerId}`));
+    if (RUNTIME === 'swarm') await removeServices(spawnerId);
     const down = await compose('down', '-v', '--remove-orphans', '--timeout', '5');
     if (down.code !== 0) console.warn(`[compose] down failed: ${down.stderr}`);
     // Whatever `down` could not remove (it failed, or a container appeared meanwhile).
     await rmAll([...(await byLabel(`com.docker.compose.project=${project}`)), ...(await byLabel(`spawner.id=${spawnerId}`))]);
     await docker.getNetwork(network).remove().catch(() => undefined);
     // The instance networks the spawner made (nothing is attached to them any more).
-    const own = await docker.listNetworks({ filters: { label: [`spawner.id=${spawnerId}`] } });
-    await Promise.all(own.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+    // (An overlay stays in use until Swarm has released the edges' attachments: again, a while.)
+    const own = () => docker.listNetworks({ filters: { label: [`spawner.id=${spawnerId}`] } });
+    await pollUntil('instance networks removed', async () => {
+      await Promise.all((await own()).map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
+      return (await own()).length === 0 ? true : undefined;
+    }, { timeoutMs: RUNTIME === 'swarm' ? 60_000 : 5_000, intervalMs: 500 }).catch((err: unknown) => console.warn(`[compose] ${String(err)}`));
     await docker.getVolume(`${project}_spawner-data`).remove().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -161,13 +178,49 @@ export async function waitReady(stack: ComposeStack): Promise<void> {
   await pollUntil('home through Traefik', () => ok(`${stack.web}/home/healthz`), { timeoutMs: 30_000, intervalMs: 250 });
 }
 
-/** Full id of the instance container `<prefix><name>`. */
-export async function containerId(stack: ComposeStack, name: string): Promise<string> {
+/** The instance's id as the API gives it: the container's, or on Swarm the service's. */
+export async function instanceId(stack: ComposeStack, name: string): Promise<string> {
+  if (RUNTIME === 'swarm') return (await serviceNamed(`${stack.containerPrefix}${name}`)).ID;
   return (await docker.getContainer(`${stack.containerPrefix}${name}`).inspect()).Id;
 }
 
-export async function containerState(stack: ComposeStack, name: string): Promise<Docker.ContainerInspectInfo['State']> {
-  return (await docker.getContainer(`${stack.containerPrefix}${name}`).inspect()).State;
+/** Whether the instance runs, and the exit code of its (last) container: on Swarm, its newest task's. */
+export async function instanceState(stack: ComposeStack, name: string): Promise<{ running: boolean; exitCode: number | null }> {
+  if (RUNTIME === 'docker') {
+    const st = (await docker.getContainer(`${stack.containerPrefix}${name}`).inspect()).State;
+    return { running: st.Running, exitCode: st.ExitCode };
+  }
+  const svc = await serviceNamed(`${stack.containerPrefix}${name}`);
+  const tasks = (await docker.listTasks({ filters: { service: [svc.ID] } })) as TaskView[];
+  const last = tasks.sort((x, y) => y.CreatedAt.localeCompare(x.CreatedAt))[0];
+  return { running: last?.Status.State === 'running', exitCode: last?.Status.ContainerStatus?.ExitCode ?? null };
+}
+
+/** What the stack's spawner has made and not removed: containers, and on Swarm services too. */
+export async function instancesLeft(stack: ComposeStack): Promise<string[]> {
+  const label = [`spawner.id=${stack.spawnerId}`, 'origin=spawner'];
+  const containers = (await docker.listContainers({ all: true, filters: { label } })).map((c) => c.Names[0] ?? c.Id);
+  const services = RUNTIME === 'swarm' ? (await docker.listServices({ filters: { label } })).map((x) => String(x.Spec?.Name)) : [];
+  return [...containers, ...services];
+}
+
+interface TaskView { CreatedAt: string; Status: { State: string; ContainerStatus?: { ExitCode?: number } } }
+
+/** Exact name: Swarm's own lookups also match prefixes. */
+async function serviceNamed(name: string): Promise<{ ID: string }> {
+  const found = (await docker.listServices({ filters: { name: [name] } })).find((x) => x.Spec?.Name === name);
+  if (!found?.ID) throw new Error(`no service named ${name}`);
+  return { ID: found.ID };
+}
+
+/** The stack's services, and then their tasks (which hold the instance overlays). */
+async function removeServices(spawnerId: string): Promise<void> {
+  const services = await docker.listServices({ filters: { label: [`spawner.id=${spawnerId}`] } });
+  await Promise.all(services.map((x) => docker.getService(String(x.ID)).remove().catch(() => undefined)));
+  const ids = new Set(services.map((x) => String(x.ID)));
+  await pollUntil('instance tasks gone', async () =>
+    ((await docker.listTasks()).some((t: { ServiceID?: string }) => ids.has(String(t.ServiceID))) ? undefined : true), { timeoutMs: 60_000 })
+    .catch((err: unknown) => console.warn(`[compose] ${String(err)}`));
 }
 
 /** Polls GET /deploy until every named instance has `status` (e.g. exited after its IDLE). */
