@@ -63,6 +63,18 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
     expect(await statusOf(stack, token, inst.name)).toBe('running');
   });
 
+  it('a redeploy, a rollback and a rollout are refused with 501 not_supported (problem+json); the instance keeps serving', async () => {
+    const before = (await service(svcName())).Version.Index;
+    for (const [path, body] of [[`/deploy/${inst.name}/revisions`, { env: { A: '2' } }], [`/deploy/${inst.name}/rollback`, { revision: 1 }], ['/rollouts', { selector: { image: 'mock-app:*' }, target: { env: { A: '2' } } }]] as const) {
+      const r = await api(stack, token, 'POST', path, body);
+      expect([r.status, r.body.code], `${path}: ${JSON.stringify(r.body)}`).toEqual([501, 'not_supported']);
+    }
+    expect((await api(stack, token, 'GET', `/deploy/${inst.name}/revisions`)).body.revisions.map((x: { status: string }) => x.status)).toEqual(['active']);
+    expect((await service(svcName())).Version.Index).toBe(before);
+    expect((await docker.listServices({ filters: { label: [`spawner.id=${stack.spawnerId}`] } })).map((x) => x.Spec?.Name)).toEqual([svcName()]);
+    await waitReachable(stack, inst, 10_000);
+  });
+
   it('stop scales to 0 (no task left); a request through Traefik wakes it: 307 back, then the app', async () => {
     const r = await api(stack, token, 'POST', `/deploy/${inst.name}/stop`);
     expect(r.status).toBe(200);

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'redeploy_failed'
   | 'selector_empty'
   | 'volume_retained'
+  | 'not_supported'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -64,6 +65,7 @@ const STATUS: Record<ErrorCode, number> = {
   redeploy_failed: 502,
   selector_empty: 422,
   volume_retained: 409,
+  not_supported: 501,
   internal: 500,
 };
 
