@@ -65,7 +65,7 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
 
   it('a redeploy, a rollback and a rollout are refused with 501 not_supported (problem+json); the instance keeps serving', async () => {
     const before = (await service(svcName())).Version.Index;
-    for (const [path, body] of [[`/deploy/${inst.name}/revisions`, { env: { A: '2' } }], [`/deploy/${inst.name}/rollback`, { revision: 1 }], ['/rollouts', { selector: { image: 'mock-app:*' }, target: { env: { A: '2' } } }]] as const) {
+    for (const [path, body] of [[`/deploy/${inst.name}/revisions`, { envs: { A: '2' } }], [`/deploy/${inst.name}/rollback`, { revision: 1 }], ['/rollouts', { selector: { image: 'mock-app:*' }, target: { image: 'mock-app:dev' } }]] as const) {
       const r = await api(stack, token, 'POST', path, body);
       expect([r.status, r.body.code], `${path}: ${JSON.stringify(r.body)}`).toEqual([501, 'not_supported']);
     }
