@@ -24,7 +24,8 @@
 # restart test); --stop stops it and leaves the namespace and data in place.
 # scripts/ensure-swarm-engine.sh runs this script for a second engine (the swarm's) from the same
 # binaries: SPAWNER_CURRENT_{NETNS,RUN_DIR,DATA_ROOT,DOCKERD_LOG,VETH,LINK,BIP,POOL} move it,
-# SPAWNER_CURRENT_UPLINK=0 forwards nothing from its namespace (no NAT, a DROP rule instead).
+# SPAWNER_CURRENT_UPLINK=0 forwards nothing from its namespace (no NAT, a DROP rule instead);
+# SPAWNER_CURRENT_FIREWALL_BACKEND=nftables is dockerd's --firewall-backend (ensure-nftables-engine.sh).
 set -euo pipefail
 LOG_TAG="${SPAWNER_ENGINE_LOG_TAG:-current-engine}"
 # shellcheck source=scripts/_common.sh
@@ -203,6 +204,7 @@ start_dockerd() {
     --host "unix://$CURRENT_ENGINE_SOCKET" --data-root "$DATA_ROOT" --exec-root "$CURRENT_ENGINE_RUN/exec" \
     --pidfile "$PIDFILE" --bip "$BIP" --default-address-pool "base=$POOL,size=$POOL_SIZE" \
     --cgroup-parent "$NS" --userland-proxy-path "$BIN/docker-proxy" \
+    ${SPAWNER_CURRENT_FIREWALL_BACKEND:+--firewall-backend "$SPAWNER_CURRENT_FIREWALL_BACKEND"} \
     >>"$DLOG" 2>&1 </dev/null 9>&- &
   local pid=$! deadline=$((SECONDS + WAIT_SECONDS))
   disown || true
