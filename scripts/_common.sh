@@ -85,6 +85,23 @@ app_image() {
 # ---------------------------------------------------------------- system packages
 is_debian() { [ -r /etc/debian_version ]; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
+# engine_dockerd MODE SOCKET WHAT: the dockerd part of a second engine made from the current
+# engine's binaries (ensure-swarm-engine.sh, ensure-nftables-engine.sh), after the caller exported
+# its SPAWNER_CURRENT_* settings. env: prints how to reach it and exits; stop: stops it and exits;
+# restart or ensure: (re)starts it through ensure-current-engine.sh.
+engine_dockerd() {
+  local mode="$1" socket="$2" what="$3" here
+  if [ "$mode" = env ]; then
+    printf 'export DOCKER_HOST=unix://%s\n' "$socket"
+    printf '# then: nsenter --net=/run/netns/%s <command>   (127.0.0.1 is that engine'"'"'s loopback)\n' "$SPAWNER_CURRENT_NETNS"
+    exit 0
+  fi
+  is_root || die "the $what needs root (network namespace, firewall rules, dockerd)"
+  here="$(dirname "${BASH_SOURCE[0]}")"
+  if [ "$mode" = stop ]; then exec "$here/ensure-current-engine.sh" --stop; fi
+  if [ "$mode" = restart ]; then timed "dockerd" "$here/ensure-current-engine.sh" --restart
+  else timed "dockerd" "$here/ensure-current-engine.sh"; fi
+}
 
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 

@@ -40,16 +40,6 @@ export SPAWNER_CURRENT_UPLINK=0 SPAWNER_CURRENT_FIREWALL_BACKEND=nftables
 export SPAWNER_ENGINE_LOG_TAG=nft-engine
 SOCKET="$SPAWNER_CURRENT_RUN_DIR/docker.sock"
 
-if [ "$MODE" = env ]; then
-  printf 'export DOCKER_HOST=unix://%s\n' "$SOCKET"
-  printf '# then: nsenter --net=/run/netns/%s <command>   (127.0.0.1 is that engine'"'"'s loopback)\n' "$SPAWNER_CURRENT_NETNS"
-  exit 0
-fi
-is_root || die "the nftables engine needs root (network namespace, nftables, dockerd)"
-
-here="$(dirname "${BASH_SOURCE[0]}")"
-if [ "$MODE" = stop ]; then exec "$here/ensure-current-engine.sh" --stop; fi
-if [ "$MODE" = restart ]; then timed "dockerd" "$here/ensure-current-engine.sh" --restart
-else timed "dockerd" "$here/ensure-current-engine.sh"; fi
+engine_dockerd "$MODE" "$SOCKET" "nftables engine"
 timed "images" copy_image "$SOCKET" "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$MOCK_HOME_IMAGE" "$TRAEFIK_IMAGE"
 log "nftables engine: $(DOCKER_HOST="unix://$SOCKET" docker info --format 'server {{.ServerVersion}}, firewall {{.FirewallBackend.Driver}}') on unix://$SOCKET (netns $SPAWNER_CURRENT_NETNS)"

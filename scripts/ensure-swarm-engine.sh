@@ -55,17 +55,7 @@ SOCKET="$SPAWNER_CURRENT_RUN_DIR/docker.sock"
 ADVERTISE=10.79.254.2
 OVERLAY_POOL=10.112.0.0/12
 
-if [ "$MODE" = env ]; then
-  printf 'export DOCKER_HOST=unix://%s\n' "$SOCKET"
-  printf '# then: nsenter --net=/run/netns/%s <command>   (127.0.0.1 is that engine'"'"'s loopback)\n' "$NS"
-  exit 0
-fi
-is_root || die "the swarm engine needs root (network namespace, iptables, dockerd)"
-
-here="$(dirname "${BASH_SOURCE[0]}")"
-if [ "$MODE" = stop ]; then exec "$here/ensure-current-engine.sh" --stop; fi
-if [ "$MODE" = restart ]; then timed "dockerd" "$here/ensure-current-engine.sh" --restart
-else timed "dockerd" "$here/ensure-current-engine.sh"; fi
+engine_dockerd "$MODE" "$SOCKET" "swarm engine"
 
 swarm() { DOCKER_HOST="unix://$SOCKET" docker "$@"; }
 
