@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { IMAGES } from './docker-env.js';
 import { pollUntil } from './poll.js';
+import { removeInstanceNetworks, removeInstanceServices, service, tasksOf } from './swarm.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const COMPOSE_SH = join(ROOT, 'scripts/compose.sh');
@@ -139,19 +140,14 @@ export async function startComposeStack(opts: ComposeOptions = {}): Promise<Comp
     const rmAll = async (cs: Docker.ContainerInfo[]) =>
       Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
     await rmAll(await byLabel(`spawner.id=${spawnerId}`));
-    if (RUNTIME === 'swarm') await removeServices(spawnerId);
+    if (RUNTIME === 'swarm') await removeInstanceServices(spawnerId);
     const down = await compose('down', '-v', '--remove-orphans', '--timeout', '5');
     if (down.code !== 0) console.warn(`[compose] down failed: ${down.stderr}`);
     // Whatever `down` could not remove (it failed, or a container appeared meanwhile).
     await rmAll([...(await byLabel(`com.docker.compose.project=${project}`)), ...(await byLabel(`spawner.id=${spawnerId}`))]);
     await docker.getNetwork(network).remove().catch(() => undefined);
     // The instance networks the spawner made (nothing is attached to them any more).
-    // (An overlay stays in use until Swarm has released the edges' attachments: again, a while.)
-    const own = () => docker.listNetworks({ filters: { label: [`spawner.id=${spawnerId}`] } });
-    await pollUntil('instance networks removed', async () => {
-      await Promise.all((await own()).map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
-      return (await own()).length === 0 ? true : undefined;
-    }, { timeoutMs: RUNTIME === 'swarm' ? 60_000 : 5_000, intervalMs: 500 }).catch((err: unknown) => console.warn(`[compose] ${String(err)}`));
+    await removeInstanceNetworks(spawnerId, 'compose', { timeoutMs: RUNTIME === 'swarm' ? 60_000 : 5_000, intervalMs: 500 });
     await docker.getVolume(`${project}_spawner-data`).remove().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -180,7 +176,7 @@ export async function waitReady(stack: ComposeStack): Promise<void> {
 
 /** The instance's id as the API gives it: the container's, or on Swarm the service's. */
 export async function instanceId(stack: ComposeStack, name: string): Promise<string> {
-  if (RUNTIME === 'swarm') return (await serviceNamed(`${stack.containerPrefix}${name}`)).ID;
+  if (RUNTIME === 'swarm') return (await service(`${stack.containerPrefix}${name}`)).ID;
   return (await docker.getContainer(`${stack.containerPrefix}${name}`).inspect()).Id;
 }
 
@@ -190,8 +186,7 @@ export async function instanceState(stack: ComposeStack, name: string): Promise<
     const st = (await docker.getContainer(`${stack.containerPrefix}${name}`).inspect()).State;
     return { running: st.Running, exitCode: st.ExitCode };
   }
-  const svc = await serviceNamed(`${stack.containerPrefix}${name}`);
-  const tasks = (await docker.listTasks({ filters: { service: [svc.ID] } })) as TaskView[];
+  const tasks = await tasksOf(`${stack.containerPrefix}${name}`);
   const last = tasks.sort((x, y) => y.CreatedAt.localeCompare(x.CreatedAt))[0];
   return { running: last?.Status.State === 'running', exitCode: last?.Status.ContainerStatus?.ExitCode ?? null };
 }
@@ -202,25 +197,6 @@ export async function instancesLeft(stack: ComposeStack): Promise<string[]> {
   const containers = (await docker.listContainers({ all: true, filters: { label } })).map((c) => c.Names[0] ?? c.Id);
   const services = RUNTIME === 'swarm' ? (await docker.listServices({ filters: { label } })).map((x) => String(x.Spec?.Name)) : [];
   return [...containers, ...services];
-}
-
-interface TaskView { CreatedAt: string; Status: { State: string; ContainerStatus?: { ExitCode?: number } } }
-
-/** Exact name: Swarm's own lookups also match prefixes. */
-async function serviceNamed(name: string): Promise<{ ID: string }> {
-  const found = (await docker.listServices({ filters: { name: [name] } })).find((x) => x.Spec?.Name === name);
-  if (!found?.ID) throw new Error(`no service named ${name}`);
-  return { ID: found.ID };
-}
-
-/** The stack's services, and then their tasks (which hold the instance overlays). */
-async function removeServices(spawnerId: string): Promise<void> {
-  const services = await docker.listServices({ filters: { label: [`spawner.id=${spawnerId}`] } });
-  await Promise.all(services.map((x) => docker.getService(String(x.ID)).remove().catch(() => undefined)));
-  const ids = new Set(services.map((x) => String(x.ID)));
-  await pollUntil('instance tasks gone', async () =>
-    ((await docker.listTasks()).some((t: { ServiceID?: string }) => ids.has(String(t.ServiceID))) ? undefined : true), { timeoutMs: 60_000 })
-    .catch((err: unknown) => console.warn(`[compose] ${String(err)}`));
 }
 
 /** Polls GET /deploy until every named instance has `status` (e.g. exited after its IDLE). */

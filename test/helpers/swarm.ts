@@ -38,8 +38,9 @@ export interface ServiceView {
 export interface TaskView {
   ID: string;
   NodeID?: string;
+  CreatedAt: string;
   DesiredState: string;
-  Status: { State: string; ContainerStatus?: { ContainerID?: string } };
+  Status: { State: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
 }
 
 export const service = async (name: string) => (await docker.getService(name).inspect()) as unknown as ServiceView;
@@ -73,18 +74,30 @@ export async function startSwarmStack(env: Record<string, string> = {}, refresh 
 export async function teardownSwarmStack(stack: Stack | undefined, tag: string): Promise<void> {
   if (!stack) return;
   if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-  const services = await docker.listServices({ filters: { label: [`spawner.id=${stack.spawnerId}`] } });
+  await removeInstanceServices(stack.spawnerId);
+  await stack.teardown();
+  await removeInstanceNetworks(stack.spawnerId, tag);
+}
+
+/** The services a spawner made, then the wait until their tasks are gone (they hold the instance overlays). */
+export async function removeInstanceServices(spawnerId: string): Promise<void> {
+  const services = await docker.listServices({ filters: { label: [`spawner.id=${spawnerId}`] } });
   await Promise.all(services.map((s) => docker.getService(s.ID as string).remove().catch(() => undefined)));
   const ids = new Set<string | undefined>(services.map((s) => s.ID));
   await pollUntil('instance tasks gone', async () =>
     ((await docker.listTasks()).some((t: { ServiceID?: string }) => ids.has(t.ServiceID)) ? undefined : true), { timeoutMs: 60_000 })
     .catch(() => undefined);
-  await stack.teardown();
-  // An overlay stays in use until Swarm has released the edge containers' attachments: again.
-  const left = async () => docker.listNetworks({ filters: { label: [`spawner.id=${stack.spawnerId}`] } });
-  await pollUntil('instance overlays removed', async () => {
+}
+
+/**
+ * The instance networks a spawner made, removed again until none is left: an overlay stays in use
+ * until Swarm has released the edge containers' attachments. A bridge goes at the first try.
+ */
+export async function removeInstanceNetworks(spawnerId: string, tag: string, opts = { timeoutMs: 60_000, intervalMs: 1_000 }): Promise<void> {
+  const left = async () => docker.listNetworks({ filters: { label: [`spawner.id=${spawnerId}`] } });
+  await pollUntil('instance networks removed', async () => {
     const nets = await left();
     await Promise.all(nets.map((n) => docker.getNetwork(n.Id).remove().catch(() => undefined)));
     return (await left()).length === 0 ? true : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 1_000 }).catch((err: unknown) => console.warn(`[${tag}] ${String(err)}`));
+  }, opts).catch((err: unknown) => console.warn(`[${tag}] ${String(err)}`));
 }
