@@ -87,8 +87,13 @@ describe('edges and repairs', () => {
     expect((await api(stack, token, 'POST', `/deploy/${inst.name}/stop`)).status).toBe(200);
     const net = docker.getNetwork(ownNet(inst.name));
     const before = (await net.inspect()).Id;
-    for (const c of [stack.traefik.id, stack.spawner.id]) await net.disconnect({ Container: c, Force: true });
-    await net.remove();
+    // The periodic rescan puts the edges back on every instance network it finds, so an outside
+    // removal may meet a freshly reconnected edge ("active endpoints"): try again, as an operator would.
+    await pollUntil('network removed outside', async () => {
+      for (const c of [stack.traefik.id, stack.spawner.id]) await net.disconnect({ Container: c, Force: true }).catch(() => undefined);
+      await net.remove();
+      return true;
+    }, { timeoutMs: 20_000 });
     await pollUntil('network made again', async () => (
       (await eventsOf(stack, token, inst.name)).some((e) => e.kind === 'network_repaired') ? true : undefined
     ), { timeoutMs: 20_000 });
