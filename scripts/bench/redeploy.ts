@@ -11,6 +11,7 @@ import { api } from '../../test/helpers/stack.js';
 import { IMAGES } from '../../test/helpers/docker-env.js';
 import { followInstanceLogs, postAccounting, startLoad, switchGap } from '../../test/helpers/redeploy-load.js';
 import { pollUntil } from '../../test/helpers/poll.js';
+import { runningContainersOf } from '../../test/helpers/runtime-view.js';
 import { buildNoHealthcheckImage } from './docker.js';
 import type { Ctx } from './common.js';
 import { dist, type Dist } from './stats.js';
@@ -38,7 +39,7 @@ async function variant(ctx: Ctx, name: string, images: [string, string], switche
   const r0 = await api(stack, token, 'POST', '/deploy?wait=true', { name, image: images[0], envs: { IDLE: '0', LOG_REQUESTS: '1' } });
   if (r0.status !== 200) throw new Error(`deploy ${name}: ${r0.status} ${JSON.stringify(r0.body).slice(0, 200)}`);
   const inst = { name, id: String(r0.body.id), hostname: name, cookie: `instance=${String(r0.body.cookie.value)}` };
-  const logs = followInstanceLogs(stack.spawnerId, name);
+  const logs = followInstanceLogs(() => runningContainersOf(stack, name));
   const load = startLoad(stack.web, inst);
   const gaps: number[] = [];
   const calls: number[] = [];

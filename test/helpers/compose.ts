@@ -20,17 +20,13 @@ import Docker from 'dockerode';
 import { IMAGES } from './docker-env.js';
 import { pollUntil } from './poll.js';
 import { removeInstanceNetworks, removeInstanceServices, service, tasksOf } from './swarm.js';
+import { RUNTIME } from './runtime-view.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const COMPOSE_SH = join(ROOT, 'scripts/compose.sh');
 const docker = new Docker();
 
-/** The spawner runtime the compose suites run with (E2E_RUNTIME, default docker). */
-export const RUNTIME: 'docker' | 'swarm' = (() => {
-  const r = process.env.E2E_RUNTIME || 'docker';
-  if (r !== 'docker' && r !== 'swarm') throw new Error(`E2E_RUNTIME=${r}: allowed: docker, swarm`);
-  return r;
-})();
+export { RUNTIME };
 
 export interface RunResult {
   code: number | null;

@@ -42,8 +42,8 @@ export function startLoad(web: string, inst: Instance, clients = 4, route: { pre
   return { served, stop: async () => { running = false; await done; } };
 }
 
-/** Follows the logs of every container of `instance` (by label) from its creation on. */
-export function followInstanceLogs(spawnerId: string, instance: string) {
+/** Follows the logs of every container `running()` lists (an instance's, from their start on). */
+export function followInstanceLogs(listRunning: () => Promise<string[]>) {
   const lines = new Map<string, string[]>();
   const streams: Readable[] = [];
   let running = true;
@@ -63,8 +63,8 @@ export function followInstanceLogs(spawnerId: string, instance: string) {
   const scan = async () => {
     while (running) {
       // Running ones only: following a container that is merely created ends at once, silently.
-      const list = await docker.listContainers({ filters: { status: ['running'], label: [`spawner.id=${spawnerId}`, `spawner.instance=${instance}`] } });
-      for (const c of list) if (!lines.has(c.Id)) await attach(c.Id).catch(() => lines.delete(c.Id));
+      const list = await listRunning().catch(() => [] as string[]);
+      for (const id of list) if (!lines.has(id)) await attach(id).catch(() => lines.delete(id));
       await new Promise((r) => setTimeout(r, 25));
     }
   };

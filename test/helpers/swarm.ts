@@ -57,15 +57,18 @@ export async function routerGone(stack: Stack, inst: Instance): Promise<void> {
 }
 
 /** The stack with the swarm runtime and Traefik's swarm provider (polling every `refresh`: a Go duration or seconds). */
-export async function startSwarmStack(env: Record<string, string> = {}, refresh = REFRESH_SECONDS): Promise<{ stack: Stack; token: string }> {
+export async function startSwarmStack(
+  env: Record<string, string> = {}, refresh = REFRESH_SECONDS, traefikArgs: string[] = [],
+): Promise<{ stack: Stack; token: string }> {
+  const own = [
+    '--providers.swarm.endpoint=unix:///var/run/docker.sock',
+    `--providers.swarm.refreshSeconds=${refresh}`,
+    '--providers.swarm.exposedByDefault=false',
+    '--serversTransport.maxIdleConnsPerHost=-1',
+  ];
   const stack = await startStack({
     env: { SPAWNER_RUNTIME: 'swarm', SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_TRAEFIK_API_URL: 'http://traefik-api:8080', ...env },
-    traefikArgs: [
-      '--providers.swarm.endpoint=unix:///var/run/docker.sock',
-      `--providers.swarm.refreshSeconds=${refresh}`,
-      '--providers.swarm.exposedByDefault=false',
-      '--serversTransport.maxIdleConnsPerHost=-1',
-    ],
+    traefikArgs: [...own, ...traefikArgs.filter((a) => !own.includes(a))],
   });
   return { stack, token: await login(stack) };
 }

@@ -1,0 +1,86 @@
+/**
+ * What the suites parameterised by runtime read of an instance, from the engine itself:
+ * E2E_RUNTIME=docker (default) reads containers, E2E_RUNTIME=swarm (CI's one-node swarm part,
+ * on a manager) reads services and their tasks. The unit of an instance is a container there and
+ * a service here; the API's instance id is that unit's id either way.
+ */
+import { docker, instanceNetwork, login, spawnerLogs, startStack, type Stack, type StackOptions } from './stack.js';
+import { runningTask, startSwarmStack, tasksOf, teardownSwarmStack, type TaskView } from './swarm.js';
+
+/** The spawner runtime these suites run with (E2E_RUNTIME, default docker). */
+export const RUNTIME: 'docker' | 'swarm' = (() => {
+  const r = process.env.E2E_RUNTIME || 'docker';
+  if (r !== 'docker' && r !== 'swarm') throw new Error(`E2E_RUNTIME=${r}: allowed: docker, swarm`);
+  return r;
+})();
+
+/** The test stack for RUNTIME (on Swarm: Traefik's swarm provider, SPAWNER_RUNTIME=swarm). */
+export async function startRuntimeStack(opts: StackOptions = {}): Promise<{ stack: Stack; token: string }> {
+  if (RUNTIME === 'swarm') {
+    const other = Object.keys(opts).filter((k) => k !== 'env' && k !== 'traefikArgs');
+    if (other.length) throw new Error(`startRuntimeStack: on Swarm only env and traefikArgs apply, not ${other.join(', ')}`);
+    return startSwarmStack(opts.env ?? {}, undefined, opts.traefikArgs);
+  }
+  const stack = await startStack(opts);
+  return { stack, token: await login(stack) };
+}
+
+/** E2E_DEBUG=1 prints the spawner's log first. */
+export async function teardownRuntimeStack(stack: Stack | undefined, tag: string): Promise<void> {
+  if (RUNTIME === 'swarm') return teardownSwarmStack(stack, tag);
+  if (!stack) return;
+  if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
+  await stack.teardown();
+}
+
+/** The Traefik provider that names the instances' routers and services. */
+export const PROVIDER = RUNTIME === 'swarm' ? 'swarm' : 'docker';
+
+/**
+ * One unit of an instance (a container, or a service): its id and whether its container runs now
+ * (on Swarm: a task whose container runs, even one Swarm is stopping, as a draining container
+ * still runs on Docker).
+ */
+export interface Unit { id: string; running: boolean; state: string }
+
+const labelsOf = (stack: Stack, name: string) => [`spawner.id=${stack.spawnerId}`, `spawner.instance=${name}`];
+
+/** Every unit the spawner has of the instance (one, or two during a redeploy). */
+export async function unitsOf(stack: Stack, name: string): Promise<Unit[]> {
+  if (RUNTIME === 'docker') {
+    const cs = await docker.listContainers({ all: true, filters: { label: labelsOf(stack, name) } });
+    return cs.map((c) => ({ id: c.Id, running: c.State === 'running', state: c.State }));
+  }
+  const services = await docker.listServices({ filters: { label: labelsOf(stack, name) } });
+  return Promise.all(services.map(async (s) => {
+    const replicas = (s.Spec?.Mode as { Replicated?: { Replicas?: number } } | undefined)?.Replicated?.Replicas ?? 0;
+    const running = (await tasksOf(String(s.ID))).some((t) => t.Status.State === 'running');
+    return { id: String(s.ID), running, state: running ? 'running' : replicas === 0 ? 'scaled to 0' : 'starting' };
+  }));
+}
+
+export async function isRunning(stack: Stack, name: string, id: string): Promise<boolean> {
+  return (await unitsOf(stack, name)).some((u) => u.id === id && u.running);
+}
+
+/** The ids of the containers that run the instance now (on Swarm: its running tasks' containers). */
+export async function runningContainersOf(stack: Stack, name: string): Promise<string[]> {
+  if (RUNTIME === 'docker') {
+    return (await docker.listContainers({ filters: { status: ['running'], label: labelsOf(stack, name) } })).map((c) => c.Id);
+  }
+  const ids: string[] = [];
+  for (const u of await unitsOf(stack, name)) {
+    const t: TaskView | undefined = await runningTask(u.id);
+    const cid = t?.Status.ContainerStatus?.ContainerID;
+    if (cid) ids.push(cid);
+  }
+  return ids;
+}
+
+/** The address of the unit `id` of the instance on its own network (what Traefik routes to). */
+export async function addressOf(stack: Stack, name: string, id: string): Promise<string> {
+  const net = instanceNetwork(stack, name);
+  const cid = RUNTIME === 'docker' ? id : (await runningTask(id))?.Status.ContainerStatus?.ContainerID;
+  if (!cid) return '';
+  return (await docker.getContainer(cid).inspect()).NetworkSettings.Networks[net]?.IPAddress ?? '';
+}
