@@ -76,7 +76,8 @@ ensure_swarm() {
 copy_images() {
   # SPAWNER_SWARM_EXTRA_IMAGES: more, space-separated (e.g. mock-app:nohc for the wake figures).
   # shellcheck disable=SC2086 # a list
-  copy_image "$SOCKET" "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$MOCK_HOME_IMAGE" "$TRAEFIK_IMAGE" ${SPAWNER_SWARM_EXTRA_IMAGES:-}
+  # The second mock-app tag is the redeploy suite's (run here with E2E_RUNTIME=swarm).
+  copy_image "$SOCKET" "$SPAWNER_IMAGE" "$MOCK_APP_IMAGE" "$MOCK_APP_ALT_IMAGE" "$MOCK_HOME_IMAGE" "$TRAEFIK_IMAGE" ${SPAWNER_SWARM_EXTRA_IMAGES:-}
 }
 
 timed "swarm init" ensure_swarm

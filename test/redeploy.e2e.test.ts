@@ -4,16 +4,21 @@
  * them), for an app WITHOUT a HEALTHCHECK (Traefik routes it as soon as it runs: only the switch
  * route holds it back) and one with; a new revision that never becomes ready never takes traffic;
  * the instance keeps its name and cookie; revisions are recorded; bad input is refused.
+ * Parameterised by runtime (helpers/runtime-view.ts): with E2E_RUNTIME=swarm (CI's one-node swarm
+ * part) the same file runs against the swarm runtime, where each revision is a service.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, login, startStack, type Stack } from './helpers/stack.js';
+import { api, docker, type Stack } from './helpers/stack.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { deploy, fromApp, pause, send, type Instance } from './helpers/lifecycle.js';
 import { followInstanceLogs, postAccounting, startLoad, switchGap } from './helpers/redeploy-load.js';
 import { pollUntil } from './helpers/poll.js';
+import {
+  addressOf, isRunning, runningContainersOf, startRuntimeStack, teardownRuntimeStack, unitsOf,
+} from './helpers/runtime-view.js';
 
 let stack: Stack;
 let token: string;
@@ -25,24 +30,17 @@ beforeAll(async () => {
   for (const [base, tag] of [[IMAGES.mockApp, NOHC], [IMAGES.mockAppAlt, NOHC_V2]] as const) {
     execFileSync('docker', ['build', '-q', '-t', tag, '-'], { input: `FROM ${base}\nHEALTHCHECK NONE\n` });
   }
-  stack = await startStack({ env: { SPAWNER_WAKE_DEADLINE_SEC: '20', SPAWNER_DRAIN_DEADLINE_SEC: '10' } });
-  token = await login(stack);
+  ({ stack, token } = await startRuntimeStack({ env: { SPAWNER_WAKE_DEADLINE_SEC: '20', SPAWNER_DRAIN_DEADLINE_SEC: '10' } }));
 }, 180_000);
 afterAll(async () => {
-  await stack?.teardown();
+  await teardownRuntimeStack(stack, 'redeploy');
   for (const tag of [NOHC, NOHC_V2]) await docker.getImage(tag).remove().catch(() => undefined);
 });
 
 const ENVS = { IDLE: '0', LOG_REQUESTS: '1' };
 
-async function ipOf(id: string): Promise<string> {
-  const info = await docker.getContainer(id).inspect();
-  return Object.values(info.NetworkSettings.Networks)[0]?.IPAddress ?? '';
-}
-
-async function containersOf(name: string) {
-  return docker.listContainers({ all: true, filters: { label: [`spawner.id=${stack.spawnerId}`, `spawner.instance=${name}`] } });
-}
+/** The instance's containers (on Swarm: its services, one per revision while both live). */
+const containersOf = (name: string) => unitsOf(stack, name);
 
 async function fileRouters(): Promise<string[]> {
   const r = await fetch(`${stack.traefikApi}/api/http/routers`);
@@ -51,14 +49,14 @@ async function fileRouters(): Promise<string[]> {
 
 /** Redeploys `inst` to each image in turn under load; returns what the load and the app saw. */
 async function redeploysUnderLoad(inst: Instance, images: string[]) {
-  const logs = followInstanceLogs(stack.spawnerId, inst.name);
+  const logs = followInstanceLogs(() => runningContainersOf(stack, inst.name));
   const load = startLoad(stack.web, inst);
   const gaps: (number | null)[] = [];
   try {
     await pollUntil('load answered', async () => (load.served.filter((s) => s.ok).length > 20 ? true : undefined));
     for (const image of images) {
       const before = String((await api(stack, token, 'GET', `/deploy/${inst.name}`)).body.id);
-      const oldIp = await ipOf(before);
+      const oldIp = await addressOf(stack, inst.name, before);
       const from = load.served.length;
       const r = await api(stack, token, 'POST', `/deploy/${inst.name}/revisions`, { image });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
@@ -151,7 +149,7 @@ describe('a new revision that fails its gate', () => {
     const revs = (await api(stack, token, 'GET', '/deploy/rd-fail/revisions')).body.revisions as Record<string, unknown>[];
     expect(revs.map((x) => [x.revision, x.status, x.failedStep])).toEqual([[2, 'failed', 'gate'], [1, 'active', null]]);
     await pollUntil('failed container removed', async () => ((await containersOf('rd-fail')).length === 1 ? true : undefined));
-    expect((await containersOf('rd-fail'))[0]?.Id).toBe(inst.id);
+    expect((await containersOf('rd-fail'))[0]?.id).toBe(inst.id);
     await pollUntil('switch routes removed', async () => ((await fileRouters()).length === 0 ? true : undefined));
     // Rolling back to the failed revision is refused; to revision 1, a forward deploy (revision 3).
     expect((await api(stack, token, 'POST', '/deploy/rd-fail/rollback', { revision: 2 })).body).toMatchObject({ code: 'conflict', field: 'revision' });
@@ -170,7 +168,7 @@ describe('redeploys of stopped instances, stop-first, and what is refused', () =
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.instance).toMatchObject({ status: 'created', revision: 2, image: IMAGES.mockAppAlt });
     const left = await containersOf('rd-stopped');
-    expect(left.map((c) => [c.Id === inst.id, c.State])).toEqual([[false, 'created']]);
+    expect(left.map((c) => [c.id === inst.id, c.running])).toEqual([[false, false]]);
     // The cookie is the same; the wake starts revision 2.
     const woken = await pollUntil('woken', async () => {
       const a = await send(`${stack.web}/`, { cookie: inst.cookie, accept: 'application/json' });
@@ -186,7 +184,7 @@ describe('redeploys of stopped instances, stop-first, and what is refused', () =
     const inst = await deploy(stack, token, 'rd-sf', { image: NOHC, envs: { ...ENVS, CONNSTR: 'r1' } });
     await pollUntil('reachable', async () => (fromApp(await send(`${stack.web}/`, { cookie: inst.cookie }), inst) ? true : undefined));
     const redeploy = api(stack, token, 'POST', '/deploy/rd-sf/revisions', { image: NOHC_V2, envs: { ...ENVS, CONNSTR: 'r2' }, strategy: 'stop-first' });
-    await pollUntil('old stopped', async () => ((await docker.getContainer(inst.id).inspect().then((i) => i.State.Running, () => false)) ? undefined : true));
+    await pollUntil('old stopped', async () => ((await isRunning(stack, inst.name, inst.id)) ? undefined : true));
     // A request in between: the listener holds it (307 once ready), and it lands on the new container.
     const a = await pollUntil('served', async () => {
       const r = await send(`${stack.web}/during`, { cookie: inst.cookie, accept: 'application/json' }, 60_000);
@@ -254,7 +252,8 @@ describe('drain and rollback', () => {
       await deploy(stack, token, 'rd-gone-img', { image: gone, envs: ENVS });
       expect((await api(stack, token, 'POST', '/deploy/rd-gone-img/revisions', { image: NOHC })).status).toBe(200);
       await pollUntil('old container removed', async () => ((await containersOf('rd-gone-img')).length === 1 ? true : undefined));
-      await docker.getImage(gone).remove();
+      // On Swarm the old revision's task container goes a moment after its service.
+      await pollUntil('image removed', async () => { await docker.getImage(gone).remove(); return true; }, { timeoutMs: 30_000, intervalMs: 250 });
       const rb = await api(stack, token, 'POST', '/deploy/rd-gone-img/rollback', { revision: 1 });
       expect([rb.status, rb.body.code, rb.body.field]).toEqual([422, 'image_unavailable', 'revision']);
       expect(String(rb.body.detail)).toContain(gone);

@@ -4,12 +4,15 @@
  * its next wake; an instance outside the selector is untouched; a target that cannot be pulled
  * fails the rollout before any instance moves; a spawner killed mid-rollout resumes it at restart
  * and upgrades every instance exactly once. The CLI shows the same progress.
+ * Parameterised by runtime (helpers/runtime-view.ts): CI's one-node swarm part runs it with
+ * E2E_RUNTIME=swarm.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, login, startStack, type Stack } from './helpers/stack.js';
+import { api, login, type Stack } from './helpers/stack.js';
+import { startRuntimeStack, teardownRuntimeStack } from './helpers/runtime-view.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { deploy, followToApp, fromApp, statusOf, waitReachable, type Instance } from './helpers/lifecycle.js';
 import { pollUntil } from './helpers/poll.js';
@@ -24,12 +27,11 @@ let stack: Stack;
 let token: string;
 
 beforeAll(async () => {
-  stack = await startStack({
+  ({ stack, token } = await startRuntimeStack({
     env: { SPAWNER_ALLOWED_IMAGES: 'mock-app:*,127.0.0.1:1/*', SPAWNER_WAKE_DEADLINE_SEC: '30', SPAWNER_DRAIN_DEADLINE_SEC: '5' },
-  });
-  token = await login(stack);
+  }));
 }, 180_000);
-afterAll(async () => { await stack?.teardown(); });
+afterAll(async () => { await teardownRuntimeStack(stack, 'rollouts'); }, 180_000);
 
 interface Item { instance: string; wave: number; status: string; fromRevision: number | null; toRevision: number | null; reason: string | null }
 interface Rollout { id: number; status: string; reason: string | null; counts: Record<string, number>; instances: Item[] }

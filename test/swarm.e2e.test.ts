@@ -17,6 +17,7 @@ import { api, docker, instanceNetwork, RUN_LABEL, type Stack } from './helpers/s
 import { overlaps } from '../spawner/src/runtime/cidr.js';
 import { candidates, parsePool } from '../spawner/src/instances/subnets.js';
 import { pollUntil } from './helpers/poll.js';
+import { IMAGES } from './helpers/docker-env.js';
 import { pairs, probeFrom, reached, type Probe } from './helpers/tenant.js';
 import {
   deploy, eventsOf, followToApp, fromApp, openWebSocket, pause, statusOf, waitLogLine, waitReachable, type Instance,
@@ -63,16 +64,31 @@ describe.skipIf(skipReason !== null)(`swarm runtime${skipReason ? ` (SKIPPED: ${
     expect(await statusOf(stack, token, inst.name)).toBe('running');
   });
 
-  it('a redeploy, a rollback and a rollout are refused with 501 not_supported (problem+json); the instance keeps serving', async () => {
-    const before = (await service(svcName())).Version.Index;
-    for (const [path, body] of [[`/deploy/${inst.name}/revisions`, { envs: { A: '2' } }], [`/deploy/${inst.name}/rollback`, { revision: 1 }], ['/rollouts', { selector: { image: 'mock-app:*' }, target: { image: 'mock-app:dev' } }]] as const) {
-      const r = await api(stack, token, 'POST', path, body);
-      expect([r.status, r.body.code], `${path}: ${JSON.stringify(r.body)}`).toEqual([501, 'not_supported']);
-    }
-    expect((await api(stack, token, 'GET', `/deploy/${inst.name}/revisions`)).body.revisions.map((x: { status: string }) => x.status)).toEqual(['active']);
-    expect((await service(svcName())).Version.Index).toBe(before);
-    expect((await docker.listServices({ filters: { label: [`spawner.id=${stack.spawnerId}`] } })).map((x) => x.Spec?.Name)).toEqual([svcName()]);
-    await waitReachable(stack, inst, 10_000);
+  it('a redeploy makes the new revision a service of its own (`<name>_r2`, the same hardening, the drain as grace period); the first goes', async () => {
+    // The whole redeploy suite runs on this swarm too (test/redeploy.e2e.test.ts, E2E_RUNTIME=swarm).
+    const rev = await deploy(stack, token, 'swrev');
+    await waitReachable(stack, rev, 60_000);
+    const first = (await service(`${stack.runId}-swrev`)).ID;
+    const r = await api(stack, token, 'POST', '/deploy/swrev/revisions', { envs: { IDLE: '0', CONNSTR: 'r2' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const s = await service(`${stack.runId}-swrev_r2`);
+    expect(s.Spec.Labels).toMatchObject({ 'spawner.instance': 'swrev', 'spawner.revision': '2', 'traefik.swarm.network': `${stack.network}-${stack.runId}-swrev` });
+    const spec = (await docker.getService(s.ID).inspect()).Spec.TaskTemplate.ContainerSpec;
+    expect(spec).toMatchObject({ Init: true, Privileges: { NoNewPrivileges: true }, StopGracePeriod: 30e9 }); // SPAWNER_DRAIN_DEADLINE_SEC's default
+    expect((await api(stack, token, 'GET', '/deploy/swrev')).body).toMatchObject({ id: s.ID, revision: 2, status: 'running' });
+    await pollUntil('first revision\'s service removed', async () => (
+      (await docker.listServices({ filters: { label: [`spawner.id=${stack.spawnerId}`, 'spawner.instance=swrev'] } })).map((x) => x.ID).join() === s.ID ? true : undefined
+    ), { timeoutMs: 30_000 });
+    expect(s.ID).not.toBe(first);
+    const { final } = await followToApp(stack, rev);
+    expect(JSON.parse(final.body)).toMatchObject({ hostname: 'swrev', connstr: 'r2' });
+  });
+
+  it('a name too long for a Swarm service name with a revision suffix is refused at deploy (invalid_field), nothing made', async () => {
+    const long = 'n'.repeat(63 - `${stack.runId}-`.length - 7 + 1);
+    const r = await api(stack, token, 'POST', '/deploy', { name: long, image: IMAGES.mockApp });
+    expect([r.status, r.body.code, r.body.field], JSON.stringify(r.body)).toEqual([400, 'invalid_field', 'name']);
+    expect((await docker.listServices({ filters: { label: [`spawner.id=${stack.spawnerId}`, `spawner.instance=${long}`] } }))).toEqual([]);
   });
 
   it('stop scales to 0 (no task left); a request through Traefik wakes it: 307 back, then the app', async () => {

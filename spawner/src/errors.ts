@@ -32,7 +32,6 @@ export type ErrorCode =
   | 'redeploy_failed'
   | 'selector_empty'
   | 'volume_retained'
-  | 'not_supported'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -65,7 +64,6 @@ const STATUS: Record<ErrorCode, number> = {
   redeploy_failed: 502,
   selector_empty: 422,
   volume_retained: 409,
-  not_supported: 501,
   internal: 500,
 };
 

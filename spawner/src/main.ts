@@ -89,7 +89,9 @@ function initKey(cfg: Config, store: InitStore, db: Database): Buffer | null {
   }
 }
 
-export async function startSpawner(cfg: Config, runtime: ContainerRuntime = createRuntime(cfg.runtime, { healthStartIntervalMs: cfg.healthStartIntervalMs })): Promise<Running> {
+export async function startSpawner(cfg: Config, runtime: ContainerRuntime = createRuntime(cfg.runtime, {
+  healthStartIntervalMs: cfg.healthStartIntervalMs, longestStopSec: Math.max(cfg.stopTimeoutSec, cfg.drainDeadlineSec),
+})): Promise<Running> {
   const log = createLogger(cfg.logLevel);
   const users = loadUsers(cfg, log);
   const db = openDatabase(join(cfg.dataDir, 'spawner.db'));

@@ -14,7 +14,7 @@ export const rolloutPaths = {
     get: { summary: 'Rollouts, newest first (without their instance lists)', security: auth, responses: { 200: ok({ type: 'object', properties: { rollouts: { type: 'array', items: rollout } } }), 401: problem } },
     post: { summary: 'Start a fleet rollout: pull the target once, canary, then waves', security: auth,
       requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/RolloutRequest' } } } },
-      responses: { 202: ok(rollout, 'accepted; follow it with GET /rollouts/{id}'), 400: problem, 401: problem, 409: problem, 422: problem, 501: problem } },
+      responses: { 202: ok(rollout, 'accepted; follow it with GET /rollouts/{id}'), 400: problem, 401: problem, 409: problem, 422: problem } },
   },
   '/rollouts/{id}': { parameters: [idParam], get: { summary: 'A rollout with its progress per instance', security: auth, responses: { 200: ok(rollout), 404: problem } } },
   '/rollouts/{id}/pause': transition('Pause (after the upgrades in flight)'),

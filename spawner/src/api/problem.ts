@@ -40,7 +40,6 @@ const TITLES: Record<ErrorCode, string> = {
   redeploy_failed: 'The new revision failed its gate',
   selector_empty: 'The selector matches no instance',
   volume_retained: 'A retained data volume has this instance name',
-  not_supported: 'Not supported on this runtime',
   internal: 'Internal error',
 };
 

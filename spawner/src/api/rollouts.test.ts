@@ -17,8 +17,8 @@ const SERVICE_TOKEN = 'home-app-service-token-0123456789';
 let server: Server | undefined;
 afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
-async function harness(runtime: 'docker' | 'swarm' = 'docker') {
-  const deps = memoryDeps({ cfg: { allowedImages: ['mock-app:*'], runtime } });
+async function harness() {
+  const deps = memoryDeps({ cfg: { allowedImages: ['mock-app:*'] } });
   const auth = new AuthService({
     users: new Map(), tokens: new TokenStore(deps.db), limiter: new LoginRateLimiter({}), serviceToken: SERVICE_TOKEN, tokenTtlSec: 3600,
   });
@@ -37,7 +37,7 @@ async function harness(runtime: 'docker' | 'swarm' = 'docker') {
   const send = (method: string, path: string, body?: unknown, token: string | null = SERVICE_TOKEN) => rawRequest(port, method, path, {
     'content-type': 'application/json', ...(token ? { token } : {}),
   }, body === undefined ? undefined : JSON.stringify(body));
-  return { send, runner, up, store };
+  return { send, runner, up };
 }
 
 const body = { selector: { image: 'mock-app:*' }, target: { image: 'mock-app:v2' }, canary: 1, waveSize: 1, waveDelaySec: 0 };
@@ -61,15 +61,6 @@ describe('the /rollouts API', () => {
     const list = (await send('GET', '/rollouts')).json();
     expect(list.rollouts).toHaveLength(1);
     expect(list.rollouts[0].instances).toBeUndefined();
-  });
-
-  it('on the swarm runtime: 501 not_supported (problem+json), and no rollout is recorded', async () => {
-    const { send, store } = await harness('swarm');
-    const res = await send('POST', '/rollouts', body);
-    expect(res.status).toBe(501);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.json()).toMatchObject({ code: 'not_supported', status: 501 });
-    expect(store.list()).toEqual([]);
   });
 
   it('pauses, resumes and aborts, and refuses a transition that does not apply (409)', async () => {

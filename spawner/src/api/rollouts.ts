@@ -7,7 +7,6 @@ import type { RolloutStore } from '../store/rollouts.js';
 import { counts } from '../rollouts/plan.js';
 import type { RolloutRecord } from '../rollouts/types.js';
 import { validateRollout } from '../rollouts/validate.js';
-import { refuseOnSwarm } from '../instances/redeploy.js';
 import { wrap } from './handler.js';
 
 export interface RolloutApiDeps {
@@ -36,7 +35,6 @@ export function rolloutView(r: RolloutRecord) {
 /** Routes on the app itself (not a sub-router), so the OpenAPI check in app.test.ts sees them. */
 export function mountRollouts(app: Express, d: RolloutApiDeps, authorized: RequestHandler): void {
   app.post('/rollouts', authorized, wrap((req, res) => {
-    refuseOnSwarm(d.cfg.runtime);
     const spec = validateRollout(req.body, d.cfg);
     res.status(202).json(rolloutView(d.runner.create(spec, d.subject(req, res))));
   }));

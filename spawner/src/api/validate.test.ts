@@ -165,6 +165,23 @@ describe('validateDeploy: hostile bodies', () => {
   });
 });
 
+describe('validateDeploy on the swarm runtime: a name that fits a Swarm service name', () => {
+  // 63 (a DNS label) - 'spawner-' (8) - room for a revision's '_r<n>' (7) = 48.
+  const swarm = cfg({ runtime: 'swarm' });
+  it('accepts the longest name that fits, and any length on docker', () => {
+    expect(validateDeploy(body({ name: 'a'.repeat(48) }), swarm, CTX).name).toBe('a'.repeat(48));
+    expect(validateDeploy(body({ name: 'a'.repeat(63) }), cfg(), CTX).name).toBe('a'.repeat(63));
+  });
+  it('refuses one character more, naming the limit and why', () => {
+    const e = caught(() => validateDeploy(body({ name: 'a'.repeat(49) }), swarm, CTX));
+    expect({ code: e.code, field: e.field }).toEqual({ code: 'invalid_field', field: 'name' });
+    expect(e.message).toMatch(/at most 48 characters.*Swarm service name is at most 63/);
+  });
+  it('counts the operator\'s prefix', () => {
+    expect(caught(() => validateDeploy(body({ name: 'a'.repeat(40) }), cfg({ runtime: 'swarm', containerPrefix: 'a-long-prefix-for-t-' }), CTX)).field).toBe('name');
+  });
+});
+
 describe('validateName', () => {
   it.each(['minion-1', 'a', 'abcdef012345', 'f'.repeat(64)])('accepts %s', (n) => expect(validateName(n)).toBe(n));
   it.each(['../', '..', '%2e%2e', '%2e%2e%2fetc', 'a/b', '', 'ABCDEF012345', 'f'.repeat(65), 'a.b', ' a'])('rejects %j', (n) => {

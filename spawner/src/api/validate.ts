@@ -18,6 +18,7 @@ import { applyLabelPolicy } from './label-policy.js';
 import { validateEgress, validateLimits, validateNetwork } from './resources.js';
 import { ENV_RULES, LABEL_RULES, readStringMap } from './string-map.js';
 import { validateStrategy } from './redeploy-body.js';
+import { SERVICE_NAME_MAX } from '../runtime/swarm-mapping.js';
 
 export { validateName, validateInstanceName } from './fields.js';
 export { globMatch } from './glob.js';
@@ -59,10 +60,22 @@ function validateRouting(raw: unknown, dflt: RoutingMode): RoutingMode {
   return raw as RoutingMode;
 }
 
+/** Room kept in a Swarm service name for a revision's suffix (`_r` and up to 5 digits). */
+const REVISION_SUFFIX_ROOM = 7;
+
+/** On Swarm an instance is a service, whose name is a DNS label: prefix, name and suffix must fit. */
+function fitsSwarm(name: string, prefix: string): void {
+  const max = SERVICE_NAME_MAX - prefix.length - REVISION_SUFFIX_ROOM;
+  if (name.length > max) {
+    fail('invalid_field', 'name', `on the swarm runtime name must be at most ${max} characters (a Swarm service name is at most ${SERVICE_NAME_MAX}: "${prefix}", the name, and room for a revision's "_r<n>")`);
+  }
+}
+
 export function validateDeploy(body: unknown, cfg: Config, ctx: { defaultNetwork: string }): DeploySpec {
   if (!isPlainObject(body)) throw new SpawnerError('invalid_json', 'the request body must be a JSON object');
   checkKeys(body);
   const name = validateInstanceName(own(body, 'name'));
+  if (cfg.runtime === 'swarm') fitsSwarm(name, cfg.containerPrefix);
   const image = validateImage(own(body, 'image'), cfg.allowedImages);
   const network = validateNetwork(own(body, 'network'), cfg, ctx.defaultNetwork);
   const port = optInteger(body, 'port', 1, 65_535) ?? cfg.defaultPort;

@@ -13,7 +13,6 @@ import type { TraefikApi } from '../traefik/api.js';
 import { fakeTraefik } from '../testing/fake-traefik.js';
 import { memoryDeps, rejection } from '../testing/fixtures.js';
 import { defaultStrategy, Redeployer } from './redeploy.js';
-import { rollback } from './rollback.js';
 import type { Config } from '../config.js';
 import { Revisions } from './revisions.js';
 import { InstanceService } from './service.js';
@@ -146,18 +145,5 @@ describe('refused before any container is made', () => {
     h.deps.runtime.pullImage = async () => { throw new Error('no registry'); };
     expect((await rejection(h.redeployer.redeploy('a', { image: 'mock-app:9' }, 'bob'))).code).toBe('image_unavailable');
     expect(h.deps.revisions.store.list('a')).toHaveLength(1);
-  });
-
-  it('on the swarm runtime, redeploy and rollback are refused with 501 not_supported before anything is recorded or made', async () => {
-    const h = harness({ runtime: 'swarm' });
-    await h.service.deploy(spec('a'), 'alice');
-    const containers = [...h.deps.runtime.containers.keys()];
-    for (const attempt of [h.redeployer.redeploy('a', { image: 'mock-app:2' }, 'bob'), rollback(h.redeployer, 'a', 1, 'bob')]) {
-      const err = await rejection(attempt);
-      expect([err.code, err.status]).toEqual(['not_supported', 501]);
-      expect(err.message).toMatch(/swarm runtime/);
-    }
-    expect([...h.deps.runtime.containers.keys()]).toEqual(containers);
-    expect(h.deps.revisions.store.list('a').map((x) => [x.n, x.status])).toEqual([[1, 'active']]);
   });
 });

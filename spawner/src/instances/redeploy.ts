@@ -7,12 +7,14 @@
  *       via a token-only probe router);
  *   (d) the switch route moves to it; then ONE transaction commits (row, revision, identity);
  *   (e) the old container drains (stop timeout = drain deadline) and is removed;
- *   (f) once Traefik's Docker service holds only the new container, the file goes.
+ *   (f) once Traefik's service of the instance holds only the new container, the file goes.
  * A failure before (d) removes the new container and keeps the old one serving; the revision is
  * `failed` with its step. A stopped instance gets the new container created, not started.
+ * The same steps on the swarm runtime: a "container" is a service there (the runtime names it
+ * `<container>_r<n>`), both revisions' services carry the same route labels, so Traefik's swarm
+ * provider merges their running tasks into one service exactly as the docker provider does.
  */
 import { randomBytes } from 'node:crypto';
-import type { RuntimeKind } from '../config.js';
 import { SpawnerError } from '../errors.js';
 import { globMatch } from '../api/glob.js';
 import { imageForMatching } from '../api/image.js';
@@ -56,17 +58,6 @@ export interface Candidate {
   identity: { token: string; hash: string };
 }
 
-/**
- * Redeploys, rollbacks and rollouts are not carried over to the swarm runtime yet (a new revision
- * there would be a second service and a switch route through the swarm provider): refused before
- * anything is recorded or created, with a code a client can act on.
- */
-export function refuseOnSwarm(runtime: RuntimeKind): void {
-  if (runtime === 'swarm') {
-    throw new SpawnerError('not_supported', 'redeploys, rollbacks and rollouts are not supported on the swarm runtime yet (README: Docker Swarm); delete and deploy the instance again');
-  }
-}
-
 export class Redeployer {
   private readonly busy = new Set<string>();
 
@@ -83,7 +74,6 @@ export class Redeployer {
    * operator's SPAWNER_STOP_FIRST_IMAGES (matched on the image this redeploy runs); else start-first.
    */
   async redeploy(nameOrId: string, changes: RedeployChanges, by: string, asked?: Strategy): Promise<RedeployResult> {
-    refuseOnSwarm(this.d.cfg.runtime);
     const revisions = this.revisions();
     const { name } = this.service.resolve(nameOrId);
     // Two redeploys at once: the second is refused, not queued behind the first.

@@ -5,11 +5,10 @@
  * when it is still on the engine, even if its tag now names another image.
  */
 import { SpawnerError } from '../errors.js';
-import { refuseOnSwarm, type RedeployResult, type Redeployer, type Strategy } from './redeploy.js';
+import { type RedeployResult, type Redeployer, type Strategy } from './redeploy.js';
 
 export async function rollback(r: Redeployer, nameOrId: string, n: number, by: string, strategy?: Strategy): Promise<RedeployResult> {
   const name = r.service.resolve(nameOrId).name;
-  refuseOnSwarm(r.d.cfg.runtime);
   const revisions = r.revisions();
   const row = revisions.get(name, n);
   if (row.status === 'failed') {

@@ -21,24 +21,24 @@ export class SwitchRoute {
 
   /** All requests of the instance go to `serve`; with `probe`, token-carrying ones to its server. */
   async point(serve: string, signal: AbortSignal, probe?: { token: string; server: string }): Promise<void> {
-    await writeSwitch(this.dir, { name: this.name, router: this.router, serve, ...(probe ? { probe } : {}) });
+    await writeSwitch(this.dir, { name: this.name, router: this.router, serve, provider: this.traefik.provider, ...(probe ? { probe } : {}) });
     await this.waitServers(switchRouterName(this.name), 'file', [serve], signal);
     if (probe) await this.waitServers(probeRouterName(this.name), 'file', [probe.server], signal);
     else await this.waitRouterGone(probeRouterName(this.name), signal);
   }
 
   /**
-   * Waits until the Docker provider's service of the instance has exactly `servers` (the old
-   * container's death, or a failed new one's removal, has reached Traefik), then removes the
-   * file: from then on the instance's own labels route it, to that container only.
+   * Waits until the instances' provider's (docker or swarm) service of the instance has exactly
+   * `servers` (the old container's death, or a failed new one's removal, has reached Traefik),
+   * then removes the file: from then on the instance's own labels route it, to that one only.
    */
   async release(servers: string[], signal: AbortSignal): Promise<void> {
-    await this.waitServers(routerName(this.name), 'docker', servers, signal, false).catch(() => undefined);
+    await this.waitServers(routerName(this.name), this.traefik.provider, servers, signal, false).catch(() => undefined);
     await removeSwitch(this.dir, this.name);
     await this.waitRouterGone(switchRouterName(this.name), signal).catch(() => undefined);
   }
 
-  private async waitServers(name: string, provider: 'docker' | 'file', want: string[], signal: AbortSignal, needRouter = true): Promise<void> {
+  private async waitServers(name: string, provider: string, want: string[], signal: AbortSignal, needRouter = true): Promise<void> {
     const same = (a: string[]) => a.length === want.length && want.every((u) => a.includes(u));
     await retryUntil(async () => {
       const [router, service] = await Promise.all([

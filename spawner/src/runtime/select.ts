@@ -4,6 +4,6 @@ import { DockerRuntime } from './docker.js';
 import { SwarmRuntime } from './swarm.js';
 import type { ContainerRuntime } from './types.js';
 
-export function createRuntime(kind: RuntimeKind, opts: { healthStartIntervalMs?: number } = {}): ContainerRuntime {
-  return kind === 'swarm' ? new SwarmRuntime(undefined, opts) : new DockerRuntime(undefined, opts);
+export function createRuntime(kind: RuntimeKind, opts: { healthStartIntervalMs?: number; longestStopSec?: number } = {}): ContainerRuntime {
+  return kind === 'swarm' ? new SwarmRuntime(undefined, opts) : new DockerRuntime(undefined, { healthStartIntervalMs: opts.healthStartIntervalMs });
 }

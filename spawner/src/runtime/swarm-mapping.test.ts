@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerInfo, ContainerSpec } from './types.js';
 import {
-  anyTaskLive, currentTask, diffInfos, isOutOfSequence, serviceSpec, taskFailure, toServiceInfo, withoutStranded, SWARM_CAP_DROP,
+  anyTaskLive, currentTask, diffInfos, isOutOfSequence, serviceName, serviceSpec, taskFailure, toServiceInfo, withoutStranded, SWARM_CAP_DROP,
   type ServiceLike, type TaskLike,
 } from './swarm-mapping.js';
 
@@ -60,6 +60,20 @@ describe('serviceSpec: an instance as a replicated service', () => {
   });
 });
 
+describe('serviceName: a container name as a Swarm service name (a DNS label)', () => {
+  it('keeps an instance\'s container name; a revision\'s dot becomes an underscore, no instance name has one', () => {
+    expect(serviceName('spawner-u1')).toBe('spawner-u1');
+    expect(serviceName('spawner-u1.r2')).toBe('spawner-u1_r2');
+    expect(serviceName('spawner-u1.r2')).not.toBe(serviceName('spawner-u1-r2'));
+    expect((serviceSpec({ ...spec, name: 'spawner-u1.r12' }, { replicas: 0 }) as any).Name).toBe('spawner-u1_r12');
+  });
+  it('refuses what Swarm would refuse, saying why: over 63 characters, or no DNS label', () => {
+    expect(serviceName(`s-${'a'.repeat(61)}`)).toHaveLength(63);
+    expect(() => serviceName(`s-${'a'.repeat(62)}`)).toThrow(/longer than Swarm's 63/);
+    for (const bad of ['-a', 'a-', 'a b', 'a/b', '']) expect(() => serviceName(bad)).toThrow(/DNS label/);
+  });
+});
+
 describe('toServiceInfo: service + tasks as the port sees a workload', () => {
   it('is running (healthy, with the task address) only when desired and actual state are running', () => {
     const i = toServiceInfo(svc(1), [task('running')]);
@@ -76,8 +90,11 @@ describe('toServiceInfo: service + tasks as the port sees a workload', () => {
     expect(toServiceInfo(svc(1), [])).toMatchObject({ state: 'created' });
   });
   it('scaled to 0 with no task is exited; without HEALTHCHECK health is none', () => {
-    expect(toServiceInfo(svc(0, false), [])).toMatchObject({ state: 'exited', health: 'none', hasHealthcheck: false });
+    expect(toServiceInfo({ ...svc(0, false), PreviousSpec: {} }, [])).toMatchObject({ state: 'exited', health: 'none', hasHealthcheck: false });
     expect(toServiceInfo(svc(1, false), [task('running')]).health).toBe('none');
+  });
+  it('made and never scaled up (no PreviousSpec: the spec was never updated) is created, as a container never started', () => {
+    expect(toServiceInfo(svc(0), []).state).toBe('created');
   });
   it('a failed task reports its exit code; tasks of other services are ignored', () => {
     const failed = task('failed', 'running', '2026-01-01T00:00:02Z', { Status: { State: 'failed', ContainerStatus: { ExitCode: 3 } } });

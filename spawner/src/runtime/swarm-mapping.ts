@@ -16,6 +16,22 @@ export interface ServiceSpecOptions {
   pinTo?: string;
 }
 
+/** Swarm's limit on a service name (a DNS label). */
+export const SERVICE_NAME_MAX = 63;
+
+/**
+ * The service name for a container name. Swarm wants a DNS label (`[A-Za-z0-9]` runs joined by
+ * `-` or `_`, at most 63 characters); a revision's container name is `<name>.r<n>`, and a dot is
+ * no DNS label character: it becomes `_`, which no instance name has (so `a.r2` and an instance
+ * named `a-r2` stay apart). Too long is refused here, before Swarm says it less clearly.
+ */
+export function serviceName(containerName: string): string {
+  const name = containerName.replace(/\./g, '_');
+  if (!/^[A-Za-z0-9](?:[-_]*[A-Za-z0-9]+)*$/.test(name)) throw new Error(`${containerName} cannot be a Swarm service name (a DNS label of letters, digits, '-' and '_')`);
+  if (name.length > SERVICE_NAME_MAX) throw new Error(`service name ${name} is longer than Swarm's ${SERVICE_NAME_MAX} characters`);
+  return name;
+}
+
 /**
  * The whole service spec of an instance. Hardened by construction like a container create:
  * nothing here comes from the request except validated limits, env, labels and the image.
@@ -28,7 +44,7 @@ export interface ServiceSpecOptions {
 export function serviceSpec(spec: ContainerSpec, opts: ServiceSpecOptions): Record<string, unknown> {
   if (spec.networks.length === 0) throw new Error('a service needs a network');
   return {
-    Name: spec.name,
+    Name: serviceName(spec.name),
     Labels: spec.labels,
     TaskTemplate: {
       ContainerSpec: {
@@ -75,6 +91,8 @@ export interface ServiceLike {
     Mode?: { Replicated?: { Replicas?: number } };
     TaskTemplate?: { ContainerSpec?: { Image?: string; Healthcheck?: { Test?: string[] } }; ForceUpdate?: number };
   };
+  /** Swarm sets it at the first update of the spec (a scale-up is one): absent, never started. */
+  PreviousSpec?: unknown;
 }
 
 /** Task states before `running` (Swarm holds `starting` until a HEALTHCHECK says healthy). */
@@ -117,6 +135,8 @@ function taskState(svc: ServiceLike, t: TaskLike | undefined): ContainerState {
   const wanted = svc.Spec?.Mode?.Replicated?.Replicas ?? 0;
   if (t?.DesiredState === 'running' && PRE_RUNNING.has(t.Status?.State ?? '')) return 'created';
   if (wanted > 0 && !t) return 'created';
+  // No task, and the spec never updated: made and never scaled up, like a created container.
+  if (!t && !svc.PreviousSpec) return 'created';
   return 'exited';
 }
 

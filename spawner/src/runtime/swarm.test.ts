@@ -9,7 +9,7 @@ import { SwarmRuntime } from './swarm.js';
 import { NetworkConflictError } from './types.js';
 import type { TaskLike } from './swarm-mapping.js';
 
-interface Svc { ID: string; Version: { Index: number }; Spec: Record<string, any> }
+interface Svc { ID: string; Version: { Index: number }; Spec: Record<string, any>; PreviousSpec?: Record<string, any> }
 
 function fakeEngine(services: Svc[], tasks: TaskLike[] = [], nodes: { ID: string; Status: { State: string } }[] = []) {
   const down = () => new Set(nodes.filter((n) => n.Status.State !== 'ready').map((n) => n.ID));
@@ -37,6 +37,7 @@ function fakeEngine(services: Svc[], tasks: TaskLike[] = [], nodes: { ID: string
         }
         if (opts._query.version !== s.Version.Index) throw new Error('update out of sequence');
         updates.push({ id, version: opts._query.version, replicas: opts._body.Mode.Replicated.Replicas, force: opts._body.TaskTemplate?.ForceUpdate });
+        s.PreviousSpec = s.Spec; // as the engine keeps it
         s.Spec = opts._body;
         s.Version.Index++;
         // The scheduler, instantly: one running task per replica.
@@ -60,6 +61,15 @@ function fakeEngine(services: Svc[], tasks: TaskLike[] = [], nodes: { ID: string
       engine.networks.push({ Id: `n${engine.networks.length}`, Name: o.Name, IPAM: { Config: o.IPAM?.Config ?? [] } });
       return { id: `n${engine.networks.length - 1}` };
     },
+    /** The service specs create() sent. */
+    created: [] as Record<string, any>[],
+    createService: async (spec: Record<string, any>) => {
+      engine.created.push(spec);
+      services.push({ ID: `s${services.length + 1}`, Version: { Index: 1 }, Spec: spec });
+      return { id: `s${services.length}` };
+    },
+    version: async () => ({ ApiVersion: '1.41' }),
+    getImage: () => ({ inspect: async () => ({ Config: {} }) }),
     getContainer: (cid: string) => ({
       inspect: async () => { throw Object.assign(new Error('no such container'), { statusCode: 404 }); },
       // Only the task container `c-local` is on this node.
@@ -158,6 +168,19 @@ describe('SwarmRuntime', () => {
     const stopped = runtime(fakeEngine([svc('s1', 'spawner-u1', 0)], []));
     expect(await stopped.networkTxBytes('s1')).toBeNull();
     await expect(stopped.readSocketTable('s1', 'spawner:dev', 1_000)).rejects.toThrow(/no running task/);
+  });
+
+  it('create names a revision\'s service as Swarm allows, and gives it the longest stop any caller asks for (a drain)', async () => {
+    const e = fakeEngine([]);
+    const spec = {
+      name: 'spawner-u1.r2', image: 'mock-app:dev', networks: ['spawner-spawner-u1'], labels: {}, env: {},
+      stopTimeoutSec: 10, limits: { memoryBytes: 0, nanoCpus: 0, pids: 0 },
+    };
+    const r = new SwarmRuntime(e as unknown as Docker, { longestStopSec: 30 });
+    expect(await r.create(spec)).toBe('s1');
+    expect(e.created[0]).toMatchObject({ Name: 'spawner-u1_r2', Mode: { Replicated: { Replicas: 0 } }, TaskTemplate: { ContainerSpec: { StopGracePeriod: 30e9 } } });
+    await runtime(e).create({ ...spec, name: 'spawner-u2' });
+    expect(e.created[1]!.TaskTemplate.ContainerSpec.StopGracePeriod).toBe(10e9); // no longer stop asked for: the spec's
   });
 
   it('stopping a service that is gone succeeds', async () => {

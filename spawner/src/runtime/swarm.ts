@@ -36,6 +36,11 @@ export interface SwarmOptions {
   settleTimeoutMs?: number;
   /** Period of watch()'s service + task listing (it also runs right after each service event). */
   watchPollMs?: number;
+  /**
+   * A task's stop grace period is fixed when its service is made (stop() cannot pass one), so
+   * services get the longest any stop asks for: a redeploy's drain of the old revision.
+   */
+  longestStopSec?: number;
 }
 
 const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
@@ -51,7 +56,7 @@ export class SwarmRuntime implements ContainerRuntime {
     this.docker = docker ?? new Docker();
     this.local = new DockerRuntime(this.docker, { healthStartIntervalMs });
     this.attacher = new OverlayAttacher(this.local);
-    this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, ...waits };
+    this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, longestStopSec: 0, ...waits };
   }
 
   apiVersion(): Promise<string> { return this.local.apiVersion(); }
@@ -95,7 +100,7 @@ export class SwarmRuntime implements ContainerRuntime {
     // has it), so inspect() knows it has one without reaching the task's node.
     const healthcheck = instanceHealthcheck(plan, hc, this.local.healthStartIntervalNs()) ?? (hc && (hc.Test as string[] | undefined)?.[0] !== 'NONE' ? hc : undefined);
     const pinTo = spec.mounts?.length ? await this.localNodeId() : undefined;
-    const created = (await this.docker.createService(serviceSpec(spec, { replicas: 0, healthcheck, pinTo }) as Docker.CreateServiceOptions)) as unknown as { id?: string; ID?: string };
+    const created = (await this.docker.createService(serviceSpec({ ...spec, stopTimeoutSec: Math.max(spec.stopTimeoutSec, this.o.longestStopSec) }, { replicas: 0, healthcheck, pinTo }) as Docker.CreateServiceOptions)) as unknown as { id?: string; ID?: string };
     return String(created.id ?? created.ID);
   }
 
@@ -124,7 +129,7 @@ export class SwarmRuntime implements ContainerRuntime {
   }
 
   async stop(id: string, _timeoutSec: number): Promise<void> {
-    // The grace period is the service's StopGracePeriod (set from stopTimeoutSec at create).
+    // The grace period is the service's StopGracePeriod (set at create: SwarmOptions.longestStopSec).
     if (!(await this.scale(id, 0))) return;
     // Until Swarm has removed the task, not just stopped it: a scale-up while the old task is
     // still being removed creates no new task (seen on Docker 29; swarmkit reuses the slot). A

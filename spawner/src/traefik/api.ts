@@ -21,7 +21,7 @@ export class TraefikApi {
     private readonly baseUrl: string,
     private readonly timeoutMs = 2_000,
     /** The provider that names the instances' routers (`@docker`, `@swarm`). */
-    private readonly provider: TraefikProvider = 'docker',
+    readonly provider: TraefikProvider = 'docker',
   ) {}
 
   private async getJson(path: string): Promise<unknown | null> {

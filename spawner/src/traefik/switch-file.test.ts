@@ -17,6 +17,12 @@ describe('switchConfig', () => {
     } });
   });
 
+  it('names the middlewares as the instances\' provider defines them: @swarm on the swarm runtime', () => {
+    const c = switchConfig({ name: 'a', router, serve: 'http://10.0.0.2:9000', provider: 'swarm' }) as { http: { routers: Record<string, { middlewares: string[] }> } };
+    expect(c.http.routers['spawner-switch-a']?.middlewares).toEqual(['spawner-i-a__recover@swarm']);
+    expect(() => switchConfig({ name: 'a', router, serve: 'http://10.0.0.2:9000', provider: 'file' as never })).toThrow(/provider/);
+  });
+
   it('while gating, only requests with the switch token reach the new server', () => {
     const c = switchConfig({ name: 'a', router, serve: 'http://10.0.0.2:9000', probe: { token: TOKEN, server: 'http://10.0.0.3:9000' } }) as { http: { routers: Record<string, { rule: string; priority: number; service: string }> } };
     expect(c.http.routers['spawner-switch-a__probe']).toMatchObject({

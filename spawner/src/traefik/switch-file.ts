@@ -12,6 +12,7 @@
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { INSTANCE_NAME_RE } from './names.js';
+import type { TraefikProvider } from './labels.js';
 
 export const SWITCH_PREFIX = 'spawner-switch-';
 export const SWITCH_HEADER = 'X-Spawner-Switch';
@@ -20,7 +21,7 @@ const TOKEN_RE = /^[a-f0-9]{64}$/;
 export interface InstanceRouter {
   rule: string;
   entrypoints: string[];
-  /** Middleware names as the Docker provider knows them (without `@docker`). */
+  /** Middleware names as the instances' provider knows them (without `@docker` / `@swarm`). */
   middlewares: string[];
 }
 
@@ -31,6 +32,8 @@ export interface SwitchRoute {
   serve: string;
   /** While gating: requests carrying the token go to this server (the new container) only. */
   probe?: { token: string; server: string };
+  /** The provider whose labels define the instance's middlewares (default docker). */
+  provider?: TraefikProvider;
 }
 
 export const switchRouterName = (name: string) => `${SWITCH_PREFIX}${name}`;
@@ -53,7 +56,9 @@ export function switchConfig(s: SwitchRoute): Record<string, unknown> {
   for (const url of [s.serve, s.probe?.server].filter((u): u is string => u !== undefined)) {
     if (!SERVER_RE.test(url)) throw new Error('unsafe server url for a switch route');
   }
-  const mw = s.router.middlewares.map((m) => `${m}@docker`);
+  const provider = s.provider ?? 'docker';
+  if (provider !== 'docker' && provider !== 'swarm') throw new Error('unknown provider for a switch route');
+  const mw = s.router.middlewares.map((m) => `${m}@${provider}`);
   const base = { entryPoints: s.router.entrypoints, ...(mw.length ? { middlewares: mw } : {}) };
   const routers: Record<string, unknown> = {
     [switchRouterName(s.name)]: { ...base, rule: s.router.rule, priority: switchPriority(s.router.rule), service: switchRouterName(s.name) },
