@@ -87,8 +87,11 @@ part() {
 vitest() { npx vitest run --passWithNoTests "$@" ${ARGS[@]+"${ARGS[@]}"}; }
 # Run only on a swarm manager (they would report themselves skipped on the plain engines).
 SWARM_ONLY="test/swarm*.e2e.test.ts"
-# Suites that also run on the one-node swarm, with E2E_RUNTIME=swarm (test/helpers/compose.ts).
-RUNTIME_SUITES=(test/compose-examples.e2e.test.ts)
+# Suites that also run on the one-node swarm, with E2E_RUNTIME=swarm (test/helpers/runtime-view.ts).
+RUNTIME_SUITES=(
+  test/compose-examples.e2e.test.ts test/redeploy.e2e.test.ts test/rollouts.e2e.test.ts
+  test/wake-http.e2e.test.ts test/wake-redirect.e2e.test.ts test/recover.e2e.test.ts test/idle-stop.e2e.test.ts
+)
 
 wants_part unit && part "unit tests" vitest --project unit
 if wants_part e2e; then

@@ -6,10 +6,13 @@
  * Traefik runs with serversTransport.maxIdleConnsPerHost=-1, as the reaper's docs ask: otherwise
  * the app closes Traefik's pooled keep-alive connection seconds after the last request (Node: 5 s)
  * and that FIN is traffic the reaper has to count as use, delaying the stop by as much.
+ * Parameterised by runtime (helpers/runtime-view.ts): CI's one-node swarm part runs it with
+ * E2E_RUNTIME=swarm.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import type { Stack } from './helpers/stack.js';
+import { PROVIDER, startRuntimeStack, teardownRuntimeStack } from './helpers/runtime-view.js';
 import { pollUntil } from './helpers/poll.js';
 import {
   deploy, eventsOf, followToApp, fromApp, openWebSocket, pause, send, spawnerLogSince, statusOf, waitLogLine, waitReachable, type Answer, type Instance,
@@ -21,26 +24,23 @@ const P = 1; // SPAWNER_IDLE_CHECK_SEC
  * Upper bound of "last request -> stopped event": T + 2 check periods (activity is dated at the
  * check that sees it; the stop is found by the first check after T) + one sample of the re-check
  * under the lock (Docker one-shot stats answer on the engine's ~1 s collector round) + the
- * container's stop + slack for a loaded machine.
+ * container's stop + slack for a loaded machine. On Swarm the stop is a scale to 0 that waits until
+ * Swarm has removed the task: up to 2 s more.
  */
-const MAX_STOP_DELAY_MS = (T + 2 * P) * 1000 + 1_000 + 500 + 1_500;
+const MAX_STOP_DELAY_MS = (T + 2 * P) * 1000 + 1_000 + 500 + 1_500 + (PROVIDER === 'swarm' ? 2_000 : 0);
 
 let stack: Stack;
 let token: string;
 
 beforeAll(async () => {
-  stack = await startStack({
+  ({ stack, token } = await startRuntimeStack({
     env: { SPAWNER_IDLE_CHECK_SEC: String(P) },
     traefikArgs: ['--serversTransport.maxIdleConnsPerHost=-1'],
-  });
-  token = await login(stack);
+  }));
 });
 
 afterAll(async () => {
-  if (stack) {
-    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-    await stack.teardown();
-  }
+  await teardownRuntimeStack(stack, 'idle-stop');
 });
 
 async function idleStops(name: string) {
@@ -71,7 +71,7 @@ async function reachable(inst: Instance): Promise<void> {
 
 async function routeGone(inst: Instance): Promise<void> {
   await pollUntil(`${inst.name}: router gone from traefik`, async () => {
-    const r = await fetch(`${stack.traefikApi}/api/http/routers/spawner-i-${inst.name}@docker`);
+    const r = await fetch(`${stack.traefikApi}/api/http/routers/spawner-i-${inst.name}@${PROVIDER}`);
     await r.body?.cancel();
     return r.status === 404 ? true : undefined;
   }, { timeoutMs: 15_000, intervalMs: 50 });
@@ -182,7 +182,7 @@ describe('idle stop (real Docker + Traefik)', () => {
     const tStop = Date.now();
     // When Traefik stops routing to the instance (its Docker provider reacts to the container's exit).
     const routeGone = pollUntil('router gone', async () => {
-      const r = await fetch(`${stack.traefikApi}/api/http/routers/spawner-i-${inst.name}@docker`);
+      const r = await fetch(`${stack.traefikApi}/api/http/routers/spawner-i-${inst.name}@${PROVIDER}`);
       await r.body?.cancel();
       return r.status === 404 ? Date.now() - tStop : undefined;
     }, { timeoutMs: 15_000, intervalMs: 20 });
@@ -215,7 +215,9 @@ describe('idle stop (real Docker + Traefik)', () => {
     console.log(`[idle-stop] race: ${recovered.length} requests through Traefik were recovered from a gateway error`);
     // Those sent while the app drained met a 502 and were recovered (seen: 14 of 16 through
     // Traefik; the first two reached the app before its SIGTERM). The stop held the lock: plan wake.
-    expect(recovered.length).toBeGreaterThanOrEqual(2);
+    // Not so on Swarm: its provider drops the task once Swarm marks it for shutdown, which may be
+    // before the SIGTERM, so few or none meet a 502 there (every request still ends at the app).
+    if (PROVIDER === 'docker') expect(recovered.length).toBeGreaterThanOrEqual(2);
     for (const l of recovered) expect(JSON.parse(l)).toMatchObject({ plan: 'wake', status: 502 });
 
     const stops = (await idleStops(inst.name)).filter((e) => e.at > tLast);

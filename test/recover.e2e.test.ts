@@ -8,9 +8,12 @@
  *   to /.spawner/app-error, which answers with that status;
  * - in path mode the middleware sees the URL before the prefix is stripped (identification works);
  * - other statuses (500, 404) pass through untouched.
+ * Parameterised by runtime (helpers/runtime-view.ts): CI's one-node swarm part runs it with
+ * E2E_RUNTIME=swarm.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { api, type Stack } from './helpers/stack.js';
+import { startRuntimeStack, teardownRuntimeStack } from './helpers/runtime-view.js';
 import { deploy, fromListener, pause, send, spawnerLogSince, waitReachable, type Answer, type Instance } from './helpers/lifecycle.js';
 
 let stack: Stack;
@@ -20,8 +23,7 @@ let pathInst: Instance;
 let cookieStartedAt: number;
 
 beforeAll(async () => {
-  stack = await startStack();
-  token = await login(stack);
+  ({ stack, token } = await startRuntimeStack());
   [cookieInst, pathInst] = await Promise.all([
     deploy(stack, token, 'rc-cookie'),
     deploy(stack, token, 'rc-path', { routing: 'path' }),
@@ -31,10 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (stack) {
-    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-    await stack.teardown();
-  }
+  await teardownRuntimeStack(stack, 'recover');
 });
 
 /** GETs through Traefik following 307s like a browser: keeps the cookies the answers set. */

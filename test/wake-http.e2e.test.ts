@@ -3,10 +3,13 @@
  * keeps method, path, query and body; a crowd of requests starts the container exactly once
  * (counted from the Docker engine's own event log); refusals start nothing and all look alike;
  * cookie values never cross between similarly named instances; HEAD and prefetches never wake.
+ * Parameterised by runtime (helpers/runtime-view.ts): CI's one-node swarm part runs it with
+ * E2E_RUNTIME=swarm (a start there is a new task: helpers/wake-swarm.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import type { Stack } from './helpers/stack.js';
+import { startRuntimeStack, teardownRuntimeStack } from './helpers/runtime-view.js';
 import {
   deployMock, followWake, fromListener, isRunning, problemOf, send, watchStarts, stopAllWatches, stopInstance, waitReachable,
   type Answer, type Deployed,
@@ -17,8 +20,7 @@ let token: string;
 const inst: Record<string, Deployed> = {};
 
 beforeAll(async () => {
-  stack = await startStack();
-  token = await login(stack);
+  ({ stack, token } = await startRuntimeStack());
   const names = ['post-1', 'crowd', 'sleepy-a', 'sleepy-b', 'minion-1', 'minion-10'];
   for (const d of await Promise.all(names.map((n) => deployMock(stack, token, n)))) inst[d.name] = d;
   await Promise.all(['post-1', 'crowd', 'sleepy-a', 'sleepy-b'].map((n) => stopInstance(stack, token, inst[n]!)));
@@ -26,10 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   stopAllWatches();
-  if (stack) {
-    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-    await stack.teardown();
-  }
+  await teardownRuntimeStack(stack, 'wake-http');
 });
 
 const secretOf = (d: Deployed) => d.value.slice(d.name.length + 1);

@@ -3,9 +3,12 @@
  * a same-origin path, whatever the request line, Host or X-Forwarded-Host say (checked through
  * Traefik and straight at the listener, with raw request lines no client library would send);
  * and a client that keeps bouncing back for an instance that is already up gets a bounded 508.
+ * Parameterised by runtime (helpers/runtime-view.ts): CI's one-node swarm part runs it with
+ * E2E_RUNTIME=swarm.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { login, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import type { Stack } from './helpers/stack.js';
+import { startRuntimeStack, teardownRuntimeStack } from './helpers/runtime-view.js';
 import {
   deployMock, expectSafeLocation, fromListener, portOf, problemOf, rawRequest, send, watchStarts, stopAllWatches, stopInstance,
   waitReachable, type Deployed, type RawAnswer,
@@ -18,8 +21,7 @@ let hot: Deployed;
 let cold: Deployed;
 
 beforeAll(async () => {
-  stack = await startStack();
-  token = await login(stack);
+  ({ stack, token } = await startRuntimeStack());
   [hot, cold] = await Promise.all([deployMock(stack, token, 'hot'), deployMock(stack, token, 'cold')]);
   await stopInstance(stack, token, cold);
   await waitReachable(stack, hot);
@@ -27,10 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   stopAllWatches();
-  if (stack) {
-    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-    await stack.teardown();
-  }
+  await teardownRuntimeStack(stack, 'wake-redirect');
 });
 
 interface Case { why: string; target: string; headers?: Record<string, string>; mustRedirect: boolean }

@@ -1,6 +1,6 @@
 /**
  * Helpers for the wake-listener e2e tests: deploy/stop mock-app instances, watch Docker `start`
- * events (the ground truth for "did anything start?"), follow the listener's 307 by hand, and
+ * events (the ground truth for "did anything start?"; on Swarm, new tasks: wake-swarm.ts), follow the listener's 307 by hand, and
  * send raw HTTP request lines that no client library would produce.
  */
 import net from 'node:net';
@@ -9,6 +9,9 @@ import { expect } from 'vitest';
 import { api, docker, type Stack } from './stack.js';
 import { IMAGES } from './docker-env.js';
 import { pollUntil } from './poll.js';
+import { RUNTIME } from './runtime-view.js';
+import { tasksOf } from './swarm.js';
+import { watchTaskStarts } from './wake-swarm.js';
 
 export interface Deployed {
   name: string;
@@ -110,6 +113,12 @@ export function stopAllWatches(): void {
  * busy engine: a start from 20 s ago can be gone (seen here: `[]` for a wake that had happened).
  */
 export async function watchStarts(ids: string[]): Promise<StartWatch> {
+  if (RUNTIME === 'swarm') {
+    const w = await watchTaskStarts(ids);
+    const handle = { destroy: () => { w.stop(); } };
+    openWatches.add(handle);
+    return { events: w.events, stop: () => { openWatches.delete(handle); return w.stop(); } };
+  }
   const since = Date.now();
   const stream = await docker.getEvents({
     // `since` replays what happened between this call and the subscription taking effect.
@@ -149,6 +158,7 @@ export async function watchStarts(ids: string[]): Promise<StartWatch> {
 }
 
 export async function isRunning(id: string): Promise<boolean> {
+  if (RUNTIME === 'swarm') return (await tasksOf(id)).some((t) => t.Status.State === 'running');
   return (await docker.getContainer(id).inspect()).State.Running;
 }
 
