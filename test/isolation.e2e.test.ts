@@ -5,10 +5,13 @@
  * network (Traefik's data plane and the spawner), Traefik's API, dashboard and metrics, the
  * deploy API and the wake listener, the Docker socket. Only its own app and Traefik's public
  * entrypoint answer, and from outside Traefik still routes to every tenant in every mode.
+ * Parameterised by runtime (helpers/runtime-view.ts): CI's one-node swarm part runs it with
+ * E2E_RUNTIME=swarm, where each tenant is a task on an overlay of its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { api, docker, login, startStack, type Stack } from './helpers/stack.js';
+import { api, docker, type Stack } from './helpers/stack.js';
+import { containerOf, RUNTIME, startRuntimeStack, teardownRuntimeStack } from './helpers/runtime-view.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { pollUntil } from './helpers/poll.js';
 import { pairs, probeFrom, reached, type Probe } from './helpers/tenant.js';
@@ -16,7 +19,8 @@ import { pairs, probeFrom, reached, type Probe } from './helpers/tenant.js';
 let stack: Stack;
 let token: string;
 
-interface Tenant { name: string; id: string; container: string; cookie: string; network: string; ip: string; subnet: string }
+/** `unit`: the name another tenant would try (the container's, or on Swarm the service's); `container`: what runs it. */
+interface Tenant { name: string; id: string; unit: string; container: string; cookie: string; network: string; ip: string; subnet: string }
 const tenants: Record<string, Tenant> = {};
 const DEPLOYS = [
   { name: 'cookie-a', body: {} },
@@ -39,33 +43,37 @@ function outside(t: Tenant): { url: string; headers: Record<string, string> } {
 }
 
 beforeAll(async () => {
-  stack = await startStack();
-  token = await login(stack);
+  ({ stack, token } = await startRuntimeStack());
   for (const d of DEPLOYS) {
     // The original scripts' body shape, naming the control network: still an isolated instance.
     const dep = await api(stack, token, 'POST', '/deploy?wait=true', { name: d.name, image: IMAGES.mockApp, network: stack.network, labels: {}, envs: { IDLE: '0' }, ...d.body });
     expect(dep.status, JSON.stringify(dep.body)).toBe(200);
-    const container = `${stack.runId}-${d.name}`;
-    const network = `${stack.network}-${container}`;
+    const unit = `${stack.runId}-${d.name}`;
+    const network = `${stack.network}-${unit}`;
     const net = await docker.getNetwork(network).inspect();
+    const container = await containerOf(stack, d.name);
     const ips = await ipsOf(container);
     tenants[d.name] = {
-      name: d.name, id: String(dep.body.id), container, network, ip: ips[network] as string,
+      name: d.name, id: String(dep.body.id), unit, container, network, ip: ips[network] as string,
       subnet: String(net.IPAM?.Config?.[0]?.Subnet), cookie: `instance=${dep.body.cookie.value}`,
     };
   }
 }, 240_000);
 
-afterAll(async () => {
-  if (stack) await stack.teardown();
-});
+afterAll(async () => teardownRuntimeStack(stack, 'isolation'), 180_000);
+
+/** The containers on a network; on Swarm without the overlay's own load-balancer endpoint (`lb-…`). */
+async function membersOf(network: string): Promise<string[]> {
+  const cs = Object.entries((await docker.getNetwork(network).inspect()).Containers ?? {});
+  return cs.filter(([id]) => !id.startsWith('lb-')).map(([id, c]) => (RUNTIME === 'swarm' && !c.Name.startsWith(stack.network) ? id : c.Name)).sort();
+}
 
 describe('hostile tenant (real Docker + Traefik)', () => {
   it('each instance is on its own network only, with Traefik and the spawner, and nothing else', async () => {
     for (const t of Object.values(tenants)) {
       expect(Object.keys(await ipsOf(t.container))).toEqual([t.network]);
-      const members = Object.values((await docker.getNetwork(t.network).inspect()).Containers ?? {}).map((c) => c.Name).sort();
-      expect(members).toEqual([`${stack.network}-spawner`, `${stack.network}-traefik`, t.container].sort());
+      const self = RUNTIME === 'swarm' ? t.container : t.unit; // a task's container is known by id
+      expect(await membersOf(t.network)).toEqual([`${stack.network}-spawner`, `${stack.network}-traefik`, self].sort());
     }
   });
 
@@ -92,7 +100,7 @@ describe('hostile tenant (real Docker + Traefik)', () => {
       const ports = [...Array.from({ length: 1024 }, (_, i) => i + 1), 2375, 2376, 3000, 5000, 8000, 8008, 8080, 8081, 8082, 8443, 9000, 9090, 9100];
       const blocked: Probe[] = [
         ...others.flatMap((o): Probe[] => [
-          { kind: 'http', url: `http://${o.container}:9000/` },
+          { kind: 'http', url: `http://${o.unit}:9000/` },
           { kind: 'http', url: `http://${o.ip}:9000/` },
         ]),
         { kind: 'http', url: 'http://traefik:8080/api/http/routers' },
@@ -119,6 +127,10 @@ describe('hostile tenant (real Docker + Traefik)', () => {
       const t0 = Date.now();
       const results = pairs(blocked, await probeFrom(me.container, blocked));
       const ms = Date.now() - t0;
+      const tally: Record<string, number> = {};
+      for (const r of results) tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
+      const slow = results.filter((r) => r.outcome === 'timeout').map((r) => r.probe);
+      console.log(`[isolation] from ${me.name}: ${results.length} probes in ${ms} ms: ${JSON.stringify(tally)}${slow.length ? `; dropped: ${slow.slice(0, 12).join(', ')}` : ''}`);
       expect(results.filter((r) => reached(r.outcome))).toEqual([]);
       // The spawner's and Traefik's API ports refuse at once on the instance network.
       const refused = results.filter((r) => r.probe === `http://${spawnerHere}:8008/metrics` || r.probe === `http://${traefikHere}:8080/api/http/routers`);

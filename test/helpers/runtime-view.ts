@@ -77,6 +77,14 @@ export async function runningContainersOf(stack: Stack, name: string): Promise<s
   return ids;
 }
 
+/** The container that runs the instance now: its own on Docker, its running task's on Swarm. */
+export async function containerOf(stack: Stack, name: string): Promise<string> {
+  if (RUNTIME === 'docker') return `${stack.runId}-${name}`;
+  const [id] = await runningContainersOf(stack, name);
+  if (!id) throw new Error(`${name}: no running task`);
+  return id;
+}
+
 /** The address of the unit `id` of the instance on its own network (what Traefik routes to). */
 export async function addressOf(stack: Stack, name: string, id: string): Promise<string> {
   const net = instanceNetwork(stack, name);

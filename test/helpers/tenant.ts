@@ -33,7 +33,9 @@ const one = async (p) => {
   try { const r = await fetch(p.url, { headers: p.headers || {}, redirect: 'manual', signal: AbortSignal.timeout(${timeoutMs}) });
     return 'http:' + r.status; } catch (e) { return code(e); }
 };
-Promise.all(probes.map(one)).then((r) => process.stdout.write(JSON.stringify(r)));
+// Exit once written: a lookup the resolver still waits on upstream (a name the tenant's DNS does
+// not know, forwarded to a resolver this namespace cannot reach) must not hold the process.
+Promise.all(probes.map(one)).then((r) => process.stdout.write(JSON.stringify(r), () => process.exit(0)));
 `;
 
 /** Runs every probe from inside `containerId`; the outcomes in the same order. */
