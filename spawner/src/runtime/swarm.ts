@@ -15,7 +15,6 @@ import type {
   ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, NetworkInfo, NetworkSpec, PullOptions, RuntimeEvent, VolumeInfo, VolumeSpec,
 } from './types.js';
 import { DockerRuntime } from './docker.js';
-import * as nets from './docker-networks.js';
 import { healthcheckPlan, instanceHealthcheck, labelFilters } from './docker-mapping.js';
 import {
   anyTaskLive, currentTask, diffInfos, isOutOfSequence, isTaskRunning, serviceSpec, taskFailure, toServiceInfo, withoutStranded,
@@ -23,6 +22,7 @@ import {
 } from './swarm-mapping.js';
 import { watchWithBackoff } from './watch.js';
 import { OverlayAttacher } from './swarm-attach.js';
+import { createOverlay, removeOverlay } from './swarm-overlays.js';
 
 /** A container Swarm made for a task: never an edge, never listed as one. */
 const TASK_LABEL = 'com.docker.swarm.task.id';
@@ -65,11 +65,10 @@ export class SwarmRuntime implements ContainerRuntime {
   listImages(): Promise<ImageInfo[]> { return this.local.listImages(); }
   pullImage(ref: string, opts: PullOptions): Promise<void> { return this.local.pullImage(ref, opts); }
   networkExists(name: string): Promise<boolean> { return this.local.networkExists(name); }
-  async createNetwork(spec: NetworkSpec): Promise<string> {
-    if (spec.subnet) await nets.refuseOverlap(this.docker, spec.subnet);
-    return nets.createNetwork(this.docker, spec, 'overlay');
+  createNetwork(spec: NetworkSpec): Promise<string> { return createOverlay(this.docker, spec); }
+  removeNetwork(name: string): Promise<void> {
+    return removeOverlay(this.local, name, { timeoutMs: this.o.settleTimeoutMs, pollMs: this.o.taskPollMs });
   }
-  removeNetwork(name: string): Promise<void> { return this.local.removeNetwork(name); }
   inspectNetwork(name: string): Promise<NetworkInfo | null> { return this.local.inspectNetwork(name); }
   listNetworks(labels: Record<string, string>): Promise<NetworkInfo[]> { return this.local.listNetworks(labels); }
   /** One at a time, again on Swarm's transient refusals (swarm-attach.ts). */
