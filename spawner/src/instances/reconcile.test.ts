@@ -206,10 +206,21 @@ describe('Reconciler.onEvent', () => {
     watch(h);
     const { view } = await h.service.deploy(spec('alice'));
     const id = view.id as string;
-    h.service.expected.add(id);
+    h.service.expected.add(id, 'stop');
     await h.runtime.stop(id); // die consumes the expectation
     await h.runtime.start(id); // this one is external again
     expect(kinds(h, 'alice')).toEqual(['deployed', 'external_start']);
+  });
+
+  it('a start of ours whose event never came does not excuse a removal made outside (a listing skipped the start)', async () => {
+    const h = harness();
+    watch(h);
+    const { view } = await h.service.deploy(spec('alice'));
+    const id = view.id as string;
+    h.service.expected.add(id, 'start'); // as if the start's event had been skipped
+    await h.runtime.remove(id);
+    expect(kinds(h, 'alice')).toEqual(['deployed', 'external_remove']);
+    expect(h.service.expected.has(id)).toBe(false);
   });
 
   it('ignores events of containers without a row and kinds it does not track', () => {

@@ -11,8 +11,11 @@ import type { ContainerInfo, ContainerState, RuntimeEvent } from '../runtime/typ
 import { containerName, type InstanceDeps } from './deps.js';
 import type { InstanceService } from './service.js';
 import type { RescanBase } from './states.js';
+import type { EventKind } from './expectations.js';
 
 type ExternalKind = 'external_start' | 'external_stop' | 'external_remove';
+/** The engine event each external change stands for. */
+const CAUSE_OF: Record<ExternalKind, EventKind> = { external_start: 'start', external_stop: 'die', external_remove: 'destroy' };
 const STOPPED: ReadonlySet<ContainerState> = new Set(['exited', 'created', 'dead']);
 
 export class Reconciler {
@@ -26,7 +29,7 @@ export class Reconciler {
     if (ev.kind !== 'start' && ev.kind !== 'die' && ev.kind !== 'destroy') return;
     const rec = this.d.instances.getByContainerId(ev.id);
     if (!rec) return;
-    if (this.service.expected.delete(ev.id)) return; // we caused it
+    if (this.service.expected.consume(ev.id, ev.kind)) return; // we caused it
     const kind = ev.kind === 'start' ? 'external_start' : ev.kind === 'die' ? 'external_stop' : 'external_remove';
     this.d.events.append({ instance: rec.name, kind, reason: 'external' }, this.d.now());
     if (kind === 'external_stop') this.d.metrics.stops.inc({ reason: 'external' });
@@ -150,7 +153,7 @@ export class Reconciler {
         deferred.push(id);
         continue;
       }
-      if (this.service.expected.delete(id)) continue; // we caused it
+      if (this.service.expected.consume(id, CAUSE_OF[kind])) continue; // we caused it
       this.d.events.append({ instance: rec.name, kind, reason: 'external', detail: { seenBy: 'rescan' } }, this.d.now());
       if (kind === 'external_stop') this.d.metrics.stops.inc({ reason: 'external' });
     }

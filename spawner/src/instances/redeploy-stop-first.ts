@@ -14,7 +14,7 @@ const ROUTE_GONE_MS = 5_000;
 
 export async function stopFirst(r: Redeployer, c: Candidate, old: ContainerInfo): Promise<void> {
   const { d, service } = r;
-  await service.ours(old.id, () => d.runtime.stop(old.id, d.cfg.drainDeadlineSec));
+  await service.ours(old.id, 'stop', () => d.runtime.stop(old.id, d.cfg.drainDeadlineSec));
   if (d.traefik) await waitRouteGone(d.traefik, c.rec.name, AbortSignal.timeout(ROUTE_GONE_MS));
   let step = 'create';
   let id: string | undefined;
@@ -27,7 +27,7 @@ export async function stopFirst(r: Redeployer, c: Candidate, old: ContainerInfo)
   } catch (err) {
     const failure = await r.fail(c, id, step, err);
     // The old revision serves again: the same container, started as a wake would.
-    await service.ours(old.id, () => d.runtime.start(old.id)).catch((e) => d.log.warn('old container did not start again', { instance: c.rec.name, error: errorMessage(e) }));
+    await service.ours(old.id, 'start', () => d.runtime.start(old.id)).catch((e) => d.log.warn('old container did not start again', { instance: c.rec.name, error: errorMessage(e) }));
     throw failure;
   }
   await r.commit(c, id);

@@ -19,6 +19,7 @@ import type { DeploySpec, InstanceRecord, StopReason } from './types.js';
 import type { Initializer } from './init.js';
 import { identityEnv, newIdentity } from './identity.js';
 import { revisionSpecOf } from './revisions.js';
+import { Expectations, type OwnCall } from './expectations.js';
 
 export interface DeployResult {
   view: InstanceView;
@@ -34,7 +35,7 @@ export class InstanceService {
   /** Last known engine state per container id (events + rescans): what `list()` answers from. */
   readonly states = new ContainerStates();
   /** Container ids whose next start/stop event we caused (so reconcile does not call it external). */
-  readonly expected = new Set<string>();
+  readonly expected = new Expectations();
   readonly networks: InstanceNetworks;
   readonly volumes: InstanceVolumes;
   private closing = false;
@@ -49,12 +50,12 @@ export class InstanceService {
    * as external. A failed call emits no event: forget the expectation, or it would hide the next
    * real external change of that container.
    */
-  async ours<T>(id: string, op: () => Promise<T>): Promise<T> {
-    this.expected.add(id);
+  async ours<T>(id: string, call: OwnCall, op: () => Promise<T>): Promise<T> {
+    this.expected.add(id, call);
     try {
       return await op();
     } catch (err) {
-      this.expected.delete(id);
+      this.expected.forget(id);
       throw err;
     }
   }
@@ -158,7 +159,7 @@ export class InstanceService {
       });
       this.d.instances.setContainerId(spec.name, id);
       const created = id;
-      await this.ours(created, () => this.d.runtime.start(created));
+      await this.ours(created, 'start', () => this.d.runtime.start(created));
       return id;
     } catch (err) {
       if (id) await this.d.runtime.remove(id).catch(() => undefined);
@@ -228,7 +229,7 @@ export class InstanceService {
       const rec = this.resolve(name); // again under the lock: a redeploy may have replaced the container
       const info = await this.requireContainer(rec);
       if (info.state !== 'running') {
-        await this.ours(info.id, () => this.d.runtime.start(info.id));
+        await this.ours(info.id, 'start', () => this.d.runtime.start(info.id));
         this.d.events.append({ instance: rec.name, kind: 'started', reason: 'api' }, this.d.now());
       }
       return this.get(rec.name);
@@ -247,7 +248,7 @@ export class InstanceService {
   async stopLocked(rec: InstanceRecord, reason: StopReason): Promise<void> {
     const info = await this.requireContainer(rec);
     if (info.state !== 'running' && info.state !== 'restarting') return;
-    await this.ours(info.id, () => this.d.runtime.stop(info.id, this.d.cfg.stopTimeoutSec));
+    await this.ours(info.id, 'stop', () => this.d.runtime.stop(info.id, this.d.cfg.stopTimeoutSec));
     this.d.events.append({ instance: rec.name, kind: 'stopped', reason }, this.d.now());
     this.d.metrics.stops.inc({ reason });
     if (this.d.traefik && !(await waitRouteGone(this.d.traefik, rec.name, AbortSignal.timeout(ROUTE_GONE_MS)))) {
@@ -270,7 +271,7 @@ export class InstanceService {
       this.d.instances.delete(rec.name);
       this.d.events.append({ instance: rec.name, kind: 'removed', reason: 'deleted' }, this.d.now());
       if (info) {
-        await this.ours(info.id, () => this.d.runtime.remove(info.id));
+        await this.ours(info.id, 'remove', () => this.d.runtime.remove(info.id));
         this.d.metrics.stops.inc({ reason: 'deleted' });
       }
       await this.networks.remove(rec.name).catch((err) => this.d.log.warn('instance network not removed; the next rescan retries', { instance: rec.name, error: errorMessage(err) }));

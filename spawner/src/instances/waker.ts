@@ -105,7 +105,7 @@ export class Waker {
       const progress: GateProgress = { step: 'app' };
       try {
         if (started) {
-          await this.service.ours(info.id, () => this.d.runtime.start(info.id));
+          await this.service.ours(info.id, 'start', () => this.d.runtime.start(info.id));
         }
         const tStart = this.d.now() - t0;
         const gate = await waitReady(this.gate, { record: rec, containerId: info.id, throughProxy }, deadline, progress);
@@ -170,7 +170,7 @@ export class Waker {
     this.d.log.warn('wake', { instance: rec.name, result: 'failed', reason, started });
     this.d.metrics.wakes.inc({ result: timedOut ? 'timeout' : initFailed ? 'init_failed' : 'error' });
     if (stop) {
-      await this.service.ours(id, () => this.d.runtime.stop(id, this.d.cfg.stopTimeoutSec)).catch(() => undefined);
+      await this.service.ours(id, 'stop', () => this.d.runtime.stop(id, this.d.cfg.stopTimeoutSec)).catch(() => undefined);
       this.d.metrics.stops.inc({ reason: initFailed ? 'failed_init' : 'failed_wake' });
       // The container was serving through Traefik (it passed the gate): answer once its route is
       // gone, so the client's next request meets the listener's error, not a dead address.
