@@ -2,11 +2,14 @@
  * The store stays true to Docker when containers are changed behind the spawner's back, and the
  * spawner never touches a container that is not its own, even one that carries `origin=spawner`
  * and an instance label. Rescans run every 2 s here and the idle reaper is active, so both had
- * every chance to touch what they must not.
+ * every chance to touch what they must not. Parameterised by runtime (helpers/runtime-view.ts):
+ * with E2E_RUNTIME=swarm "outside" is `docker service scale 0|1` and `docker service rm`, and the
+ * foreign containers sit on the manager beside the spawner's own edge containers.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, login, RUN_LABEL, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { api, docker, RUN_LABEL, type Stack } from './helpers/stack.js';
+import { outside, startRuntimeStack, teardownRuntimeStack, unitsOf } from './helpers/runtime-view.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { pollUntil } from './helpers/poll.js';
 import {
@@ -17,18 +20,12 @@ let stack: Stack;
 let token: string;
 
 beforeAll(async () => {
-  stack = await startStack({
+  ({ stack, token } = await startRuntimeStack({
     env: { SPAWNER_RESCAN_SEC: '2', SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_IDLE_TIMEOUT_SEC: '3' },
-  });
-  token = await login(stack);
+  }));
 });
 
-afterAll(async () => {
-  if (stack) {
-    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-    await stack.teardown();
-  }
-});
+afterAll(async () => teardownRuntimeStack(stack, 'reconcile'), 180_000);
 
 async function waitEvent(name: string, kind: string): Promise<LifecycleEvent> {
   return pollUntil(`${name}: lifecycle event ${kind}`, async () =>
@@ -44,15 +41,13 @@ describe('reconciliation with changes made outside the spawner', () => {
   it('reflects a container stopped and started outside (status and external_* events)', async () => {
     const inst = await deploy(stack, token, 'ext-a', { idleTimeout: 0 });
     await waitReachable(stack, inst);
-    const c = docker.getContainer(inst.id);
-
-    await c.stop({ t: 5 });
+    await outside.stop(inst.id);
     await waitStatus(inst.name, 'exited');
     expect(await waitEvent(inst.name, 'external_stop')).toMatchObject({ reason: 'external' });
     const list = await api(stack, token, 'GET', '/deploy');
     expect(list.body.instances.find((i: { name: string }) => i.name === inst.name)).toMatchObject({ status: 'exited', health: 'none' });
 
-    await c.start();
+    await outside.start(inst.id);
     await waitStatus(inst.name, 'running');
     expect(await waitEvent(inst.name, 'external_start')).toMatchObject({ reason: 'external' });
     await waitReachable(stack, inst);
@@ -67,7 +62,7 @@ describe('reconciliation with changes made outside the spawner', () => {
   it('a container removed outside is `gone`; a wake for it gets a prompt 404 problem, not a hang; delete and redeploy work', async () => {
     const inst = await deploy(stack, token, 'ext-b', { idleTimeout: 0 });
     await waitReachable(stack, inst);
-    await docker.getContainer(inst.id).remove({ force: true });
+    await outside.remove(inst.id);
     await waitStatus(inst.name, 'gone');
     expect(await waitEvent(inst.name, 'external_remove')).toMatchObject({ reason: 'external' });
     const list = await api(stack, token, 'GET', '/deploy');
@@ -96,8 +91,7 @@ describe('reconciliation with changes made outside the spawner', () => {
     // Start says the same; nothing was created in its place.
     const start = await api(stack, token, 'POST', `/deploy/${inst.name}/start`);
     expect(start.status).toBe(404);
-    const own = await docker.listContainers({ all: true, filters: { label: [`spawner.id=${stack.spawnerId}`, 'spawner.instance=ext-b'] } });
-    expect(own).toEqual([]);
+    expect(await unitsOf(stack, 'ext-b')).toEqual([]);
 
     expect((await api(stack, token, 'DELETE', `/deploy/${inst.name}`)).status).toBe(200);
     const again = await deploy(stack, token, 'ext-b', { idleTimeout: 0 });

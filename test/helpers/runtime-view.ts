@@ -5,7 +5,8 @@
  * a service here; the API's instance id is that unit's id either way.
  */
 import { docker, instanceNetwork, login, spawnerLogs, startStack, type Stack, type StackOptions } from './stack.js';
-import { runningTask, startSwarmStack, tasksOf, teardownSwarmStack, type TaskView } from './swarm.js';
+import { pollUntil } from './poll.js';
+import { runningTask, scaleService, startSwarmStack, tasksOf, teardownSwarmStack, type TaskView } from './swarm.js';
 
 /** The spawner runtime these suites run with (E2E_RUNTIME, default docker). */
 export const RUNTIME: 'docker' | 'swarm' = (() => {
@@ -76,6 +77,22 @@ export async function runningContainersOf(stack: Stack, name: string): Promise<s
   }
   return ids;
 }
+
+/**
+ * What an operator does to an instance's unit outside the spawner: `docker stop|start|rm -f` of
+ * its container, or `docker service scale 0|1` and `docker service rm` of its service. A stop
+ * returns once nothing runs, as `docker stop` does: on Swarm once the task is gone (a scale-up
+ * while Swarm still removes the old task makes no new one).
+ */
+export const outside = {
+  stop: async (id: string) => {
+    if (RUNTIME === 'docker') return void (await docker.getContainer(id).stop({ t: 5 }));
+    await scaleService(id, 0);
+    await pollUntil(`${id.slice(0, 12)}: no task left`, async () => ((await tasksOf(id)).length === 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
+  },
+  start: (id: string) => (RUNTIME === 'swarm' ? scaleService(id, 1) : docker.getContainer(id).start().then(() => undefined)),
+  remove: (id: string) => (RUNTIME === 'swarm' ? docker.getService(id).remove() : docker.getContainer(id).remove({ force: true })).then(() => undefined),
+};
 
 /** The container that runs the instance now: its own on Docker, its running task's on Swarm. */
 export async function containerOf(stack: Stack, name: string): Promise<string> {

@@ -49,6 +49,16 @@ export const tasksOf = async (name: string) => (await docker.listTasks({ filters
 export const runningTask = async (name: string) =>
   (await tasksOf(name)).find((t) => t.DesiredState === 'running' && t.Status.State === 'running');
 
+/** `docker service scale` from outside the spawner (again on "update out of sequence"). */
+export async function scaleService(idOrName: string, replicas: number): Promise<void> {
+  await pollUntil(`scale ${idOrName} to ${replicas}`, async () => {
+    const svc = await service(idOrName);
+    const spec = { ...svc.Spec, Mode: { Replicated: { Replicas: replicas } } };
+    await docker.getService(idOrName).update({ _query: { version: svc.Version.Index }, _body: spec } as never);
+    return true;
+  }, { timeoutMs: 10_000, intervalMs: 100 });
+}
+
 export async function routerGone(stack: Stack, inst: Instance): Promise<void> {
   await pollUntil(`${inst.name}: router gone from Traefik`, async () => {
     const h = await send(`${stack.traefikApi}/api/http/routers/${routerName(inst.name)}@swarm`, {}, 5_000);
