@@ -6,7 +6,7 @@
  */
 import { docker, instanceNetwork, login, spawnerLogs, startStack, type Stack, type StackOptions } from './stack.js';
 import { pollUntil } from './poll.js';
-import { runningTask, scaleService, startSwarmStack, tasksOf, teardownSwarmStack, type TaskView } from './swarm.js';
+import { runningTask, scaleService, startSwarmStack, tasksOf, teardownSwarmStack } from './swarm.js';
 
 /** The spawner runtime these suites run with (E2E_RUNTIME, default docker). */
 export const RUNTIME: 'docker' | 'swarm' = (() => {
@@ -46,22 +46,25 @@ export interface Unit { id: string; running: boolean; state: string }
 
 const labelsOf = (stack: Stack, name: string) => [`spawner.id=${stack.spawnerId}`, `spawner.instance=${name}`];
 
+const servicesOf = (stack: Stack, name: string) => docker.listServices({ filters: { label: labelsOf(stack, name) } });
+
 /** Every unit the spawner has of the instance (one, or two during a redeploy). */
 export async function unitsOf(stack: Stack, name: string): Promise<Unit[]> {
   if (RUNTIME === 'docker') {
     const cs = await docker.listContainers({ all: true, filters: { label: labelsOf(stack, name) } });
     return cs.map((c) => ({ id: c.Id, running: c.State === 'running', state: c.State }));
   }
-  const services = await docker.listServices({ filters: { label: labelsOf(stack, name) } });
-  return Promise.all(services.map(async (s) => {
+  return Promise.all((await servicesOf(stack, name)).map(async (s) => {
     const replicas = (s.Spec?.Mode as { Replicated?: { Replicas?: number } } | undefined)?.Replicated?.Replicas ?? 0;
-    const running = (await tasksOf(String(s.ID))).some((t) => t.Status.State === 'running');
+    const running = await isRunning(String(s.ID));
     return { id: String(s.ID), running, state: running ? 'running' : replicas === 0 ? 'scaled to 0' : 'starting' };
   }));
 }
 
-export async function isRunning(stack: Stack, name: string, id: string): Promise<boolean> {
-  return (await unitsOf(stack, name)).some((u) => u.id === id && u.running);
+/** Whether the unit's container runs now; throws when the unit is gone. */
+export async function isRunning(id: string): Promise<boolean> {
+  if (RUNTIME === 'swarm') return (await tasksOf(id)).some((t) => t.Status.State === 'running');
+  return (await docker.getContainer(id).inspect()).State.Running;
 }
 
 /** The ids of the containers that run the instance now (on Swarm: its running tasks' containers). */
@@ -69,13 +72,8 @@ export async function runningContainersOf(stack: Stack, name: string): Promise<s
   if (RUNTIME === 'docker') {
     return (await docker.listContainers({ filters: { status: ['running'], label: labelsOf(stack, name) } })).map((c) => c.Id);
   }
-  const ids: string[] = [];
-  for (const u of await unitsOf(stack, name)) {
-    const t: TaskView | undefined = await runningTask(u.id);
-    const cid = t?.Status.ContainerStatus?.ContainerID;
-    if (cid) ids.push(cid);
-  }
-  return ids;
+  const tasks = await Promise.all((await servicesOf(stack, name)).map((s) => runningTask(String(s.ID))));
+  return tasks.map((t) => t?.Status.ContainerStatus?.ContainerID).filter((cid): cid is string => Boolean(cid));
 }
 
 /**

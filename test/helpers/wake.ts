@@ -9,8 +9,7 @@ import { expect } from 'vitest';
 import { api, docker, type Stack } from './stack.js';
 import { IMAGES } from './docker-env.js';
 import { pollUntil } from './poll.js';
-import { RUNTIME } from './runtime-view.js';
-import { tasksOf } from './swarm.js';
+import { isRunning, RUNTIME } from './runtime-view.js';
 import { watchTaskStarts } from './wake-swarm.js';
 
 export interface Deployed {
@@ -157,10 +156,7 @@ export async function watchStarts(ids: string[]): Promise<StartWatch> {
   };
 }
 
-export async function isRunning(id: string): Promise<boolean> {
-  if (RUNTIME === 'swarm') return (await tasksOf(id)).some((t) => t.Status.State === 'running');
-  return (await docker.getContainer(id).inspect()).State.Running;
-}
+export { isRunning };
 
 /** The listener's answer must be the app's after following its 307s by hand (same method/body). */
 export async function followWake(
