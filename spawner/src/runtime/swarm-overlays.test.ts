@@ -21,6 +21,6 @@ describe('removeOverlay', () => {
   });
 
   it('says so when the overlay stays', async () => {
-    await expect(removeOverlay(local(1_000_000), 'spawner-x', { timeoutMs: 20, pollMs: 1 })).rejects.toThrow(/still there 20 ms after its removal/);
+    await expect(removeOverlay(local(1_000_000), 'spawner-x', { timeoutMs: 20, pollMs: 1 })).rejects.toThrow(/network spawner-x still there after its removal \(waited 20 ms\)/);
   });
 });
