@@ -9,7 +9,6 @@
  * version index ("update out of sequence" otherwise: retried); there are no task events, so
  * watch() lists services and tasks periodically (and at once after every service event).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import type {
   ContainerInfo, ContainerRuntime, ContainerSpec, ImageInfo, NetworkInfo, NetworkSpec, PullOptions, RuntimeEvent, VolumeInfo, VolumeSpec,
@@ -23,6 +22,7 @@ import {
 import { watchWithBackoff } from './watch.js';
 import { OverlayAttacher } from './swarm-attach.js';
 import { createOverlay, removeOverlay } from './swarm-overlays.js';
+import { pollFor } from './poll.js';
 
 /** A container Swarm made for a task: never an edge, never listed as one. */
 const TASK_LABEL = 'com.docker.swarm.task.id';
@@ -282,12 +282,7 @@ export class SwarmRuntime implements ContainerRuntime {
   }
 
   /** Polls the service's tasks until `done` says so (or throws), within settleTimeoutMs. */
-  private async settle(id: string, done: (tasks: TaskLike[]) => boolean, list = () => this.tasks(id)): Promise<void> {
-    const deadline = Date.now() + this.o.settleTimeoutMs;
-    for (;;) {
-      if (done(await list())) return;
-      if (Date.now() > deadline) throw new Error(`service ${id.slice(0, 12)} did not settle within ${this.o.settleTimeoutMs} ms`);
-      await sleep(this.o.taskPollMs);
-    }
+  private settle(id: string, done: (tasks: TaskLike[]) => boolean, list = () => this.tasks(id)): Promise<void> {
+    return pollFor(`service ${id.slice(0, 12)} did not settle`, async () => done(await list()), { timeoutMs: this.o.settleTimeoutMs, pollMs: this.o.taskPollMs });
   }
 }
