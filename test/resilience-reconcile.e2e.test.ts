@@ -33,8 +33,11 @@ async function waitEvent(name: string, kind: string): Promise<LifecycleEvent> {
 }
 
 async function waitStatus(name: string, status: string): Promise<void> {
-  await pollUntil(`${name} status ${status}`, async () => ((await statusOf(stack, token, name)) === status ? true : undefined),
-    { timeoutMs: 15_000, intervalMs: 100 });
+  await pollUntil(`${name} status ${status}`, async () => {
+    const now = await statusOf(stack, token, name);
+    if (now !== status) throw new Error(`status is ${now}`); // the timeout's message says what it was
+    return true;
+  }, { timeoutMs: 15_000, intervalMs: 100 });
 }
 
 describe('reconciliation with changes made outside the spawner', () => {

@@ -3,10 +3,10 @@
  * test/swarm.e2e.test.ts): version-index retries, exact-name lookups, the restart of an ended
  * task, a task Swarm rejects, and a subnet that overlaps another overlay.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type Docker from 'dockerode';
 import { SwarmRuntime } from './swarm.js';
-import { NetworkConflictError } from './types.js';
+import { NetworkConflictError, type RuntimeEvent } from './types.js';
 import type { TaskLike } from './swarm-mapping.js';
 
 interface Svc { ID: string; Version: { Index: number }; Spec: Record<string, any>; PreviousSpec?: Record<string, any> }
@@ -181,6 +181,27 @@ describe('SwarmRuntime', () => {
     expect(e.created[0]).toMatchObject({ Name: 'spawner-u1_r2', Mode: { Replicated: { Replicas: 0 } }, TaskTemplate: { ContainerSpec: { StopGracePeriod: 30e9 } } });
     await runtime(e).create({ ...spec, name: 'spawner-u2' });
     expect(e.created[1]!.TaskTemplate.ContainerSpec.StopGracePeriod).toBe(10e9); // no longer stop asked for: the spec's
+  });
+
+  it('watch: a listing that hangs is abandoned and reported; later polls still see changes', async () => {
+    const e = fakeEngine([svc('s1', 'spawner-u1', 0)]);
+    let calls = 0;
+    const list = e.listServices;
+    e.listServices = (o: { filters?: { name?: string[] }; abortSignal?: AbortSignal }) => (calls++ > 0 ? list(o)
+      : new Promise((_, reject) => o.abortSignal?.addEventListener('abort', () => reject(new Error('listing aborted')))));
+    const seen: RuntimeEvent[] = [];
+    const errors: string[] = [];
+    const ac = new AbortController();
+    const rt = new SwarmRuntime(e as unknown as Docker, { taskPollMs: 1, watchPollMs: 5, listingTimeoutMs: 30 });
+    rt.watch({}, (ev) => seen.push(ev), { signal: ac.signal, onError: (err) => errors.push(String(err)) });
+    try {
+      await vi.waitFor(() => expect(calls).toBeGreaterThan(1), { timeout: 2_000, interval: 5 }); // a baseline after the hung one
+      e.tasks.push({ ID: 't1', ServiceID: 's1', CreatedAt: new Date().toISOString(), DesiredState: 'running', Status: { State: 'running' } });
+      await vi.waitFor(() => expect(seen.map((x) => `${x.kind} ${x.id}`)).toContain('start s1'), { timeout: 2_000, interval: 5 });
+      expect(errors).toContain('Error: listing aborted');
+    } finally {
+      ac.abort();
+    }
   });
 
   it('stopping a service that is gone succeeds', async () => {

@@ -36,6 +36,8 @@ export interface SwarmOptions {
   settleTimeoutMs?: number;
   /** Period of watch()'s service + task listing (it also runs right after each service event). */
   watchPollMs?: number;
+  /** A watch listing that takes longer is abandoned (and reported): the next poll lists afresh. */
+  listingTimeoutMs?: number;
   /**
    * A task's stop grace period is fixed when its service is made (stop() cannot pass one), so
    * services get the longest any stop asks for: a redeploy's drain of the old revision.
@@ -56,7 +58,7 @@ export class SwarmRuntime implements ContainerRuntime {
     this.docker = docker ?? new Docker();
     this.local = new DockerRuntime(this.docker, { healthStartIntervalMs });
     this.attacher = new OverlayAttacher(this.local);
-    this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, longestStopSec: 0, ...waits };
+    this.o = { taskPollMs: 100, settleTimeoutMs: 120_000, watchPollMs: 2_000, listingTimeoutMs: 10_000, longestStopSec: 0, ...waits };
   }
 
   apiVersion(): Promise<string> { return this.local.apiVersion(); }
@@ -192,7 +194,8 @@ export class SwarmRuntime implements ContainerRuntime {
     let known: Map<string, ContainerInfo> | null = null;
     let running: Promise<void> | null = null;
     const poll = () => {
-      running ??= this.listServices(labels).then((infos) => {
+      // Bounded: one hung listing must not hold every later poll (they share the one in flight).
+      running ??= this.listServices(labels, AbortSignal.timeout(this.o.listingTimeoutMs)).then((infos) => {
         const next = new Map(infos.map((i) => [i.id, i]));
         if (known) for (const e of diffInfos(known, next, Date.now())) onEvent(e);
         known = next; // the first listing is the baseline: the caller rescans on connect anyway
@@ -212,11 +215,11 @@ export class SwarmRuntime implements ContainerRuntime {
     });
   }
 
-  private async listServices(labels: Record<string, string>): Promise<ContainerInfo[]> {
-    const services = (await this.docker.listServices({ filters: { label: labelFilters(labels) } })) as unknown as ServiceLike[];
+  private async listServices(labels: Record<string, string>, abortSignal?: AbortSignal): Promise<ContainerInfo[]> {
+    const services = (await this.docker.listServices({ filters: { label: labelFilters(labels) }, abortSignal })) as unknown as ServiceLike[];
     if (services.length === 0) return [];
     // One listing of every task, grouped by service: cheaper than one call per service.
-    const tasks = (await this.docker.listTasks()) as TaskLike[];
+    const tasks = (await this.docker.listTasks({ abortSignal })) as TaskLike[];
     const by = new Map<string, TaskLike[]>();
     for (const t of tasks) if (t.ServiceID) by.set(t.ServiceID, [...(by.get(t.ServiceID) ?? []), t]);
     return services.map((s) => toServiceInfo(s, by.get(s.ID) ?? []));
