@@ -28,6 +28,7 @@ function fakeEngine(services: Svc[], tasks: TaskLike[] = [], nodes: { ID: string
         if (!s) throw Object.assign(new Error('no such service'), { statusCode: 404 });
         return structuredClone(s);
       },
+      remove: async () => { services.splice(services.findIndex((x) => x.ID === id), 1); },
       update: async (opts: { _query: { version: number }; _body: Record<string, any> }) => {
         const s = services.find((x) => x.ID === id)!;
         if (conflicts > 0) {
@@ -50,6 +51,12 @@ function fakeEngine(services: Svc[], tasks: TaskLike[] = [], nodes: { ID: string
     listServices: async (o: { filters?: { name?: string[] } }) => services.filter((s) => !o.filters?.name || s.Spec.Name.startsWith(o.filters.name[0]!)),
     listTasks: async () => tasks,
     listNodes: async () => nodes,
+    /** Containers on this node, each with its service id label (a task's container). */
+    localContainers: [] as { Labels: Record<string, string> }[],
+    listContainers: async (o: { filters: { label: string[] } }) => engine.localContainers.filter((c) => o.filters.label.every((l) => {
+      const [k, v] = l.split('=');
+      return c.Labels[k!] === v;
+    })),
     /** The swarm's networks, as a manager lists them (a leftover overlay, the ingress). */
     networks: [
       { Id: 'ingress', Name: 'ingress', IPAM: { Config: [{ Subnet: '10.0.0.0/24' }] } },
@@ -202,6 +209,21 @@ describe('SwarmRuntime', () => {
     } finally {
       ac.abort();
     }
+  });
+
+  it('remove returns once the task\'s container has left this node too (it holds the volume until then)', async () => {
+    const e = fakeEngine([svc('s1', 'spawner-u1', 0), svc('s2', 'spawner-u2', 0)]);
+    const label = 'com.docker.swarm.service.id';
+    e.localContainers.push({ Labels: { [label]: 's1' } }, { Labels: { [label]: 's2' } });
+    let listings = 0;
+    const list = e.listContainers;
+    e.listContainers = async (o) => {
+      if (++listings === 3) e.localContainers.shift(); // the engine removes s1's container
+      return list(o);
+    };
+    await runtime(e).remove('s1');
+    expect(listings).toBe(3);
+    expect(e.localContainers).toEqual([{ Labels: { [label]: 's2' } }]);
   });
 
   it('stopping a service that is gone succeeds', async () => {

@@ -149,6 +149,12 @@ export class SwarmRuntime implements ContainerRuntime {
     // service is gone, so its tasks are found in the whole list (a service filter would 404).
     const orphans = async () => this.holding(((await this.docker.listTasks()) as TaskLike[]).filter((t) => t.ServiceID === id));
     await this.settle(id, (tasks) => tasks.length === 0, orphans);
+    // A task's container on this node outlives the task a moment, and holds the instance's volume
+    // (volumes are on this node) until it goes: a purge right after would find it in use.
+    const filters = { label: [`com.docker.swarm.service.id=${id}`] };
+    await pollFor(`service ${id.slice(0, 12)}: its task's container is still on this node`,
+      async () => ((await this.docker.listContainers({ all: true, filters })) as unknown[]).length === 0,
+      { timeoutMs: this.o.settleTimeoutMs, pollMs: this.o.taskPollMs });
   }
 
   async inspect(idOrName: string): Promise<ContainerInfo | null> {
