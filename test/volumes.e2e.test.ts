@@ -4,38 +4,45 @@
  * listed), a redeploy of the name gets it back only when it asks, purge removes it; no other
  * instance ever has it mounted; hostile requests are refused and leave nothing behind; volumes
  * removed or left behind outside the spawner are flagged and reported, never deleted. Crashes
- * mid deploy: volumes-crash.e2e.test.ts.
+ * mid deploy: volumes-crash.e2e.test.ts. Parameterised by runtime (helpers/runtime-view.ts): on
+ * Swarm the unit is a service whose every stop deletes its task's container, so there the data
+ * outlives the container itself.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, inspectOrNull, instanceNetwork, type Stack } from './helpers/stack.js';
-import { useStack } from './helpers/use-stack.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, docker, instanceNetwork, type Stack } from './helpers/stack.js';
+import { containerOf, mountsOf, outside, startRuntimeStack, teardownRuntimeStack, unitsOf } from './helpers/runtime-view.js';
 import { deploy, eventsOf, followToApp, fromApp, waitLogLine, waitReachable, type Instance } from './helpers/lifecycle.js';
 import { readDataNote, writeDataNote } from './helpers/exec.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { pollUntil } from './helpers/poll.js';
 import { instanceVolume, volumeOrNull } from './helpers/volumes.js';
 
-const ctx = useStack({
-  env: { SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_RESCAN_SEC: '2', SPAWNER_VOLUME_DEFAULTS: `${IMAGES.mockApp}=/data` },
-  traefikArgs: ['--serversTransport.maxIdleConnsPerHost=-1'],
-});
 let stack: Stack;
 let token: string;
-beforeAll(() => { ({ stack, token } = ctx); });
+beforeAll(async () => {
+  ({ stack, token } = await startRuntimeStack({
+    env: { SPAWNER_IDLE_CHECK_SEC: '1', SPAWNER_RESCAN_SEC: '2', SPAWNER_VOLUME_DEFAULTS: `${IMAGES.mockApp}=/data` },
+    traefikArgs: ['--serversTransport.maxIdleConnsPerHost=-1'],
+  }));
+});
+afterAll(async () => teardownRuntimeStack(stack, 'volumes'), 180_000);
 
 const volumeName = (name: string) => instanceVolume(stack, name);
-const containerOf = (inst: Instance) => docker.getContainer(inst.id);
+/** The container that runs the instance now (on Swarm: its running task's). */
+const runningOf = async (inst: Instance) => docker.getContainer(await containerOf(stack, inst.name));
+/** No unit of the instance is left (its container, or its service). */
+const noUnit = async (name: string) => expect(await unitsOf(stack, name)).toEqual([]);
 
 /** As the app's own (non-root) user, the way the app itself would write its data. */
 async function writeNote(inst: Instance, text: string): Promise<void> {
-  const r = await writeDataNote(containerOf(inst), text);
+  const r = await writeDataNote(await runningOf(inst), text);
   expect(r, r.stderr).toMatchObject({ code: 0 });
 }
-const readNote = (inst: Instance) => readDataNote(containerOf(inst));
+const readNote = async (inst: Instance) => readDataNote(await runningOf(inst));
 
 async function listed(name: string) {
   const r = await api(stack, token, 'GET', '/volumes');
@@ -50,9 +57,7 @@ describe('the data of an instance', () => {
   it('is a volume named after the instance, labelled as ours, the only mount of its container', async () => {
     a = await deploy(stack, token, 'a', { volume: { path: '/data' } });
     await waitReachable(stack, a);
-    const info = await containerOf(a).inspect();
-    expect(info.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: volumeName('a'), Destination: '/data', RW: true })]);
-    expect(info.HostConfig.Binds ?? []).toEqual([]);
+    expect(await mountsOf(a.id)).toEqual([{ type: 'volume', name: volumeName('a'), target: '/data', rw: true }]);
     expect((await volumeOrNull(volumeName('a')))?.Labels).toEqual({ origin: 'spawner', 'spawner.id': stack.spawnerId, 'spawner.instance': 'a' });
     const view = await api(stack, token, 'GET', '/deploy/a');
     expect(view.body.volume).toEqual({ path: '/data', name: volumeName('a'), status: 'attached' });
@@ -60,7 +65,7 @@ describe('the data of an instance', () => {
     await writeNote(a, note);
   });
 
-  it('survives stop and start (same container, same volume)', async () => {
+  it('survives stop and start (same unit, same volume)', async () => {
     expect((await api(stack, token, 'POST', '/deploy/a/stop')).status).toBe(200);
     const started = await api(stack, token, 'POST', '/deploy/a/start');
     expect(started.body.id).toBe(a.id);
@@ -69,8 +74,7 @@ describe('the data of an instance', () => {
 
   it('a second instance (volume from the operator default) never has it mounted', async () => {
     const b = await deploy(stack, token, 'b');
-    const info = await containerOf(b).inspect();
-    expect(info.Mounts.map((m) => [m.Type, m.Name, m.Destination])).toEqual([['volume', volumeName('b'), '/data']]);
+    expect(await mountsOf(b.id)).toEqual([{ type: 'volume', name: volumeName('b'), target: '/data', rw: true }]);
     expect(await readNote(b)).toBeNull();
     // A retained-volume removal is refused while its instance exists.
     const busy = await api(stack, token, 'DELETE', '/volumes/b');
@@ -82,7 +86,7 @@ describe('the data of an instance', () => {
   it('DELETE keeps it: retained, listed by GET /volumes', async () => {
     const del = await api(stack, token, 'DELETE', '/deploy/a');
     expect(del.body).toMatchObject({ status: 'removed', volume: { name: volumeName('a'), status: 'retained' } });
-    expect(await inspectOrNull(a.id)).toBeNull();
+    await noUnit('a');
     expect(await volumeOrNull(volumeName('a'))).not.toBeNull();
     expect(await listed('a')).toEqual({ instance: 'a', name: volumeName('a'), status: 'retained', path: null, createdAt: expect.any(String) });
   });
@@ -93,7 +97,7 @@ describe('the data of an instance', () => {
     expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(r.body).toMatchObject({ code: 'volume_retained', field: 'volume.reuse' });
     expect(r.body.detail).toMatch(/"reuse": true/);
-    expect(await inspectOrNull(`${stack.runId}-a`)).toBeNull();
+    await noUnit('a');
     expect((await api(stack, token, 'GET', '/deploy/a')).status).toBe(404);
     expect(await docker.listNetworks({ filters: { name: [instanceNetwork(stack, 'a')] } })).toEqual([]);
   });
@@ -123,7 +127,7 @@ describe('the data of an instance', () => {
 });
 
 describe('idle stop', () => {
-  it('the data survives an idle stop and the wake after it (same container)', async () => {
+  it('the data survives an idle stop and the wake after it (same unit)', async () => {
     const inst = await deploy(stack, token, 'sleepy', { idleTimeout: 4 });
     await waitReachable(stack, inst);
     await writeNote(inst, 'kept while asleep');
@@ -131,7 +135,7 @@ describe('idle stop', () => {
     await pollUntil('an idle stop', async () => ((await eventsOf(stack, token, 'sleepy')).some((e) => e.kind === 'stopped' && e.reason === 'idle' && e.at >= since) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
     const { final } = await followToApp(stack, inst);
     expect(fromApp(final, inst)).toBe(true);
-    expect((await containerOf(inst).inspect()).Id).toBe(inst.id);
+    expect((await unitsOf(stack, 'sleepy')).map((u) => u.id)).toEqual([inst.id]);
     expect(await readNote(inst)).toBe('kept while asleep');
   });
 });
@@ -156,7 +160,7 @@ describe('hostile input', () => {
     expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(r.body).toMatchObject({ code: 'invalid_field', field });
     expect(JSON.stringify(r.body).length).toBeLessThan(1_000);
-    expect(await inspectOrNull(`${stack.runId}-h`)).toBeNull();
+    await noUnit('h');
     expect(await volumeOrNull(volumeName('h'))).toBeNull();
     expect(await docker.listNetworks({ filters: { name: [instanceNetwork(stack, 'h')] } })).toEqual([]);
     expect((await api(stack, token, 'GET', '/deploy/h')).status).toBe(404);
@@ -176,7 +180,7 @@ describe('hostile input', () => {
       expect(r.status).toBe(409);
       expect(r.body).toMatchObject({ code: 'conflict', field: 'volume' });
     }
-    expect(await inspectOrNull(`${stack.runId}-f`)).toBeNull();
+    await noUnit('f');
     expect((await volumeOrNull(foreign))?.Labels).toEqual({ 'spawner-test.run': stack.runId, owner: 'someone-else' });
     expect((await api(stack, token, 'DELETE', '/volumes/f')).status).toBe(404);
     expect(await listed('f')).toBeUndefined();
@@ -194,8 +198,9 @@ describe('reconciliation', () => {
 
   it('an instance whose volume was removed outside is flagged: an event, and its view says missing', async () => {
     const m = await deploy(stack, token, 'm');
-    await docker.getContainer(m.id).remove({ force: true });
-    await docker.getVolume(volumeName('m')).remove();
+    await outside.remove(m.id);
+    // On Swarm the task's container goes a moment after its service: the volume is in use till then.
+    await pollUntil('volume removed outside', async () => { await docker.getVolume(volumeName('m')).remove(); return true; }, { timeoutMs: 30_000, intervalMs: 200 });
     const view = await pollUntil('volume flagged missing', async () => {
       const r = await api(stack, token, 'GET', '/deploy/m');
       return r.body.volume?.status === 'missing' ? r.body : undefined;

@@ -107,3 +107,17 @@ export async function addressOf(stack: Stack, name: string, id: string): Promise
   if (!cid) return '';
   return (await docker.getContainer(cid).inspect()).NetworkSettings.Networks[net]?.IPAddress ?? '';
 }
+
+/** A mount of an instance's unit, the same shape from a container's mounts and a service's spec. */
+export interface UnitMount { type: string; name: string; target: string; rw: boolean }
+
+/** What the unit mounts (on Docker: also no bind, ever; on Swarm: its service's task template). */
+export async function mountsOf(id: string): Promise<UnitMount[]> {
+  if (RUNTIME === 'docker') {
+    const info = await docker.getContainer(id).inspect();
+    if ((info.HostConfig.Binds ?? []).length) throw new Error(`${id}: binds ${JSON.stringify(info.HostConfig.Binds)}`);
+    return info.Mounts.map((m) => ({ type: m.Type, name: m.Name ?? '', target: m.Destination, rw: m.RW }));
+  }
+  const spec = (await docker.getService(id).inspect()).Spec as { TaskTemplate?: { ContainerSpec?: { Mounts?: { Type: string; Source: string; Target: string; ReadOnly?: boolean }[] } } };
+  return (spec.TaskTemplate?.ContainerSpec?.Mounts ?? []).map((m) => ({ type: m.Type, name: m.Source, target: m.Target, rw: !m.ReadOnly }));
+}
