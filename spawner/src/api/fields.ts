@@ -63,7 +63,8 @@ export function validateInstanceName(raw: unknown, field = 'name'): string {
 const CONTAINER_ID_RE = /^[a-f0-9]{12,64}$/;
 
 /**
- * A name or a Docker container id (12-64 lowercase hex), as used in URL paths. Anything else,
+ * A name or an instance's id (a container's 12-64 lowercase hex; a Swarm service's id is 25
+ * lowercase letters and digits, which the name rule admits), as used in URL paths. Anything else,
  * including `..`, `%2e%2e` and slashes, is rejected before it can reach a Docker API path.
  */
 export function validateName(raw: unknown, field = 'name'): string {

@@ -5,6 +5,7 @@ const problem = { $ref: '#/components/responses/Problem' };
 const auth = [{ tokenHeader: [] }, { bearer: [] }];
 const nameParam = {
   name: 'nameOrId', in: 'path', required: true,
+  description: 'An instance name, or its id or the first 12+ characters of it (a container id; on Swarm a service id)',
   schema: { type: 'string', pattern: '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?|[a-f0-9]{12,64})$' },
 };
 const instance = { $ref: '#/components/schemas/Instance' };

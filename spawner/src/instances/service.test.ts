@@ -259,6 +259,15 @@ describe('InstanceService list/get/start/stop/remove', () => {
     expect((await rejection(h.service.get('0123456789ab'))).code).toBe('not_found');
   });
 
+  it('resolves a Swarm service id (25 base-36 characters), whole or its first 12, as an instance id', async () => {
+    const h = harness();
+    await h.service.deploy(spec('alice'));
+    h.instances.setContainerId('alice', 'd8c9ns1iofmmjndut6tsyiomx');
+    expect(h.service.resolve('d8c9ns1iofmmjndut6tsyiomx').name).toBe('alice');
+    expect(h.service.resolve('d8c9ns1iofmm').name).toBe('alice');
+    expect(() => h.service.resolve('d8c9ns1iofm')).toThrow(/no instance named/); // 11: too short to be an id
+  });
+
   it('stop then start; each is idempotent and only touches the engine when needed', async () => {
     const h = harness();
     const { view } = await h.service.deploy(spec('alice'));

@@ -26,7 +26,8 @@ export interface DeployResult {
   cookie: { name: string; value: string };
 }
 
-const HEX_ID = /^[a-f0-9]{12,64}$/;
+/** An instance's unit id, or 12+ characters of it: a container's hex, or a Swarm service's base-36. */
+const UNIT_ID = /^[a-z0-9]{12,64}$/;
 /** Traefik drops a stopped container's router within its provider throttle; bound the wait. */
 const ROUTE_GONE_MS = 5_000;
 
@@ -77,7 +78,7 @@ export class InstanceService {
   resolve(nameOrId: string): InstanceRecord {
     const byName = this.d.instances.get(nameOrId);
     if (byName) return byName;
-    if (HEX_ID.test(nameOrId)) {
+    if (UNIT_ID.test(nameOrId)) {
       const rec = this.d.instances.list().find((r) => r.containerId?.startsWith(nameOrId));
       if (rec) return rec;
     }
