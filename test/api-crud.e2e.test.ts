@@ -2,10 +2,12 @@
  * The deploy API as clients of the original Go spawner use it, on real Docker (+ Traefik via the
  * stack): a shell script with curl logs in, deploys (POST /deploy and /deploy/), lists, stops,
  * starts (PUT by name and by container id) and deletes. Then: every auth form, the hardened
- * container as Docker reports it, and the unauthenticated operational endpoints.
+ * container as Docker reports it, and the unauthenticated operational endpoints. Parameterised by
+ * runtime (helpers/runtime-view.ts): on Swarm the id is the service's and a stop scales it to 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectOrNull, spawnerLogs, startStack, type Stack } from './helpers/stack.js';
+import { inspectOrNull, type Stack } from './helpers/stack.js';
+import { containerOfUnit, RUNTIME, startRuntimeStack, stateOf, teardownRuntimeStack } from './helpers/runtime-view.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { curl } from './helpers/curl.js';
 import { expectProblem, jsonRequest, rawRequest } from './helpers/http.js';
@@ -15,17 +17,14 @@ let stack: Stack;
 let token: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  ({ stack } = await startRuntimeStack()); // the first test logs in itself, as the original script
 });
 
-afterAll(async () => {
-  if (stack) {
-    if (process.env.E2E_DEBUG) console.log(await spawnerLogs(stack));
-    await stack.teardown();
-  }
-});
+afterAll(async () => teardownRuntimeStack(stack, 'api-crud'), 180_000);
 
-const inspect = inspectOrNull;
+/** The API's id of an instance: its container's id, or on Swarm its service's. */
+const UNIT_ID = RUNTIME === 'swarm' ? /^[a-z0-9]{25}$/ : /^[a-f0-9]{64}$/;
+const listening = async (id: string) => waitListening((await containerOfUnit(id)) ?? id);
 
 const deployBody = (name: string) => JSON.stringify({ name, network: stack.network, image: IMAGES.mockApp, labels: {}, envs: {} });
 
@@ -41,12 +40,12 @@ describe('deploy API, original client flow (curl)', () => {
     const a = await curl(`${stack.api}/deploy`, ['-X', 'POST', ...auth, '-d', deployBody('crud-a')]);
     expect(a.status, a.text).toBe(200);
     expect(a.body).toMatchObject({ name: 'crud-a', image: IMAGES.mockApp, status: 'running' });
-    expect(a.body.id).toMatch(/^[a-f0-9]{64}$/);
+    expect(a.body.id).toMatch(UNIT_ID);
     expect(a.body.cookie).toEqual({ name: 'instance', value: expect.stringMatching(/^crud-a\.[a-f0-9]{32}$/) });
     const b = await curl(`${stack.api}/deploy/`, ['-X', 'POST', ...auth, '-H', 'Content-Type: application/json', '-d', deployBody('crud-b')]);
     expect(b.status, b.text).toBe(200);
     expect(b.body).toMatchObject({ name: 'crud-b', cookie: { name: 'instance' } });
-    expect(b.body.id).toMatch(/^[a-f0-9]{64}$/);
+    expect(b.body.id).toMatch(UNIT_ID);
     // The secret part of the cookie is per instance.
     expect(b.body.cookie.value.split('.')[1]).not.toBe(a.body.cookie.value.split('.')[1]);
 
@@ -59,7 +58,7 @@ describe('deploy API, original client flow (curl)', () => {
       for (const r of rows) {
         expect(r).toMatchObject({ image: IMAGES.mockApp, labels: {} });
         expect(r.id).toBe(r.name === 'crud-a' ? a.body.id : b.body.id);
-        expect(r.status).toBe((await inspect(r.id as string))?.State.Status);
+        expect(r.status).toBe(await stateOf(r.id as string));
         // Never the routing secret or its hash.
         expect(JSON.stringify(r)).not.toContain(a.body.cookie.value.split('.')[1]);
         expect(r).not.toHaveProperty('secretHash');
@@ -68,26 +67,26 @@ describe('deploy API, original client flow (curl)', () => {
 
     // Stop, then PUT /deploy/:name starts it again. (Wait until the app is up: a SIGTERM to a
     // node PID 1 before its handler exists is lost, and the stop then takes the full timeout.)
-    await waitListening(a.body.id);
+    await listening(a.body.id);
     const stopped = await curl(`${stack.api}/deploy/crud-a/stop`, ['-X', 'POST', ...auth]);
     expect(stopped.status, stopped.text).toBe(200);
     expect(stopped.body.status).toBe('exited');
-    expect((await inspect(a.body.id))?.State.Status).toBe('exited');
+    expect(await stateOf(a.body.id)).toBe('exited');
     const listed = await curl(`${stack.api}/deploy`, auth);
     expect(listed.body.instances.find((r: { name: string }) => r.name === 'crud-a').status).toBe('exited');
     const put = await curl(`${stack.api}/deploy/crud-a`, ['-X', 'PUT', ...auth]);
     expect(put.status, put.text).toBe(200);
     expect(put.body).toMatchObject({ name: 'crud-a', id: a.body.id, status: 'running' });
-    expect((await inspect(a.body.id))?.State.Status).toBe('running');
+    expect(await stateOf(a.body.id)).toBe('running');
 
-    // PUT by full container id, and by the 12-character short id.
+    // PUT by full id, and by the 12-character short id.
     for (const ref of [b.body.id as string, (b.body.id as string).slice(0, 12)]) {
-      await waitListening(b.body.id);
+      await listening(b.body.id);
       expect((await curl(`${stack.api}/deploy/crud-b/stop`, ['-X', 'POST', ...auth])).body.status).toBe('exited');
       const byId = await curl(`${stack.api}/deploy/${ref}`, ['-X', 'PUT', ...auth]);
       expect(byId.status, byId.text).toBe(200);
       expect(byId.body).toMatchObject({ name: 'crud-b', status: 'running' });
-      expect((await inspect(b.body.id))?.State.Status).toBe('running');
+      expect(await stateOf(b.body.id)).toBe('running');
     }
     // PUT on a running instance is a no-op that still answers the instance.
     expect((await curl(`${stack.api}/deploy/crud-b`, ['-X', 'PUT', ...auth])).body.status).toBe('running');
@@ -96,11 +95,11 @@ describe('deploy API, original client flow (curl)', () => {
     const delA = await curl(`${stack.api}/deploy/crud-a`, ['-X', 'DELETE', ...auth]);
     expect(delA.status, delA.text).toBe(200);
     expect(delA.body).toEqual({ id: a.body.id, name: 'crud-a', status: 'removed' });
-    expect(await inspect(a.body.id)).toBeNull();
+    expect(await stateOf(a.body.id)).toBeNull();
     const delB = await curl(`${stack.api}/deploy/${b.body.id}`, ['-X', 'DELETE', ...auth]);
     expect(delB.status, delB.text).toBe(200);
     expect(delB.body).toMatchObject({ name: 'crud-b', status: 'removed' });
-    expect(await inspect(b.body.id)).toBeNull();
+    expect(await stateOf(b.body.id)).toBeNull();
 
     expect((await curl(`${stack.api}/deploy`, auth)).body).toEqual({ instances: [] });
     const again = await curl(`${stack.api}/deploy/crud-a`, ['-X', 'DELETE', ...auth]);
@@ -136,13 +135,14 @@ describe('authentication', () => {
   });
 });
 
-describe('the instance container as Docker sees it', () => {
+// Docker's own view of the container; on Swarm, test/swarm.e2e.test.ts checks its service's.
+if (RUNTIME === 'docker') describe('the instance container as Docker sees it', () => {
   it('is hardened, labelled as ours and named deterministically', async () => {
     const dep = await jsonRequest(stack.api, stack.serviceToken, 'POST', '/deploy', {
       name: 'crud-h', network: stack.network, image: IMAGES.mockApp, labels: { team: 'blue' }, envs: { FOO: 'bar baz', IDLE: '0' },
     });
     expect(dep.status, dep.text).toBe(200);
-    const info = await inspect(dep.json.id as string);
+    const info = await inspectOrNull(dep.json.id as string);
     expect(info).not.toBeNull();
     const hc = info!.HostConfig;
     expect(hc.Privileged).toBe(false);
@@ -180,7 +180,7 @@ describe('the instance container as Docker sees it', () => {
       name: 'crud-l', image: IMAGES.mockApp, limits: { memoryMb: 64, cpus: 0.25, pids: 64 },
     });
     expect(lim.status, lim.text).toBe(200);
-    const li = (await inspect(lim.json.id as string))!.HostConfig;
+    const li = (await inspectOrNull(lim.json.id as string))!.HostConfig;
     expect([li.Memory, li.NanoCpus, li.PidsLimit]).toEqual([64 * 1024 * 1024, 250_000_000, 64]);
     expect(li.NetworkMode).toBe(`${stack.network}-${stack.runId}-crud-l`); // network omitted: its own as well
   });
@@ -188,13 +188,16 @@ describe('the instance container as Docker sees it', () => {
 
 describe('operational endpoints (no auth)', () => {
   it('serves /metrics, /openapi.json and /healthz', async () => {
+    // One instance of its own, so the gauges below have a state to show whatever ran before.
+    const dep = await jsonRequest(stack.api, stack.serviceToken, 'POST', '/deploy', { name: 'crud-m', image: IMAGES.mockApp });
+    expect(dep.status, dep.text).toBe(200);
     const metrics = await rawRequest(stack.api, 'GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(String(metrics.headers['content-type'])).toContain('text/plain');
     expect(metrics.text).toMatch(/^# TYPE spawner_deploys_total counter$/m);
     expect(metrics.text).toMatch(/^spawner_deploys_total\{result="ok"\} [1-9]\d*$/m);
     expect(metrics.text).not.toContain(stack.serviceToken);
-    // instances by state (earlier tests in this file left some running / removed)
+    // instances by state
     expect(metrics.text).toMatch(/^# TYPE spawner_instances gauge$/m);
     expect(metrics.text).toMatch(/^spawner_instances\{state="[a-z]+"\} \d+$/m);
     expect(metrics.text).toMatch(/^# TYPE spawner_wake_phase_seconds histogram$/m);

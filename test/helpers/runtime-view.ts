@@ -4,7 +4,7 @@
  * on a manager) reads services and their tasks. The unit of an instance is a container there and
  * a service here; the API's instance id is that unit's id either way.
  */
-import { docker, instanceNetwork, login, spawnerLogs, startStack, type Stack, type StackOptions } from './stack.js';
+import { docker, inspectOrNull, instanceNetwork, login, spawnerLogs, startStack, type Stack, type StackOptions } from './stack.js';
 import { pollUntil } from './poll.js';
 import { runningTask, scaleService, startSwarmStack, tasksOf, teardownSwarmStack } from './swarm.js';
 
@@ -100,10 +100,25 @@ export async function containerOf(stack: Stack, name: string): Promise<string> {
   return id;
 }
 
+/** The container that runs the unit `id` now: itself on Docker, its running task's on Swarm. */
+export async function containerOfUnit(id: string): Promise<string | undefined> {
+  return RUNTIME === 'docker' ? id : (await runningTask(id))?.Status.ContainerStatus?.ContainerID;
+}
+
+/** The unit's state as Docker names a container's (`running`, `exited`, …); null when it is gone. */
+export async function stateOf(id: string): Promise<string | null> {
+  if (RUNTIME === 'docker') return (await inspectOrNull(id))?.State.Status ?? null;
+  const svc = await docker.getService(id).inspect().catch((err: { statusCode?: number }) => {
+    if (err.statusCode === 404) return null;
+    throw err;
+  });
+  return svc ? ((await isRunning(id)) ? 'running' : 'exited') : null;
+}
+
 /** The address of the unit `id` of the instance on its own network (what Traefik routes to). */
 export async function addressOf(stack: Stack, name: string, id: string): Promise<string> {
   const net = instanceNetwork(stack, name);
-  const cid = RUNTIME === 'docker' ? id : (await runningTask(id))?.Status.ContainerStatus?.ContainerID;
+  const cid = await containerOfUnit(id);
   if (!cid) return '';
   return (await docker.getContainer(cid).inspect()).NetworkSettings.Networks[net]?.IPAddress ?? '';
 }
