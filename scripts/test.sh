@@ -92,7 +92,7 @@ RUNTIME_SUITES=(
   test/compose-examples.e2e.test.ts test/redeploy.e2e.test.ts test/rollouts.e2e.test.ts
   test/wake-http.e2e.test.ts test/wake-redirect.e2e.test.ts test/recover.e2e.test.ts test/idle-stop.e2e.test.ts
   test/isolation.e2e.test.ts test/resilience-reconcile.e2e.test.ts test/volumes.e2e.test.ts
-  test/api-crud.e2e.test.ts
+  test/api-crud.e2e.test.ts test/init.e2e.test.ts test/identity.e2e.test.ts
 )
 
 wants_part unit && part "unit tests" vitest --project unit

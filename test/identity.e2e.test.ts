@@ -3,10 +3,12 @@
  * /.spawner/self through Traefik's public entrypoint with the credential it was given, and learns
  * only its own data; another instance's credential, a forged one, none, or a revoked one get the
  * same 401 (a forged X-Forwarded-For does not help: Traefik drops it); failures are rate limited;
- * the credential appears in no API response, log line or metric.
+ * the credential appears in no API response, log line or metric. Parameterised by runtime
+ * (helpers/runtime-view.ts): on Swarm the code runs in the instance's task container.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, login, startStack, type Stack } from './helpers/stack.js';
+import { api, docker, type Stack } from './helpers/stack.js';
+import { containerOfUnit, startRuntimeStack, teardownRuntimeStack } from './helpers/runtime-view.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { execOut } from './helpers/exec.js';
 import { spawnerLogSince } from './helpers/lifecycle.js';
@@ -17,17 +19,23 @@ let token: string;
 const inst: Record<string, { id: string; credential: string; ip: string; response: string }> = {};
 
 beforeAll(async () => {
-  stack = await startStack();
-  token = await login(stack);
+  ({ stack, token } = await startRuntimeStack());
   for (const name of ['id-a', 'id-b']) {
     const r = await api(stack, token, 'POST', '/deploy', { name, image: IMAGES.mockApp, envs: { IDLE: '0' } });
     expect(r.status).toBe(200);
-    const info = await docker.getContainer(String(r.body.id)).inspect();
+    const info = await (await running(String(r.body.id))).inspect();
     const env = Object.fromEntries((info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
     inst[name] = { id: String(r.body.id), credential: String(env.SPAWNER_IDENTITY_TOKEN), ip: Object.values(info.NetworkSettings.Networks)[0]?.IPAddress ?? '', response: JSON.stringify(r.body) };
   }
 });
-afterAll(async () => { await stack?.teardown(); });
+afterAll(async () => teardownRuntimeStack(stack, 'identity'), 180_000);
+
+/** The container that runs the instance now (on Swarm: its running task's). */
+async function running(id: string) {
+  const cid = await containerOfUnit(id);
+  if (!cid) throw new Error(`${id}: nothing runs`);
+  return docker.getContainer(cid);
+}
 
 /** From inside `name`'s container: GET $SPAWNER_SELF_URL with `credential` (default: its own). */
 async function selfFrom(name: string, credential?: string, headers: Record<string, string> = {}) {
@@ -35,7 +43,7 @@ async function selfFrom(name: string, credential?: string, headers: Record<strin
 const auth = cred === '-' ? {} : { authorization: 'Bearer ' + (cred === 'own' ? process.env.SPAWNER_IDENTITY_TOKEN : cred) };
 fetch(process.env.SPAWNER_SELF_URL, { headers: { ...auth, ...JSON.parse(extra) } })
   .then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.text() })), (e) => { console.error(String(e)); process.exit(3); });`;
-  const r = await execOut(docker.getContainer(inst[name]?.id ?? ''), ['node', '-e', script, credential ?? 'own', JSON.stringify(headers)]);
+  const r = await execOut(await running(inst[name]?.id ?? ''), ['node', '-e', script, credential ?? 'own', JSON.stringify(headers)]);
   if (r.code !== 0) throw new Error(`exec in ${name}: ${r.code} ${r.stderr}`);
   return JSON.parse(r.stdout) as { status: number; body: string };
 }

@@ -4,13 +4,15 @@
  * is readable in the database files, the logs or the metrics. Each failure mode (500, invalid
  * JSON, oversized answer, deadline) ends in `init_failed` with its reason and nothing running; a
  * wake of such an instance gets a clear error, not the app. A kill -9 during init converges.
+ * Parameterised by runtime (helpers/runtime-view.ts).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, docker, login, startStack, type Stack } from './helpers/stack.js';
+import { api, type Stack } from './helpers/stack.js';
+import { startRuntimeStack, stateOf, teardownRuntimeStack, unitsOf } from './helpers/runtime-view.js';
 import { IMAGES } from './helpers/docker-env.js';
 import { foundInDbFiles } from './helpers/spawner-db.js';
 import { followToApp, spawnerLogSince, type Instance } from './helpers/lifecycle.js';
@@ -19,10 +21,9 @@ import { pollUntil } from './helpers/poll.js';
 let stack: Stack;
 let token: string;
 beforeAll(async () => {
-  stack = await startStack({ env: { SPAWNER_INIT_KEY: randomBytes(32).toString('hex') } });
-  token = await login(stack);
+  ({ stack, token } = await startRuntimeStack({ env: { SPAWNER_INIT_KEY: randomBytes(32).toString('hex') } }));
 });
-afterAll(async () => { await stack?.teardown(); });
+afterAll(async () => teardownRuntimeStack(stack, 'init'), 180_000);
 
 const PAYLOAD_SECRET = `payload-${randomBytes(6).toString('hex')}`;
 
@@ -36,9 +37,8 @@ async function deployInit(name: string, envs: Record<string, string> = {}, init:
   return { r, inst };
 }
 
-async function containerState(id: string): Promise<string> {
-  return (await docker.getContainer(id).inspect()).State.Status;
-}
+/** The instance's unit as Docker names a container's state (on Swarm: scaled to 0 is `exited`). */
+const containerState = stateOf;
 
 describe('init happy path', () => {
   it('credentials reach the app; the answer is returned once, stored sealed, never logged', async () => {
@@ -148,7 +148,6 @@ describe('kill -9 of the spawner during init', () => {
     const final = await api(stack, token, 'GET', '/deploy/init-kill/init');
     expect(final.body).toMatchObject({ status: 'done', runs: 2, result: { login: { username: expect.any(String) } } });
     // Never two containers, never an orphan.
-    const ours = await docker.listContainers({ all: true, filters: { label: [`spawner.id=${stack.spawnerId}`, 'spawner.instance=init-kill'] } });
-    expect(ours).toHaveLength(1);
+    expect(await unitsOf(stack, 'init-kill')).toHaveLength(1);
   });
 });
